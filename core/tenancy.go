@@ -224,3 +224,11 @@ type TenancyStore interface {
 	ListAPIKeys(ctx context.Context, orgID string, p Page) ([]APIKey, error)
 	RevokeAPIKey(ctx context.Context, orgID, id string, at time.Time) error
 }
+
+// IdempotentRecord is a remembered response to a creating request sent with
+// an Idempotency-Key.
+type IdempotentRecord struct {
+	Fingerprint string // hash of method, path and body
+	Status      int    // 0 while the first request is still running
+	Body        string
+}

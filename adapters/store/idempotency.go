@@ -6,19 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"time"
-)
 
-// IdempotentRecord is a remembered response to a creating request.
-type IdempotentRecord struct {
-	Fingerprint string
-	Status      int // 0 while the first request is still running
-	Body        string
-}
+	"github.com/bookinggw/gateway/core"
+)
 
 // BeginIdempotent claims (org, key) for a request. When the key is new it
 // returns (nil, nil) and the caller runs the request; otherwise it returns
 // what is stored.
-func (s *Store) BeginIdempotent(ctx context.Context, orgID, key, fingerprint string, now time.Time) (*IdempotentRecord, error) {
+func (s *Store) BeginIdempotent(ctx context.Context, orgID, key, fingerprint string, now time.Time) (*core.IdempotentRecord, error) {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO idempotency_keys (org_id, key, fingerprint, status, body, created_at)
 		VALUES ($1, $2, $3, 0, '', $4)`, orgID, key, fingerprint, ms(now))
 	if err == nil {
@@ -27,13 +22,13 @@ func (s *Store) BeginIdempotent(ctx context.Context, orgID, key, fingerprint str
 	if !isUnique(err) {
 		return nil, fmt.Errorf("store: idempotency: %w", err)
 	}
-	var r IdempotentRecord
+	var r core.IdempotentRecord
 	err = s.w.QueryRowContext(ctx, `SELECT fingerprint, status, body FROM idempotency_keys WHERE org_id = $1 AND key = $2`, orgID, key).
 		Scan(&r.Fingerprint, &r.Status, &r.Body)
 	if errors.Is(err, sql.ErrNoRows) {
 		// The first request failed and released the key between our two
 		// statements: report it as still running; a retry will go through.
-		return &IdempotentRecord{Fingerprint: fingerprint}, nil
+		return &core.IdempotentRecord{Fingerprint: fingerprint}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: idempotency: %w", err)

@@ -1,0 +1,159 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/hibiken/asynqmon"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/bookinggw/gateway/adapters/store"
+	"github.com/bookinggw/gateway/api"
+	"github.com/bookinggw/gateway/core"
+	"github.com/bookinggw/gateway/queue"
+)
+
+// App is a wired service.
+type App struct {
+	Config  Config
+	Log     *slog.Logger
+	Store   *store.Store
+	Broker  *queue.Broker
+	Service *core.Service
+	HTTP    *api.Server
+	worker  *queue.Worker
+}
+
+// New opens the store (running migrations) and the queue and wires
+// everything. Close releases what New opened.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	st, err := store.Open(ctx, cfg.DatabaseURL, true)
+	if err != nil {
+		return nil, err
+	}
+	br, err := queue.Open(ctx, cfg.RedisURL)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a := &App{Config: cfg, Log: log, Store: st, Broker: br}
+	if err := a.wire(); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) wire() error {
+	clock := core.SystemClock{}
+	svc, err := core.NewService(a.Store, clock, logSink{log: a.Log})
+	if err != nil {
+		return err
+	}
+	a.Service = svc
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		queue.NewDepthCollector(a.Broker.Inspector))
+	var dash http.Handler
+	if a.Config.AdminToken != "" {
+		dash = asynqmon.New(asynqmon.Options{RootPath: "/admin/queues", RedisConnOpt: a.Broker.Opt})
+	}
+	a.HTTP = api.New(api.Deps{
+		Service:     svc,
+		Idempotency: a.Store,
+		Log:         a.Log,
+		Registry:    reg,
+		Ready: []api.ReadyCheck{
+			{Name: "database", Check: a.Store.Ping},
+			{Name: "redis", Check: a.Broker.Ping},
+		},
+		MaxBody:        a.Config.MaxBodyBytes,
+		AdminToken:     a.Config.AdminToken,
+		QueueDashboard: dash,
+		Now:            clock.Now,
+	})
+
+	if a.Config.Role != RoleAPI {
+		w := queue.NewWorker(a.Broker, a.Log, queue.WorkerConfig{Concurrency: a.Config.WorkerConcurrency, ShutdownTimeout: a.Config.ShutdownTimeout})
+		w.Handle(queue.TypePurgeIdempotency, queue.PurgeIdempotency(a.Store, clock.Now, a.Log))
+		if err := w.Every(time.Hour, queue.TypePurgeIdempotency, queue.Bulk); err != nil {
+			return err
+		}
+		a.worker = w
+	}
+	return nil
+}
+
+// Handler is the HTTP handler (for tests that serve it with httptest).
+func (a *App) Handler() http.Handler { return a.HTTP.Engine }
+
+// StartWorker starts the queue worker and scheduler, if this role has them.
+func (a *App) StartWorker() error {
+	if a.worker == nil {
+		return nil
+	}
+	return a.worker.Start()
+}
+
+// Run serves HTTP on ln and runs the worker until ctx is cancelled, then
+// shuts down gracefully: the listener closes, in-flight requests finish,
+// the worker finishes its running tasks (unfinished ones return to the
+// queue), all within the shutdown timeout.
+func (a *App) Run(ctx context.Context, ln net.Listener) error {
+	if err := a.StartWorker(); err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.Log.Info("gateway started", "addr", ln.Addr().String(), "role", string(a.Config.Role),
+		"database", string(a.Store.Dialect()), "embedded_queue", a.Broker.Embedded())
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	a.Log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		serveErr = errors.Join(serveErr, fmt.Errorf("http shutdown: %w", err))
+	}
+	if a.worker != nil {
+		a.worker.Shutdown()
+	}
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	return serveErr
+}
+
+// Close releases the queue and the store.
+func (a *App) Close() error {
+	var err error
+	if a.Broker != nil {
+		err = errors.Join(err, a.Broker.Close())
+	}
+	if a.Store != nil {
+		err = errors.Join(err, a.Store.Close())
+	}
+	return err
+}
+
+// logSink stands in for the event pipeline until it is wired: it records
+// that an event happened without its personal data.
+type logSink struct{ log *slog.Logger }
+
+func (s logSink) Publish(ctx context.Context, e core.Event) error {
+	s.log.DebugContext(ctx, "domain event", "kind", string(e.Kind), "org_id", e.OrgID)
+	return nil
+}

@@ -1,0 +1,102 @@
+// Package app wires the whole service from its configuration: store, queue,
+// domain, HTTP API, webhooks and worker. cmd/gateway runs it; tests/ starts it
+// in-process.
+package app
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Role selects what a process runs.
+type Role string
+
+const (
+	RoleAll    Role = "all"    // HTTP API, webhooks and worker in one process
+	RoleAPI    Role = "api"    // HTTP API and webhooks only
+	RoleWorker Role = "worker" // queue worker and scheduler; HTTP serves only health and metrics
+)
+
+// Config is read from environment variables; README.md has the table.
+type Config struct {
+	HTTPAddr          string
+	DatabaseURL       string
+	RedisURL          string
+	Role              Role
+	PublicURL         string
+	AdminToken        string
+	LogLevel          slog.Level
+	MaxBodyBytes      int64
+	ShutdownTimeout   time.Duration
+	WorkerConcurrency int
+}
+
+// FromEnv reads the configuration, applying defaults and refusing bad values.
+func FromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		HTTPAddr:          or(getenv("GATEWAY_HTTP_ADDR"), ":8080"),
+		DatabaseURL:       or(getenv("DATABASE_URL"), "sqlite:data/gateway.db"),
+		RedisURL:          getenv("REDIS_URL"),
+		Role:              Role(or(getenv("GATEWAY_ROLE"), string(RoleAll))),
+		PublicURL:         strings.TrimRight(or(getenv("GATEWAY_PUBLIC_URL"), "http://localhost:8080"), "/"),
+		AdminToken:        getenv("GATEWAY_ADMIN_TOKEN"),
+		MaxBodyBytes:      1 << 20,
+		ShutdownTimeout:   30 * time.Second,
+		WorkerConcurrency: 10,
+	}
+	var errs []string
+	switch c.Role {
+	case RoleAll, RoleAPI, RoleWorker:
+	default:
+		errs = append(errs, "GATEWAY_ROLE must be all, api or worker")
+	}
+	if c.RedisURL == "" && c.Role != RoleAll {
+		errs = append(errs, "GATEWAY_ROLE="+string(c.Role)+" needs REDIS_URL: the embedded queue lives inside one process")
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, "GATEWAY_PUBLIC_URL must be an http(s) URL such as https://gateway.example.com")
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(or(getenv("GATEWAY_LOG_LEVEL"), "info"))); err != nil {
+		errs = append(errs, "GATEWAY_LOG_LEVEL must be debug, info, warn or error")
+	}
+	if s := getenv("GATEWAY_MAX_BODY_BYTES"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 1024 {
+			errs = append(errs, "GATEWAY_MAX_BODY_BYTES must be an integer of at least 1024")
+		}
+		c.MaxBodyBytes = n
+	}
+	if s := getenv("GATEWAY_SHUTDOWN_TIMEOUT"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			errs = append(errs, "GATEWAY_SHUTDOWN_TIMEOUT must be a duration such as 30s")
+		}
+		c.ShutdownTimeout = d
+	}
+	if s := getenv("GATEWAY_WORKER_CONCURRENCY"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1000 {
+			errs = append(errs, "GATEWAY_WORKER_CONCURRENCY must be an integer from 1 to 1000")
+		}
+		c.WorkerConcurrency = n
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))
+	}
+	return c, nil
+}
+
+// OSEnv is os.Getenv, for FromEnv.
+var OSEnv = os.Getenv
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

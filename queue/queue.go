@@ -1,0 +1,187 @@
+// Package queue carries work through Asynq: queue names and weights, the
+// broker connection (Redis, or an in-process miniredis for the embedded
+// default), the worker, the periodic scheduler and the task handlers.
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+)
+
+// Queue names. Confirmations and reminders go on critical so that a large
+// campaign on bulk never delays them.
+const (
+	Critical = "critical"
+	Default  = "default"
+	Bulk     = "bulk"
+)
+
+// Weights is the weighted priority of the queues: out of 10 picks, critical
+// gets 6, default 3, bulk 1. Bulk is never starved, just slowed.
+var Weights = map[string]int{Critical: 6, Default: 3, Bulk: 1}
+
+// Broker is the connection to the queue's Redis.
+type Broker struct {
+	Opt       asynq.RedisConnOpt
+	Redis     redis.UniversalClient
+	Client    *asynq.Client
+	Inspector *asynq.Inspector
+	embedded  *miniredis.Miniredis
+}
+
+// Open connects to redisURL, or starts an in-process miniredis when it is
+// empty. The embedded queue keeps tasks in memory only: that is safe because
+// every task is derived from a database row that a sweeper re-enqueues.
+func Open(ctx context.Context, redisURL string) (*Broker, error) {
+	b := &Broker{}
+	if redisURL == "" {
+		mr := miniredis.NewMiniRedis()
+		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
+			return nil, fmt.Errorf("queue: start embedded redis: %w", err)
+		}
+		b.embedded = mr
+		b.Opt = asynq.RedisClientOpt{Addr: mr.Addr()}
+	} else {
+		opt, err := asynq.ParseRedisURI(redisURL)
+		if err != nil {
+			return nil, fmt.Errorf("queue: REDIS_URL: %w", err)
+		}
+		b.Opt = opt
+	}
+	rc, ok := b.Opt.MakeRedisClient().(redis.UniversalClient)
+	if !ok {
+		b.Close()
+		return nil, errors.New("queue: unexpected redis client type")
+	}
+	b.Redis = rc
+	b.Client = asynq.NewClient(b.Opt)
+	b.Inspector = asynq.NewInspector(b.Opt)
+	if err := b.Ping(ctx); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// Embedded reports whether the broker is the in-process miniredis.
+func (b *Broker) Embedded() bool { return b.embedded != nil }
+
+// Ping checks that Redis answers (for /readyz).
+func (b *Broker) Ping(ctx context.Context) error {
+	if err := b.Redis.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("queue: redis ping: %w", err)
+	}
+	return nil
+}
+
+// Close releases the connections and stops the embedded Redis.
+func (b *Broker) Close() error {
+	var err error
+	if b.Client != nil {
+		err = errors.Join(err, b.Client.Close())
+	}
+	if b.Inspector != nil {
+		err = errors.Join(err, b.Inspector.Close())
+	}
+	if b.Redis != nil {
+		err = errors.Join(err, b.Redis.Close())
+	}
+	if b.embedded != nil {
+		b.embedded.Close()
+	}
+	return err
+}
+
+// Worker runs the task handlers and the periodic scheduler.
+type Worker struct {
+	server    *asynq.Server
+	scheduler *asynq.Scheduler
+	mux       *asynq.ServeMux
+	log       *slog.Logger
+}
+
+// WorkerConfig sizes the worker.
+type WorkerConfig struct {
+	Concurrency     int
+	ShutdownTimeout time.Duration
+	// PollInterval is how often scheduled and retried tasks are moved to
+	// their queue; reminders are due to the minute, so a second is ample.
+	PollInterval time.Duration
+}
+
+// NewWorker builds a worker on the broker. Register handlers and periodic
+// tasks before Start.
+func NewWorker(b *Broker, log *slog.Logger, cfg WorkerConfig) *Worker {
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 10
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 30 * time.Second
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = time.Second
+	}
+	alog := &asynqLogger{log: log.With("component", "asynq")}
+	srv := asynq.NewServer(b.Opt, asynq.Config{
+		Concurrency:              cfg.Concurrency,
+		Queues:                   Weights,
+		ShutdownTimeout:          cfg.ShutdownTimeout,
+		DelayedTaskCheckInterval: cfg.PollInterval,
+		Logger:                   alog,
+		LogLevel:                 asynq.WarnLevel,
+		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
+			log.WarnContext(ctx, "task failed", "type", t.Type(), "error", err.Error())
+		}),
+	})
+	sch := asynq.NewScheduler(b.Opt, &asynq.SchedulerOpts{Logger: alog, LogLevel: asynq.WarnLevel, Location: time.UTC})
+	return &Worker{server: srv, scheduler: sch, mux: asynq.NewServeMux(), log: log}
+}
+
+// Handle registers the handler of a task type.
+func (w *Worker) Handle(taskType string, h asynq.HandlerFunc) { w.mux.HandleFunc(taskType, h) }
+
+// Every registers a periodic task. Several worker processes each run a
+// scheduler; the Unique option makes them enqueue it once per period.
+func (w *Worker) Every(every time.Duration, taskType string, queue string) error {
+	_, err := w.scheduler.Register(fmt.Sprintf("@every %s", every), asynq.NewTask(taskType, nil),
+		asynq.Queue(queue), asynq.Unique(every-every/10), asynq.MaxRetry(0))
+	if err != nil {
+		return fmt.Errorf("queue: schedule %s: %w", taskType, err)
+	}
+	return nil
+}
+
+// Start runs the worker and the scheduler in the background.
+func (w *Worker) Start() error {
+	if err := w.server.Start(w.mux); err != nil {
+		return fmt.Errorf("queue: start worker: %w", err)
+	}
+	if err := w.scheduler.Start(); err != nil {
+		w.server.Shutdown()
+		return fmt.Errorf("queue: start scheduler: %w", err)
+	}
+	return nil
+}
+
+// Shutdown stops taking tasks, waits for running ones (up to the shutdown
+// timeout) and stops the scheduler. Unfinished tasks go back to their queue.
+func (w *Worker) Shutdown() {
+	w.scheduler.Shutdown()
+	w.server.Shutdown()
+}
+
+// asynqLogger sends Asynq's own logs through slog as JSON.
+type asynqLogger struct{ log *slog.Logger }
+
+func (l *asynqLogger) Debug(args ...any) { l.log.Debug(fmt.Sprint(args...)) }
+func (l *asynqLogger) Info(args ...any)  { l.log.Info(fmt.Sprint(args...)) }
+func (l *asynqLogger) Warn(args ...any)  { l.log.Warn(fmt.Sprint(args...)) }
+func (l *asynqLogger) Error(args ...any) { l.log.Error(fmt.Sprint(args...)) }
+func (l *asynqLogger) Fatal(args ...any) { l.log.Error(fmt.Sprint(args...)) }
