@@ -26,10 +26,10 @@ type FieldError struct {
 
 // ConflictItem is one reason a booking cannot be placed as asked.
 type ConflictItem struct {
-	Kind   string    `json:"kind"`
-	Detail string    `json:"detail"`
-	With   []Period  `json:"with,omitempty"`
-	Extra  string    `json:"appointment_id,omitempty"`
+	Kind   string   `json:"kind"`
+	Detail string   `json:"detail"`
+	With   []Period `json:"with,omitempty"`
+	Extra  string   `json:"appointment_id,omitempty"`
 }
 
 // Period is an instant interval as shown to API users.

@@ -35,11 +35,11 @@ func (r Role) Valid() bool {
 
 // Organization is a tenant. Nothing of one organization is visible to another.
 type Organization struct {
-	ID       string    `json:"id"`
-	Name     string    `json:"name"`
-	Timezone string    `json:"timezone"`
-	Locale   string    `json:"locale"`
-	Currency string    `json:"currency"`
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Timezone string `json:"timezone"`
+	Locale   string `json:"locale"`
+	Currency string `json:"currency"`
 	// LostAfterDays: a client with no visit and nothing planned for this
 	// many days is "lost" (seed 004 offers 7, 14, 21 or 28).
 	LostAfterDays int `json:"lost_after_days"`
