@@ -163,7 +163,7 @@ func (o *openAPI) schemaOf(t reflect.Type) map[string]any {
 	default:
 		return map[string]any{}
 	}
-	name := t.Name()
+	name := schemaName(t.Name())
 	if name != "" {
 		if _, done := o.schemas[name]; !done {
 			o.schemas[name] = nil // guards recursion
@@ -203,4 +203,18 @@ func (o *openAPI) structSchema(t reflect.Type) map[string]any {
 		props[name] = s
 	}
 	return map[string]any{"type": "object", "properties": props}
+}
+
+// schemaName makes a component name of a Go type name; a generic instance
+// such as ListResponse[…/core.Payment] becomes ListResponse_Payment.
+func schemaName(n string) string {
+	base, arg, ok := strings.Cut(n, "[")
+	if !ok {
+		return n
+	}
+	arg = strings.TrimSuffix(arg, "]")
+	if i := strings.LastIndex(arg, "."); i >= 0 {
+		arg = arg[i+1:]
+	}
+	return base + "_" + arg
 }

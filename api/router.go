@@ -30,6 +30,9 @@ type Deps struct {
 	Ready       []ReadyCheck
 	MaxBody     int64
 	AdminToken  string
+	// PublicURL is GATEWAY_PUBLIC_URL: the base of links the service hands
+	// out (invitation links, QR codes, webhook URLs).
+	PublicURL string
 	// QueueDashboard is asynqmon, mounted at /admin/queues; nil leaves it out.
 	QueueDashboard http.Handler
 	Now            func() time.Time
@@ -55,7 +58,6 @@ func New(d Deps) *Server {
 	}
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
-	e.ContextWithFallback = true
 	m := NewMetrics(d.Registry)
 	e.Use(requestID(), recovery(d.Log), accessLog(d.Log), m.middleware())
 	e.NoRoute(func(c *gin.Context) { WriteProblem(c, Problem{Status: http.StatusNotFound, Detail: "no such route"}) })
@@ -82,6 +84,8 @@ func New(d Deps) *Server {
 	})
 	s.authed = s.v1.Group("", auth(d.Service))
 	s.tenancyRoutes()
+	s.clientRoutes()
+	s.bookingRoutes()
 	doc = s.spec.Document()
 	return s
 }

@@ -51,7 +51,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 }
 
 func (a *App) wire() error {
-	clock := core.SystemClock{}
+	var clock core.Clock = core.SystemClock{}
+	if a.Config.Clock != nil {
+		clock = a.Config.Clock
+	}
 	svc, err := core.NewService(a.Store, clock, logSink{log: a.Log})
 	if err != nil {
 		return err
@@ -76,6 +79,7 @@ func (a *App) wire() error {
 		},
 		MaxBody:        a.Config.MaxBodyBytes,
 		AdminToken:     a.Config.AdminToken,
+		PublicURL:      a.Config.PublicURL,
 		QueueDashboard: dash,
 		Now:            clock.Now,
 	})

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bookinggw/gateway/core"
 )
 
 // Role selects what a process runs.
@@ -34,6 +36,8 @@ type Config struct {
 	MaxBodyBytes      int64
 	ShutdownTimeout   time.Duration
 	WorkerConcurrency int
+	// Clock is the service's clock; nil is the system clock. Tests set it.
+	Clock core.Clock
 }
 
 // FromEnv reads the configuration, applying defaults and refusing bad values.

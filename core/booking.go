@@ -1,5 +1,286 @@
 package core
 
-// BookingStore keeps the booking domain: services, schedules, clients and
-// appointments.
-type BookingStore interface{}
+import (
+	"context"
+	"time"
+
+	"github.com/bookinggw/gateway/core/schedule"
+)
+
+// Offering is a service a specialist offers (the API calls it a service;
+// the Go name keeps it apart from the Service that holds the rules). A service with no OwnerID is
+// in the organization catalogue; a specialist imports it as a private copy
+// (SourceID names the original) and edits the copy freely.
+type Offering struct {
+	ID          string `json:"id"`
+	OrgID       string `json:"-"`
+	OwnerID     string `json:"owner_id,omitempty" doc:"specialist who owns this copy; empty for the organization catalogue"`
+	SourceID    string `json:"source_id,omitempty" doc:"catalogue service this copy was imported from"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	DurationMin int    `json:"duration_min"`
+	IntervalMin int    `json:"interval_min" doc:"slots start every N minutes; defaults to the duration"`
+	Capacity    int    `json:"capacity" doc:"people in one session; more than 1 for group classes"`
+	// PriceMinor nil means "no price shown".
+	PriceMinor  *int64    `json:"price_minor"`
+	Currency    string    `json:"currency"`
+	IsPackage   bool      `json:"is_package"`
+	PaymentLink string    `json:"payment_link"`
+	Active      bool      `json:"active"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// Spec is the slot arithmetic of a service.
+func (s Offering) Spec() schedule.Spec {
+	return schedule.Spec{Duration: time.Duration(s.DurationMin) * time.Minute,
+		Interval: time.Duration(s.IntervalMin) * time.Minute, Capacity: s.Capacity}
+}
+
+// Room is a room of a center, able to host some services.
+type Room struct {
+	ID         string    `json:"id"`
+	OrgID      string    `json:"-"`
+	CenterID   string    `json:"center_id"`
+	Name       string    `json:"name"`
+	ServiceIDs []string  `json:"service_ids"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// OwnerKind says whose schedule it is.
+type OwnerKind string
+
+const (
+	OwnerStaff OwnerKind = "staff"
+	OwnerRoom  OwnerKind = "room"
+)
+
+// Schedule is the stored form of a specialist's or room's working time.
+type Schedule struct {
+	OwnerID   string     `json:"owner_id"`
+	OwnerKind OwnerKind  `json:"owner_kind"`
+	OrgID     string     `json:"-"`
+	Timezone  string     `json:"timezone"`
+	Weekly    WeeklyJSON `json:"weekly" doc:"periods per weekday: {\"monday\": [{\"start\":\"09:00\",\"end\":\"12:00\"}], …}; a missing day is a day off"`
+}
+
+// WeeklyJSON is weekday name → periods.
+type WeeklyJSON map[string][]PeriodJSON
+
+// PeriodJSON is a local wall-clock period.
+type PeriodJSON struct {
+	Start string `json:"start"`
+	End   string `json:"end"`
+}
+
+// ExceptionKind is a kind of time off.
+type ExceptionKind string
+
+const (
+	Holiday     ExceptionKind = "holiday"       // one local date
+	Vacation    ExceptionKind = "vacation"      // local date range, inclusive
+	OutOfOffice ExceptionKind = "out_of_office" // instant range, partial days
+)
+
+// Exception is time off in a schedule.
+type Exception struct {
+	ID        string        `json:"id"`
+	OrgID     string        `json:"-"`
+	OwnerID   string        `json:"owner_id"`
+	Kind      ExceptionKind `json:"kind"`
+	FromDate  string        `json:"from_date,omitempty" doc:"holiday and vacation: local date YYYY-MM-DD"`
+	ToDate    string        `json:"to_date,omitempty" doc:"vacation: last local date, inclusive"`
+	StartAt   *time.Time    `json:"start_at,omitempty" doc:"out_of_office: start instant"`
+	EndAt     *time.Time    `json:"end_at,omitempty" doc:"out_of_office: end instant"`
+	Note      string        `json:"note"`
+	CreatedAt time.Time     `json:"created_at"`
+}
+
+// Status is an appointment's status.
+type Status string
+
+const (
+	Pending   Status = "pending"
+	Accepted  Status = "accepted"
+	Rejected  Status = "rejected"
+	Cancelled Status = "cancelled"
+	Completed Status = "completed"
+	Missed    Status = "missed"
+)
+
+// transitions lists the statuses each status may move to.
+var transitions = map[Status][]Status{
+	Pending:  {Accepted, Rejected, Cancelled},
+	Accepted: {Cancelled, Completed, Missed},
+	// A visit marked by mistake can be corrected either way.
+	Completed: {Missed},
+	Missed:    {Completed},
+}
+
+// CanMove reports whether an appointment may go from one status to another.
+func CanMove(from, to Status) bool {
+	for _, s := range transitions[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+// Holds reports whether an appointment in this status takes its time.
+func (s Status) Holds() bool { return s == Pending || s == Accepted || s == Completed || s == Missed }
+
+// Valid reports whether s is a known status.
+func (s Status) Valid() bool {
+	switch s {
+	case Pending, Accepted, Rejected, Cancelled, Completed, Missed:
+		return true
+	}
+	return false
+}
+
+// Location tells the client where the visit happens.
+type Location struct {
+	Kind    string `json:"kind" doc:"address, room, video or phone"`
+	Details string `json:"details" doc:"the address, the video link or the phone instructions"`
+}
+
+// Appointment is one client's visit (one seat of a group session).
+type Appointment struct {
+	ID           string     `json:"id"`
+	OrgID        string     `json:"-"`
+	CenterID     string     `json:"center_id,omitempty"`
+	SpecialistID string     `json:"specialist_id"`
+	ServiceID    string     `json:"service_id"`
+	RoomID       string     `json:"room_id,omitempty"`
+	ClientID     string     `json:"client_id"`
+	Start        time.Time  `json:"start"`
+	End          time.Time  `json:"end"`
+	Seats        int        `json:"seats"`
+	Status       Status     `json:"status"`
+	RequestedBy  string     `json:"requested_by" doc:"client or staff"`
+	Location     Location   `json:"location"`
+	Notes        string     `json:"notes"`
+	PriceMinor   int64      `json:"price_minor"`
+	Currency     string     `json:"currency"`
+	PaidMinor    int64      `json:"paid_minor"`
+	BalanceMinor int64      `json:"balance_minor"`
+	SeriesID     string     `json:"series_id,omitempty"`
+	SeriesIndex  int        `json:"series_index,omitempty"`
+	ConfirmedAt  *time.Time `json:"confirmed_at,omitempty" doc:"when the client confirmed the visit"`
+	CancelReason string     `json:"cancel_reason,omitempty"`
+	LateCancel   bool       `json:"late_cancel"`
+	CreatedAt    time.Time  `json:"created_at"`
+	UpdatedAt    time.Time  `json:"updated_at"`
+}
+
+// Payment is money received for (or refunded from) an appointment.
+type Payment struct {
+	ID            string    `json:"id"`
+	OrgID         string    `json:"-"`
+	AppointmentID string    `json:"appointment_id"`
+	AmountMinor   int64     `json:"amount_minor" doc:"positive for a payment, negative for a refund"`
+	Currency      string    `json:"currency"`
+	Method        string    `json:"method" doc:"cash, card, transfer, stripe, …"`
+	Note          string    `json:"note"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+// WaitingEntry is a client waiting for time with a specialist.
+type WaitingEntry struct {
+	ID           string     `json:"id"`
+	OrgID        string     `json:"-"`
+	ClientID     string     `json:"client_id"`
+	SpecialistID string     `json:"specialist_id"`
+	ServiceID    string     `json:"service_id,omitempty"`
+	From         time.Time  `json:"from"`
+	To           time.Time  `json:"to"`
+	Urgent       bool       `json:"urgent"`
+	Note         string     `json:"note"`
+	Status       string     `json:"status" doc:"waiting, matched, booked or removed"`
+	MatchedAt    *time.Time `json:"matched_at,omitempty"`
+	CreatedAt    time.Time  `json:"created_at"`
+}
+
+// Event kinds the booking domain raises.
+const (
+	EventRequested     EventKind = "appointment.requested"
+	EventBooked        EventKind = "appointment.booked" // created by staff, accepted at once
+	EventAccepted      EventKind = "appointment.accepted"
+	EventRejected      EventKind = "appointment.rejected"
+	EventCancelled     EventKind = "appointment.cancelled"
+	EventMoved         EventKind = "appointment.moved"
+	EventCompleted     EventKind = "appointment.completed"
+	EventMissed        EventKind = "appointment.missed"
+	EventPaymentAdded  EventKind = "appointment.payment_recorded"
+	EventWaitlistMatch EventKind = "waiting_list.matched"
+)
+
+// AppointmentFilter selects appointments to list.
+type AppointmentFilter struct {
+	SpecialistID string
+	ClientID     string
+	CenterID     string
+	Status       Status
+	From, To     time.Time // start within [From, To) when set
+	SeriesID     string
+	CenterIDs    []string // when set, only these centers (staff access)
+}
+
+// BookingTx is the view of the store inside a booking transaction: the
+// specialists and rooms named when it began are locked, so what it reads
+// stays true until commit.
+type BookingTx interface {
+	// Holding lists appointments that hold time (Status.Holds) for a
+	// specialist or a room overlapping [from, to).
+	Holding(ctx context.Context, ownerKind OwnerKind, ownerID string, from, to time.Time) ([]Appointment, error)
+	GetAppointment(ctx context.Context, id string) (Appointment, error)
+	SeriesAppointments(ctx context.Context, seriesID string) ([]Appointment, error)
+	InsertAppointment(ctx context.Context, a Appointment) error
+	UpdateAppointment(ctx context.Context, a Appointment) error
+	WaitingOverlapping(ctx context.Context, specialistID string, from, to time.Time) ([]WaitingEntry, error)
+	MarkWaitingMatched(ctx context.Context, id string, at time.Time) error
+	AddEvent(ctx context.Context, e Event) error
+}
+
+// BookingStore keeps the booking domain: services, rooms, schedules,
+// appointments, payments and the waiting list.
+type BookingStore interface {
+	CreateService(ctx context.Context, s Offering) error
+	GetService(ctx context.Context, orgID, id string) (Offering, error)
+	ListServices(ctx context.Context, orgID, ownerID string, catalogue bool, p Page) ([]Offering, error)
+	UpdateService(ctx context.Context, s Offering) error
+
+	CreateRoom(ctx context.Context, r Room) error
+	GetRoom(ctx context.Context, orgID, id string) (Room, error)
+	ListRooms(ctx context.Context, orgID, centerID string, p Page) ([]Room, error)
+	UpdateRoom(ctx context.Context, r Room) error
+
+	// GetSchedule returns a stored schedule, or NotFound when none is set.
+	GetSchedule(ctx context.Context, orgID, ownerID string) (Schedule, error)
+	PutSchedule(ctx context.Context, s Schedule) error
+	AddException(ctx context.Context, e Exception) error
+	ListExceptions(ctx context.Context, orgID, ownerID string) ([]Exception, error)
+	DeleteException(ctx context.Context, orgID, ownerID, id string) error
+
+	// InBookingTx runs fn in one transaction that first locks the given
+	// specialists and rooms (in a fixed order), so two bookings for the
+	// same time cannot both pass their checks.
+	InBookingTx(ctx context.Context, orgID string, lock []string, fn func(tx BookingTx) error) error
+	GetAppointment(ctx context.Context, orgID, id string) (Appointment, error)
+	ListAppointments(ctx context.Context, orgID string, f AppointmentFilter, p Page) ([]Appointment, error)
+	// HoldingRange lists time-holding appointments of a specialist or room
+	// overlapping [from, to), for availability (outside any transaction).
+	HoldingRange(ctx context.Context, orgID string, kind OwnerKind, ownerID string, from, to time.Time) ([]Appointment, error)
+
+	// AddPayment records a payment and updates the appointment's paid
+	// amount in one transaction.
+	AddPayment(ctx context.Context, p Payment) (Appointment, error)
+	ListPayments(ctx context.Context, orgID, appointmentID string) ([]Payment, error)
+
+	AddWaiting(ctx context.Context, w WaitingEntry) error
+	ListWaiting(ctx context.Context, orgID, specialistID, status string, p Page) ([]WaitingEntry, error)
+	UpdateWaitingStatus(ctx context.Context, orgID, id, status string) error
+
+	// ListEvents reads the domain event outbox (oldest first, after a cursor).
+	ListEvents(ctx context.Context, orgID string, p Page) ([]Event, error)
+}

@@ -15,6 +15,7 @@ import (
 type Store interface {
 	TenancyStore
 	BookingStore
+	ClientStore
 }
 
 // Service holds the domain rules. Inbound layers (api, webhooks, queue) call

@@ -1,0 +1,562 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/bookinggw/gateway/core"
+)
+
+// maxVisit bounds how long a visit can be (services last at most a day), so
+// overlap queries can use the (owner, start_at) index.
+const maxVisit = 24 * time.Hour
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+const serviceCols = `id, org_id, owner_id, source_id, name, description, duration_min, interval_min, capacity, price_minor, currency, is_package, payment_link, active, created_at`
+
+func scanService(row interface{ Scan(...any) error }) (core.Offering, error) {
+	var s core.Offering
+	var price sql.NullInt64
+	var created int64
+	err := row.Scan(&s.ID, &s.OrgID, &s.OwnerID, &s.SourceID, &s.Name, &s.Description, &s.DurationMin, &s.IntervalMin,
+		&s.Capacity, &price, &s.Currency, &s.IsPackage, &s.PaymentLink, &s.Active, &created)
+	if price.Valid {
+		s.PriceMinor = &price.Int64
+	}
+	s.CreatedAt = fromMS(created)
+	return s, err
+}
+
+func nullInt(p *int64) sql.NullInt64 {
+	if p == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: *p, Valid: true}
+}
+
+// CreateService writes a new service.
+func (s *Store) CreateService(ctx context.Context, v core.Offering) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO services (`+serviceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		v.ID, v.OrgID, v.OwnerID, v.SourceID, v.Name, v.Description, v.DurationMin, v.IntervalMin, v.Capacity, nullInt(v.PriceMinor),
+		v.Currency, v.IsPackage, v.PaymentLink, v.Active, ms(v.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("store: create service: %w", err)
+	}
+	return nil
+}
+
+// GetService reads one service.
+func (s *Store) GetService(ctx context.Context, orgID, id string) (core.Offering, error) {
+	v, err := scanService(s.r.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE org_id = $1 AND id = $2`, orgID, id))
+	if err != nil {
+		return v, notFound(err, "service")
+	}
+	return v, nil
+}
+
+// ListServices lists a specialist's services, or the catalogue.
+func (s *Store) ListServices(ctx context.Context, orgID, ownerID string, catalogue bool, p core.Page) ([]core.Offering, error) {
+	limit, after := pageArgs(p)
+	if catalogue {
+		ownerID = ""
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+serviceCols+` FROM services WHERE org_id = $1 AND owner_id = $2 AND id > $3 ORDER BY id LIMIT $4`,
+		orgID, ownerID, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: list services: %w", err)
+	}
+	return collect(rows, scanService)
+}
+
+// UpdateService writes a service's fields.
+func (s *Store) UpdateService(ctx context.Context, v core.Offering) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE services SET name = $1, description = $2, duration_min = $3, interval_min = $4, capacity = $5,
+		price_minor = $6, currency = $7, is_package = $8, payment_link = $9, active = $10 WHERE org_id = $11 AND id = $12`,
+		v.Name, v.Description, v.DurationMin, v.IntervalMin, v.Capacity, nullInt(v.PriceMinor), v.Currency, v.IsPackage, v.PaymentLink,
+		v.Active, v.OrgID, v.ID)
+	return checkAffected(res, err, "service")
+}
+
+func setRoomServices(ctx context.Context, tx *sql.Tx, r core.Room) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM room_services WHERE room_id = $1`, r.ID); err != nil {
+		return fmt.Errorf("store: room services: %w", err)
+	}
+	for _, sid := range r.ServiceIDs {
+		res, err := tx.ExecContext(ctx, `INSERT INTO room_services (room_id, service_id) SELECT $1, id FROM services WHERE id = $2 AND org_id = $3`,
+			r.ID, sid, r.OrgID)
+		if err := checkAffected(res, err, "service"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CreateRoom writes a new room and the services it hosts.
+func (s *Store) CreateRoom(ctx context.Context, r core.Room) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO rooms (id, org_id, center_id, name, created_at)
+			SELECT $1, org_id, id, $2, $3 FROM centers WHERE id = $4 AND org_id = $5`, r.ID, r.Name, ms(r.CreatedAt), r.CenterID, r.OrgID)
+		if err := checkAffected(res, err, "center"); err != nil {
+			return err
+		}
+		return setRoomServices(ctx, tx, r)
+	})
+}
+
+func (s *Store) roomServices(ctx context.Context, roomID string) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT service_id FROM room_services WHERE room_id = $1 ORDER BY service_id`, roomID)
+	if err != nil {
+		return nil, fmt.Errorf("store: room services: %w", err)
+	}
+	return collect(rows, func(r interface{ Scan(...any) error }) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	})
+}
+
+func scanRoom(row interface{ Scan(...any) error }) (core.Room, error) {
+	var r core.Room
+	var created int64
+	err := row.Scan(&r.ID, &r.OrgID, &r.CenterID, &r.Name, &created)
+	r.CreatedAt = fromMS(created)
+	return r, err
+}
+
+// GetRoom reads one room.
+func (s *Store) GetRoom(ctx context.Context, orgID, id string) (core.Room, error) {
+	r, err := scanRoom(s.r.QueryRowContext(ctx, `SELECT id, org_id, center_id, name, created_at FROM rooms WHERE org_id = $1 AND id = $2`, orgID, id))
+	if err != nil {
+		return r, notFound(err, "room")
+	}
+	r.ServiceIDs, err = s.roomServices(ctx, r.ID)
+	return r, err
+}
+
+// ListRooms lists rooms, of one center when centerID is set.
+func (s *Store) ListRooms(ctx context.Context, orgID, centerID string, p core.Page) ([]core.Room, error) {
+	limit, after := pageArgs(p)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, org_id, center_id, name, created_at FROM rooms
+		WHERE org_id = $1 AND ($2 = '' OR center_id = $2) AND id > $3 ORDER BY id LIMIT $4`, orgID, centerID, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: list rooms: %w", err)
+	}
+	rs, err := collect(rows, scanRoom)
+	for i := range rs {
+		if err != nil {
+			break
+		}
+		rs[i].ServiceIDs, err = s.roomServices(ctx, rs[i].ID)
+	}
+	return rs, err
+}
+
+// UpdateRoom writes a room's fields and services.
+func (s *Store) UpdateRoom(ctx context.Context, r core.Room) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE rooms SET center_id = $1, name = $2 WHERE org_id = $3 AND id = $4`, r.CenterID, r.Name, r.OrgID, r.ID)
+		if err := checkAffected(res, err, "room"); err != nil {
+			return err
+		}
+		return setRoomServices(ctx, tx, r)
+	})
+}
+
+// GetSchedule reads an owner's weekly hours.
+func (s *Store) GetSchedule(ctx context.Context, orgID, ownerID string) (core.Schedule, error) {
+	var sc core.Schedule
+	var kind, weekly string
+	err := s.r.QueryRowContext(ctx, `SELECT owner_id, org_id, owner_kind, timezone, weekly FROM schedules WHERE org_id = $1 AND owner_id = $2`,
+		orgID, ownerID).Scan(&sc.OwnerID, &sc.OrgID, &kind, &sc.Timezone, &weekly)
+	if err != nil {
+		return sc, notFound(err, "schedule")
+	}
+	sc.OwnerKind = core.OwnerKind(kind)
+	if err := json.Unmarshal([]byte(weekly), &sc.Weekly); err != nil {
+		return sc, fmt.Errorf("store: schedule %s: %w", ownerID, err)
+	}
+	return sc, nil
+}
+
+// PutSchedule writes an owner's weekly hours, replacing any.
+func (s *Store) PutSchedule(ctx context.Context, sc core.Schedule) error {
+	weekly, err := json.Marshal(sc.Weekly)
+	if err != nil {
+		return fmt.Errorf("store: schedule: %w", err)
+	}
+	_, err = s.w.ExecContext(ctx, `INSERT INTO schedules (owner_id, org_id, owner_kind, timezone, weekly) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (owner_id) DO UPDATE SET timezone = excluded.timezone, weekly = excluded.weekly, owner_kind = excluded.owner_kind`,
+		sc.OwnerID, sc.OrgID, string(sc.OwnerKind), sc.Timezone, string(weekly))
+	if err != nil {
+		return fmt.Errorf("store: put schedule: %w", err)
+	}
+	return nil
+}
+
+// AddException writes time off.
+func (s *Store) AddException(ctx context.Context, e core.Exception) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO schedule_exceptions (id, org_id, owner_id, kind, from_date, to_date, start_at, end_at, note, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		e.ID, e.OrgID, e.OwnerID, string(e.Kind), e.FromDate, e.ToDate, nullMS(e.StartAt), nullMS(e.EndAt), e.Note, ms(e.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("store: add time off: %w", err)
+	}
+	return nil
+}
+
+// ListExceptions lists an owner's time off.
+func (s *Store) ListExceptions(ctx context.Context, orgID, ownerID string) ([]core.Exception, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, org_id, owner_id, kind, from_date, to_date, start_at, end_at, note, created_at
+		FROM schedule_exceptions WHERE org_id = $1 AND owner_id = $2 ORDER BY id`, orgID, ownerID)
+	if err != nil {
+		return nil, fmt.Errorf("store: list time off: %w", err)
+	}
+	return collect(rows, func(r interface{ Scan(...any) error }) (core.Exception, error) {
+		var e core.Exception
+		var kind string
+		var start, end sql.NullInt64
+		var created int64
+		err := r.Scan(&e.ID, &e.OrgID, &e.OwnerID, &kind, &e.FromDate, &e.ToDate, &start, &end, &e.Note, &created)
+		e.Kind, e.StartAt, e.EndAt, e.CreatedAt = core.ExceptionKind(kind), fromNullMS(start), fromNullMS(end), fromMS(created)
+		return e, err
+	})
+}
+
+// DeleteException removes time off.
+func (s *Store) DeleteException(ctx context.Context, orgID, ownerID, id string) error {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM schedule_exceptions WHERE org_id = $1 AND owner_id = $2 AND id = $3`, orgID, ownerID, id)
+	return checkAffected(res, err, "time off")
+}
+
+const apptCols = `id, org_id, center_id, specialist_id, service_id, room_id, client_id, start_at, end_at, seats, status, requested_by,
+	location_kind, location_details, notes, price_minor, currency, paid_minor, series_id, series_index, confirmed_at, cancel_reason,
+	late_cancel, created_at, updated_at`
+
+func scanAppt(row interface{ Scan(...any) error }) (core.Appointment, error) {
+	var a core.Appointment
+	var start, end, created, updated int64
+	var confirmed sql.NullInt64
+	var status string
+	err := row.Scan(&a.ID, &a.OrgID, &a.CenterID, &a.SpecialistID, &a.ServiceID, &a.RoomID, &a.ClientID, &start, &end, &a.Seats,
+		&status, &a.RequestedBy, &a.Location.Kind, &a.Location.Details, &a.Notes, &a.PriceMinor, &a.Currency, &a.PaidMinor,
+		&a.SeriesID, &a.SeriesIndex, &confirmed, &a.CancelReason, &a.LateCancel, &created, &updated)
+	a.Start, a.End, a.CreatedAt, a.UpdatedAt = fromMS(start), fromMS(end), fromMS(created), fromMS(updated)
+	a.ConfirmedAt = fromNullMS(confirmed)
+	a.Status = core.Status(status)
+	a.BalanceMinor = a.PriceMinor - a.PaidMinor
+	return a, err
+}
+
+func getAppt(ctx context.Context, q querier, orgID, id string) (core.Appointment, error) {
+	a, err := scanAppt(q.QueryRowContext(ctx, `SELECT `+apptCols+` FROM appointments WHERE org_id = $1 AND id = $2`, orgID, id))
+	if err != nil {
+		return a, notFound(err, "appointment")
+	}
+	return a, nil
+}
+
+// GetAppointment reads one appointment.
+func (s *Store) GetAppointment(ctx context.Context, orgID, id string) (core.Appointment, error) {
+	return getAppt(ctx, s.r, orgID, id)
+}
+
+// ListAppointments lists appointments by filter, in id (creation) order.
+func (s *Store) ListAppointments(ctx context.Context, orgID string, f core.AppointmentFilter, p core.Page) ([]core.Appointment, error) {
+	limit, after := pageArgs(p)
+	q := `SELECT ` + apptCols + ` FROM appointments WHERE org_id = $1 AND id > $2`
+	args := []any{orgID, after}
+	add := func(cond string, v any) {
+		args = append(args, v)
+		q += " AND " + strings.ReplaceAll(cond, "?", fmt.Sprintf("$%d", len(args)))
+	}
+	if f.SpecialistID != "" {
+		add("specialist_id = ?", f.SpecialistID)
+	}
+	if f.ClientID != "" {
+		add("client_id = ?", f.ClientID)
+	}
+	if f.CenterID != "" {
+		add("center_id = ?", f.CenterID)
+	}
+	if f.Status != "" {
+		add("status = ?", string(f.Status))
+	}
+	if f.SeriesID != "" {
+		add("series_id = ?", f.SeriesID)
+	}
+	if !f.From.IsZero() {
+		add("start_at >= ?", ms(f.From))
+	}
+	if !f.To.IsZero() {
+		add("start_at < ?", ms(f.To))
+	}
+	if f.CenterIDs != nil {
+		in, inArgs := inList(" AND center_id IN ", len(args)+1, f.CenterIDs)
+		q += in
+		args = append(args, inArgs...)
+	}
+	args = append(args, limit)
+	q += fmt.Sprintf(" ORDER BY id LIMIT $%d", len(args))
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list appointments: %w", err)
+	}
+	return collect(rows, scanAppt)
+}
+
+func holding(ctx context.Context, q querier, orgID string, kind core.OwnerKind, ownerID string, from, to time.Time) ([]core.Appointment, error) {
+	col := "specialist_id"
+	if kind == core.OwnerRoom {
+		col = "room_id"
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+apptCols+` FROM appointments WHERE `+col+` = $1 AND org_id = $2 AND holds
+		AND start_at >= $3 AND start_at < $4 AND end_at > $5 ORDER BY start_at`,
+		ownerID, orgID, ms(from.Add(-maxVisit)), ms(to), ms(from))
+	if err != nil {
+		return nil, fmt.Errorf("store: holding appointments: %w", err)
+	}
+	return collect(rows, scanAppt)
+}
+
+// HoldingRange lists appointments holding an owner's time in [from, to).
+func (s *Store) HoldingRange(ctx context.Context, orgID string, kind core.OwnerKind, ownerID string, from, to time.Time) ([]core.Appointment, error) {
+	return holding(ctx, s.r, orgID, kind, ownerID, from, to)
+}
+
+// InBookingTx runs fn in a transaction that holds the locks of the named
+// specialists and rooms. PostgreSQL takes row locks (SELECT … FOR UPDATE,
+// in id order so two transactions never deadlock); SQLite's IMMEDIATE
+// transaction already holds the database's single write lock.
+func (s *Store) InBookingTx(ctx context.Context, orgID string, lock []string, fn func(core.BookingTx) error) error {
+	ids := slices.Clone(lock)
+	slices.Sort(ids)
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if s.dialect == Postgres {
+			for _, id := range ids {
+				var got string
+				err := tx.QueryRowContext(ctx, `SELECT id FROM staff WHERE id = $1 AND org_id = $2 FOR UPDATE`, id, orgID).Scan(&got)
+				if err == sql.ErrNoRows {
+					err = tx.QueryRowContext(ctx, `SELECT id FROM rooms WHERE id = $1 AND org_id = $2 FOR UPDATE`, id, orgID).Scan(&got)
+				}
+				if err != nil {
+					return notFound(err, "specialist or room")
+				}
+			}
+		}
+		return fn(&bookingTx{tx: tx, org: orgID})
+	})
+}
+
+type bookingTx struct {
+	tx  *sql.Tx
+	org string
+}
+
+func (b *bookingTx) Holding(ctx context.Context, kind core.OwnerKind, ownerID string, from, to time.Time) ([]core.Appointment, error) {
+	return holding(ctx, b.tx, b.org, kind, ownerID, from, to)
+}
+
+func (b *bookingTx) GetAppointment(ctx context.Context, id string) (core.Appointment, error) {
+	return getAppt(ctx, b.tx, b.org, id)
+}
+
+func (b *bookingTx) SeriesAppointments(ctx context.Context, seriesID string) ([]core.Appointment, error) {
+	rows, err := b.tx.QueryContext(ctx, `SELECT `+apptCols+` FROM appointments WHERE org_id = $1 AND series_id = $2 ORDER BY series_index`, b.org, seriesID)
+	if err != nil {
+		return nil, fmt.Errorf("store: series: %w", err)
+	}
+	return collect(rows, scanAppt)
+}
+
+func (b *bookingTx) InsertAppointment(ctx context.Context, a core.Appointment) error {
+	_, err := b.tx.ExecContext(ctx, `INSERT INTO appointments (`+apptCols+`, holds) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+		$13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)`,
+		a.ID, b.org, a.CenterID, a.SpecialistID, a.ServiceID, a.RoomID, a.ClientID, ms(a.Start), ms(a.End), a.Seats, string(a.Status),
+		a.RequestedBy, a.Location.Kind, a.Location.Details, a.Notes, a.PriceMinor, a.Currency, a.PaidMinor, a.SeriesID, a.SeriesIndex,
+		nullMS(a.ConfirmedAt), a.CancelReason, a.LateCancel, ms(a.CreatedAt), ms(a.UpdatedAt), a.Status.Holds())
+	if err != nil {
+		return fmt.Errorf("store: insert appointment: %w", err)
+	}
+	return nil
+}
+
+func (b *bookingTx) UpdateAppointment(ctx context.Context, a core.Appointment) error {
+	res, err := b.tx.ExecContext(ctx, `UPDATE appointments SET start_at = $1, end_at = $2, status = $3, holds = $4, location_kind = $5,
+		location_details = $6, notes = $7, price_minor = $8, confirmed_at = $9, cancel_reason = $10, late_cancel = $11, updated_at = $12
+		WHERE org_id = $13 AND id = $14`,
+		ms(a.Start), ms(a.End), string(a.Status), a.Status.Holds(), a.Location.Kind, a.Location.Details, a.Notes, a.PriceMinor,
+		nullMS(a.ConfirmedAt), a.CancelReason, a.LateCancel, ms(a.UpdatedAt), b.org, a.ID)
+	return checkAffected(res, err, "appointment")
+}
+
+const waitCols = `id, org_id, client_id, specialist_id, service_id, from_at, to_at, urgent, note, status, matched_at, created_at`
+
+func scanWaiting(row interface{ Scan(...any) error }) (core.WaitingEntry, error) {
+	var w core.WaitingEntry
+	var from, to, created int64
+	var matched sql.NullInt64
+	err := row.Scan(&w.ID, &w.OrgID, &w.ClientID, &w.SpecialistID, &w.ServiceID, &from, &to, &w.Urgent, &w.Note, &w.Status, &matched, &created)
+	w.From, w.To, w.CreatedAt, w.MatchedAt = fromMS(from), fromMS(to), fromMS(created), fromNullMS(matched)
+	return w, err
+}
+
+func (b *bookingTx) WaitingOverlapping(ctx context.Context, specialistID string, from, to time.Time) ([]core.WaitingEntry, error) {
+	rows, err := b.tx.QueryContext(ctx, `SELECT `+waitCols+` FROM waiting_list WHERE org_id = $1 AND specialist_id = $2 AND status = 'waiting'
+		AND from_at < $3 AND to_at > $4 ORDER BY id`, b.org, specialistID, ms(to), ms(from))
+	if err != nil {
+		return nil, fmt.Errorf("store: waiting list: %w", err)
+	}
+	return collect(rows, scanWaiting)
+}
+
+func (b *bookingTx) MarkWaitingMatched(ctx context.Context, id string, at time.Time) error {
+	res, err := b.tx.ExecContext(ctx, `UPDATE waiting_list SET status = 'matched', matched_at = $1 WHERE org_id = $2 AND id = $3`, ms(at), b.org, id)
+	return checkAffected(res, err, "waiting-list entry")
+}
+
+func (b *bookingTx) AddEvent(ctx context.Context, e core.Event) error {
+	return addEvent(ctx, b.tx, e)
+}
+
+func addEvent(ctx context.Context, q querier, e core.Event) error {
+	data, err := json.Marshal(e.Data)
+	if err != nil {
+		return fmt.Errorf("store: event: %w", err)
+	}
+	if _, err := q.ExecContext(ctx, `INSERT INTO events (id, org_id, kind, occurred_at, data) VALUES ($1, $2, $3, $4, $5)`,
+		e.ID, e.OrgID, string(e.Kind), ms(e.OccurredAt), string(data)); err != nil {
+		return fmt.Errorf("store: event: %w", err)
+	}
+	return nil
+}
+
+// ListEvents reads an organization's domain events, oldest first.
+func (s *Store) ListEvents(ctx context.Context, orgID string, p core.Page) ([]core.Event, error) {
+	limit, after := pageArgs(p)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, org_id, kind, occurred_at, data FROM events WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+		orgID, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: events: %w", err)
+	}
+	return collect(rows, func(r interface{ Scan(...any) error }) (core.Event, error) {
+		var e core.Event
+		var kind, data string
+		var at int64
+		if err := r.Scan(&e.ID, &e.OrgID, &kind, &at, &data); err != nil {
+			return e, err
+		}
+		e.Kind, e.OccurredAt = core.EventKind(kind), fromMS(at)
+		return e, json.Unmarshal([]byte(data), &e.Data)
+	})
+}
+
+// AddPayment records a payment and adds it to the appointment's paid amount.
+func (s *Store) AddPayment(ctx context.Context, p core.Payment) (core.Appointment, error) {
+	var a core.Appointment
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO payments (id, org_id, appointment_id, amount_minor, currency, method, note, created_at)
+			SELECT $1, org_id, id, $2, $3, $4, $5, $6 FROM appointments WHERE org_id = $7 AND id = $8`,
+			p.ID, p.AmountMinor, p.Currency, p.Method, p.Note, ms(p.CreatedAt), p.OrgID, p.AppointmentID); err != nil {
+			return fmt.Errorf("store: add payment: %w", err)
+		}
+		// The paid amount is re-summed, not incremented, so it always equals
+		// the ledger even if two payments race.
+		res, err := tx.ExecContext(ctx, `UPDATE appointments SET paid_minor = (SELECT COALESCE(SUM(amount_minor), 0) FROM payments WHERE appointment_id = $1),
+			updated_at = $2 WHERE org_id = $3 AND id = $1`, p.AppointmentID, ms(p.CreatedAt), p.OrgID)
+		if err := checkAffected(res, err, "appointment"); err != nil {
+			return err
+		}
+		var err2 error
+		a, err2 = getAppt(ctx, tx, p.OrgID, p.AppointmentID)
+		if err2 != nil {
+			return err2
+		}
+		return addEvent(ctx, tx, core.Event{ID: core.NewID(), OrgID: p.OrgID, Kind: core.EventPaymentAdded, OccurredAt: p.CreatedAt,
+			Data: map[string]string{"appointment_id": a.ID, "client_id": a.ClientID, "payment_id": p.ID,
+				"amount_minor": fmt.Sprint(p.AmountMinor), "currency": p.Currency}})
+	})
+	return a, err
+}
+
+// ListPayments lists an appointment's payments in order.
+func (s *Store) ListPayments(ctx context.Context, orgID, appointmentID string) ([]core.Payment, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, org_id, appointment_id, amount_minor, currency, method, note, created_at FROM payments
+		WHERE org_id = $1 AND appointment_id = $2 ORDER BY id`, orgID, appointmentID)
+	if err != nil {
+		return nil, fmt.Errorf("store: payments: %w", err)
+	}
+	return collect(rows, func(r interface{ Scan(...any) error }) (core.Payment, error) {
+		var p core.Payment
+		var created int64
+		err := r.Scan(&p.ID, &p.OrgID, &p.AppointmentID, &p.AmountMinor, &p.Currency, &p.Method, &p.Note, &created)
+		p.CreatedAt = fromMS(created)
+		return p, err
+	})
+}
+
+// AddWaiting writes a waiting-list entry.
+func (s *Store) AddWaiting(ctx context.Context, w core.WaitingEntry) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO waiting_list (`+waitCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		w.ID, w.OrgID, w.ClientID, w.SpecialistID, w.ServiceID, ms(w.From), ms(w.To), w.Urgent, w.Note, w.Status, nullMS(w.MatchedAt), ms(w.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("store: add waiting: %w", err)
+	}
+	return nil
+}
+
+// ListWaiting lists waiting-list entries in creation order.
+func (s *Store) ListWaiting(ctx context.Context, orgID, specialistID, status string, p core.Page) ([]core.WaitingEntry, error) {
+	limit, after := pageArgs(p)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+waitCols+` FROM waiting_list WHERE org_id = $1 AND ($2 = '' OR specialist_id = $2)
+		AND ($3 = '' OR status = $3) AND id > $4 ORDER BY id LIMIT $5`, orgID, specialistID, status, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: waiting list: %w", err)
+	}
+	return collect(rows, scanWaiting)
+}
+
+// UpdateWaitingStatus sets an entry's status.
+func (s *Store) UpdateWaitingStatus(ctx context.Context, orgID, id, status string) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE waiting_list SET status = $1 WHERE org_id = $2 AND id = $3`, status, orgID, id)
+	return checkAffected(res, err, "waiting-list entry")
+}
+
+// ClientVisits summarizes clients' appointments for their activity status:
+// the last completed visit and the next pending or accepted one from now.
+func (s *Store) ClientVisits(ctx context.Context, orgID string, clientIDs []string, now time.Time) (map[string]core.VisitSummary, error) {
+	out := make(map[string]core.VisitSummary, len(clientIDs))
+	for _, id := range clientIDs {
+		out[id] = core.VisitSummary{}
+	}
+	if len(clientIDs) == 0 {
+		return out, nil
+	}
+	in, args := inList(" AND client_id IN ", 3, clientIDs)
+	rows, err := s.r.QueryContext(ctx, `SELECT client_id,
+		MAX(CASE WHEN status = 'completed' THEN start_at END),
+		MIN(CASE WHEN status IN ('pending', 'accepted') AND end_at > $2 THEN start_at END)
+		FROM appointments WHERE org_id = $1`+in+` GROUP BY client_id`, append([]any{orgID, ms(now)}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: client visits: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var last, next sql.NullInt64
+		if err := rows.Scan(&id, &last, &next); err != nil {
+			return nil, fmt.Errorf("store: client visits: %w", err)
+		}
+		out[id] = core.VisitSummary{LastVisit: fromNullMS(last), NextVisit: fromNullMS(next)}
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,123 @@
+package core
+
+import (
+	"context"
+	"time"
+
+	"github.com/bookinggw/gateway/core/schedule"
+)
+
+// AvailabilityQuery asks for free slots of a specialist's service between
+// two local dates of the caller's timezone (From inclusive, To inclusive).
+type AvailabilityQuery struct {
+	SpecialistID string
+	ServiceID    string
+	RoomID       string
+	From, To     string // YYYY-MM-DD
+	Timezone     string // the caller's (client's) zone; default the specialist's
+}
+
+// Slot is a bookable start, shown in the caller's timezone.
+type Slot struct {
+	Start     time.Time `json:"start"`
+	End       time.Time `json:"end"`
+	SeatsLeft int       `json:"seats_left"`
+}
+
+// Availability is the answer to an AvailabilityQuery.
+type Availability struct {
+	Timezone string `json:"timezone"`
+	Slots    []Slot `json:"slots"`
+}
+
+// maxAvailabilityDays bounds one query, keeping its cost predictable.
+const maxAvailabilityDays = 62
+
+// Availability lists free slots: the specialist's working periods on the
+// service's slot grid, minus holidays, vacations, out-of-office and booked
+// time (or booked seats, for group services), and minus the room's bookings
+// when a room is named.
+func (s *Service) Availability(ctx context.Context, p Principal, q AvailabilityQuery) (Availability, error) {
+	var f Fields
+	from, err1 := schedule.ParseDate(q.From)
+	to, err2 := schedule.ParseDate(q.To)
+	f.Check(err1 != nil, "from", "must be a date YYYY-MM-DD")
+	f.Check(err2 != nil, "to", "must be a date YYYY-MM-DD")
+	if err1 == nil && err2 == nil {
+		f.Check(to.Before(from), "to", "must not be before from")
+		f.Check(daysBetween(from, to) >= maxAvailabilityDays, "to", "a query spans at most 62 days")
+	}
+	if q.Timezone != "" {
+		checkTimezone(&f, "timezone", q.Timezone)
+	}
+	if err := f.Err("invalid availability query"); err != nil {
+		return Availability{}, err
+	}
+	bc, err := s.loadBookingContext(ctx, p.OrgID, q.SpecialistID, q.ServiceID, q.RoomID)
+	if err != nil {
+		return Availability{}, err
+	}
+	if q.Timezone == "" {
+		q.Timezone = bc.sched.Location.String()
+	}
+	loc, _ := time.LoadLocation(q.Timezone)
+	out := Availability{Timezone: q.Timezone, Slots: []Slot{}}
+	if !bc.hasSched {
+		return out, nil
+	}
+	start, end := from.In(loc), to.AddDays(1).In(loc)
+	spec := bc.svc.Spec()
+	// Bookings of other services block a group slot entirely; same-service
+	// bookings take seats only.
+	held, err := s.store.HoldingRange(ctx, p.OrgID, OwnerStaff, bc.specialist.ID, start.Add(-24*time.Hour), end.Add(24*time.Hour))
+	if err != nil {
+		return Availability{}, err
+	}
+	booked := make([]schedule.Booking, 0, len(held))
+	for _, a := range held {
+		seats := a.Seats
+		if a.ServiceID != bc.svc.ID {
+			seats = spec.Capacity + 1
+		}
+		booked = append(booked, schedule.Booking{Interval: schedule.Interval{Start: a.Start, End: a.End}, Seats: seats})
+	}
+	slots := schedule.Slots(bc.sched, spec, start, end, s.Now(), booked)
+	if bc.room != nil {
+		slots, err = s.roomFilter(ctx, p.OrgID, bc, slots, start, end)
+		if err != nil {
+			return Availability{}, err
+		}
+	}
+	for _, sl := range slots {
+		out.Slots = append(out.Slots, Slot{Start: sl.Start.In(loc), End: sl.End.In(loc), SeatsLeft: sl.SeatsLeft})
+	}
+	return out, nil
+}
+
+// roomFilter drops slots the room cannot take: outside its own hours (if it
+// has any) or taken by another session.
+func (s *Service) roomFilter(ctx context.Context, orgID string, bc bookingContext, slots []schedule.Slot, from, to time.Time) ([]schedule.Slot, error) {
+	held, err := s.store.HoldingRange(ctx, orgID, OwnerRoom, bc.room.ID, from.Add(-24*time.Hour), to.Add(24*time.Hour))
+	if err != nil {
+		return nil, err
+	}
+	var booked []schedule.Booking
+	for _, a := range held {
+		seats := a.Seats
+		if a.ServiceID != bc.svc.ID {
+			seats = bc.svc.Capacity + 1
+		}
+		booked = append(booked, schedule.Booking{Interval: schedule.Interval{Start: a.Start, End: a.End}, Seats: seats})
+	}
+	out := slots[:0]
+	for _, sl := range slots {
+		rs := bc.roomSched
+		if !bc.roomHas {
+			rs = bc.sched
+		}
+		if cs := schedule.Check(rs, bc.svc.Spec(), sl.Start, 1, time.Time{}, booked); len(cs) == 0 {
+			out = append(out, sl)
+		}
+	}
+	return out, nil
+}

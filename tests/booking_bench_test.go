@@ -1,0 +1,158 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bookinggw/gateway/adapters/store/storetest"
+	"github.com/bookinggw/gateway/app"
+	"github.com/bookinggw/gateway/core"
+)
+
+// benchApp is the wired service on a backend, without HTTP: the benchmarks
+// measure the domain and the database.
+func benchApp(b *testing.B, dbURL string) (*app.App, core.Principal, *fakeClock) {
+	b.Helper()
+	clock := &fakeClock{t: testNow}
+	cfg, err := app.FromEnv(func(k string) string {
+		switch k {
+		case "DATABASE_URL":
+			return dbURL
+		case "REDIS_URL":
+			return os.Getenv("TEST_REDIS_URL")
+		}
+		return ""
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.Clock = clock
+	a, err := app.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { a.Close() })
+	res, err := a.Service.Bootstrap(context.Background(), core.BootstrapInput{OrgName: "Bench", Timezone: "Europe/Paris"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := a.Service.Authenticate(context.Background(), res.PlainKey)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return a, p, clock
+}
+
+type benchFixture struct {
+	specialists, services []string
+	client                string
+}
+
+// benchSetup makes n specialists working Mon–Sat 08:00–20:00, each with a
+// 30-minute service on a 30-minute grid, and one client.
+func benchSetup(b *testing.B, a *app.App, p core.Principal, n int) benchFixture {
+	b.Helper()
+	ctx := context.Background()
+	var f benchFixture
+	week := core.WeeklyJSON{}
+	for _, d := range []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday"} {
+		week[d] = []core.PeriodJSON{{Start: "08:00", End: "20:00"}}
+	}
+	for i := 0; i < n; i++ {
+		st, err := a.Service.CreateStaff(ctx, p, core.StaffInput{Name: fmt.Sprint("S", i), Role: core.RoleSpecialist, Timezone: "Europe/Paris"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := a.Service.PutSchedule(ctx, p, core.OwnerStaff, st.ID, core.ScheduleInput{Weekly: week}); err != nil {
+			b.Fatal(err)
+		}
+		sv, err := a.Service.CreateService(ctx, p, core.ServiceInput{OwnerID: st.ID, Name: "Visit", DurationMin: 30, IntervalMin: 30})
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.specialists, f.services = append(f.specialists, st.ID), append(f.services, sv.ID)
+	}
+	c, err := a.Service.CreateClient(ctx, p, core.ClientInput{Name: "Bench Client", Phone: "+33612345678"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	f.client = c.ID
+	return f
+}
+
+// BenchmarkAvailabilityMonth: one specialist, 2,000 appointments spread over
+// the month, availability for 31 days (target: under 2 ms).
+func BenchmarkAvailabilityMonth(b *testing.B) {
+	for _, be := range storetest.Backends(b) {
+		b.Run(be.Name, func(b *testing.B) {
+			a, p, _ := benchApp(b, be.URL)
+			f := benchSetup(b, a, p, 1)
+			ctx := context.Background()
+			// 2,000 bookings: every slot of March's working days from the
+			// 2nd (24 a day × 26 days = 624) is not enough, so the month is
+			// booked at 2,000 half-hours across March and April.
+			start := time.Date(2026, 3, 2, 7, 0, 0, 0, time.UTC)
+			booked := 0
+			for d := 0; booked < 2000; d++ {
+				day := start.AddDate(0, 0, d)
+				if day.Weekday() == time.Sunday {
+					continue
+				}
+				for h := 0; h < 24 && booked < 2000; h += 1 {
+					at := day.Add(time.Duration(h) * 30 * time.Minute)
+					if _, err := a.Service.CreateAppointment(ctx, p, core.AppointmentInput{SpecialistID: f.specialists[0],
+						ServiceID: f.services[0], ClientID: f.client, Start: at, Override: true}); err != nil {
+						b.Fatal(err)
+					}
+					booked++
+				}
+			}
+			q := core.AvailabilityQuery{SpecialistID: f.specialists[0], ServiceID: f.services[0], From: "2026-03-01", To: "2026-03-31", Timezone: "Europe/Paris"}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := a.Service.Availability(ctx, p, q); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkBookingConcurrent: 32 concurrent clients book distinct slots of
+// 16 specialists (target: above 1,000 bookings/s).
+func BenchmarkBookingConcurrent(b *testing.B) {
+	for _, be := range storetest.Backends(b) {
+		b.Run(be.Name, func(b *testing.B) {
+			a, p, _ := benchApp(b, be.URL)
+			f := benchSetup(b, a, p, 16)
+			ctx := context.Background()
+			var seq atomic.Int64
+			base := time.Date(2026, 3, 2, 7, 0, 0, 0, time.UTC) // Monday 08:00 Paris
+			b.SetParallelism((32 + 1) / 2)                      // 2 cores × 16 = 32 goroutines
+			b.ResetTimer()
+			start := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					n := seq.Add(1) - 1
+					sp := int(n % 16)
+					k := int(n / 16) // k-th booking of this specialist
+					day, slot := k/24, k%24
+					date := base.AddDate(0, 0, day+day/6) // skip Sundays
+					at := date.Add(time.Duration(slot) * 30 * time.Minute)
+					if _, err := a.Service.CreateAppointment(ctx, p, core.AppointmentInput{SpecialistID: f.specialists[sp],
+						ServiceID: f.services[sp], ClientID: f.client, Start: at}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "bookings/s")
+		})
+	}
+}
