@@ -92,19 +92,29 @@ type bookingContext struct {
 	room       *Room
 	roomSched  schedule.Schedule
 	roomHas    bool
-	org        Organization
 }
 
-func (s *Service) loadBookingContext(ctx context.Context, orgID, specialistID, serviceID, roomID string) (bookingContext, error) {
+// loadBookingContext reads what checking a booking needs in few queries:
+// booking is the hot path. clientID "" skips the client check.
+func (s *Service) loadBookingContext(ctx context.Context, orgID, specialistID, serviceID, roomID, clientID string) (bookingContext, error) {
 	var bc bookingContext
 	var f Fields
 	var err error
+	var refs SpecialistRefs
 	if !ValidID(specialistID) {
 		f.Add("specialist_id", "is required")
-	} else if bc.specialist, err = s.store.GetStaff(ctx, orgID, specialistID); ErrorCode(err) == CodeNotFound {
+	} else if refs, err = s.store.SpecialistRefs(ctx, orgID, specialistID, clientID); ErrorCode(err) == CodeNotFound {
 		f.Add("specialist_id", "no such staff member")
 	} else if err != nil {
 		return bc, err
+	} else {
+		bc.specialist = Staff{ID: specialistID, OrgID: orgID, Timezone: refs.Timezone}
+		if clientID != "" && !refs.ClientFound {
+			f.Add("client_id", "no such client")
+		}
+	}
+	if clientID != "" && !ValidID(clientID) {
+		f.Add("client_id", "no such client")
 	}
 	if !ValidID(serviceID) {
 		f.Add("service_id", "is required")
@@ -131,11 +141,15 @@ func (s *Service) loadBookingContext(ctx context.Context, orgID, specialistID, s
 	if err := f.Err("invalid appointment"); err != nil {
 		return bc, err
 	}
-	if bc.org, err = s.store.GetOrganization(ctx, orgID); err != nil {
-		return bc, err
-	}
-	if bc.sched, bc.hasSched, err = s.loadSchedule(ctx, orgID, specialistID); err != nil {
-		return bc, err
+	if refs.Schedule != nil {
+		ex, err := s.store.ListExceptions(ctx, orgID, specialistID)
+		if err != nil {
+			return bc, err
+		}
+		if bc.sched, err = refs.Schedule.compile(ex); err != nil {
+			return bc, err
+		}
+		bc.hasSched = true
 	}
 	if !bc.hasSched {
 		// No hours set: nothing is inside the schedule.
@@ -280,9 +294,7 @@ func (s *Service) CreateAppointment(ctx context.Context, p Principal, in Appoint
 		f.Check(in.Repeat.EveryWeeks < 1 || in.Repeat.EveryWeeks > 52, "repeat.every_weeks", "must be from 1 to 52")
 		f.Check(in.Repeat.Count < 1 || in.Repeat.Count > 104, "repeat.count", "must be from 1 to 104")
 	}
-	if err := s.checkClient(ctx, p.OrgID, in.ClientID, &f); err != nil {
-		return BookingResult{}, err
-	}
+	f.Check(in.ClientID == "", "client_id", "is required")
 	if in.CenterID != "" {
 		if !ValidID(in.CenterID) {
 			f.Add("center_id", "no such center")
@@ -295,7 +307,7 @@ func (s *Service) CreateAppointment(ctx context.Context, p Principal, in Appoint
 	if err := f.Err("invalid appointment"); err != nil {
 		return BookingResult{}, err
 	}
-	bc, err := s.loadBookingContext(ctx, p.OrgID, in.SpecialistID, in.ServiceID, in.RoomID)
+	bc, err := s.loadBookingContext(ctx, p.OrgID, in.SpecialistID, in.ServiceID, in.RoomID, in.ClientID)
 	if err != nil {
 		return BookingResult{}, err
 	}
@@ -661,7 +673,7 @@ func (s *Service) MoveAppointment(ctx context.Context, p Principal, id string, i
 		return MoveResult{}, Conflict("only pending or accepted appointments can move",
 			ConflictItem{Kind: "transition", Detail: "appointment is " + string(a.Status), Extra: a.ID})
 	}
-	bc, err := s.loadBookingContext(ctx, p.OrgID, a.SpecialistID, a.ServiceID, a.RoomID)
+	bc, err := s.loadBookingContext(ctx, p.OrgID, a.SpecialistID, a.ServiceID, a.RoomID, "")
 	if err != nil {
 		return MoveResult{}, err
 	}

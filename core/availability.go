@@ -53,7 +53,7 @@ func (s *Service) Availability(ctx context.Context, p Principal, q AvailabilityQ
 	if err := f.Err("invalid availability query"); err != nil {
 		return Availability{}, err
 	}
-	bc, err := s.loadBookingContext(ctx, p.OrgID, q.SpecialistID, q.ServiceID, q.RoomID)
+	bc, err := s.loadBookingContext(ctx, p.OrgID, q.SpecialistID, q.ServiceID, q.RoomID, "")
 	if err != nil {
 		return Availability{}, err
 	}
@@ -69,7 +69,7 @@ func (s *Service) Availability(ctx context.Context, p Principal, q AvailabilityQ
 	spec := bc.svc.Spec()
 	// Bookings of other services block a group slot entirely; same-service
 	// bookings take seats only.
-	held, err := s.store.HoldingRange(ctx, p.OrgID, OwnerStaff, bc.specialist.ID, start.Add(-24*time.Hour), end.Add(24*time.Hour))
+	held, err := s.store.Busy(ctx, p.OrgID, OwnerStaff, bc.specialist.ID, start, end.Add(24*time.Hour))
 	if err != nil {
 		return Availability{}, err
 	}
@@ -97,7 +97,7 @@ func (s *Service) Availability(ctx context.Context, p Principal, q AvailabilityQ
 // roomFilter drops slots the room cannot take: outside its own hours (if it
 // has any) or taken by another session.
 func (s *Service) roomFilter(ctx context.Context, orgID string, bc bookingContext, slots []schedule.Slot, from, to time.Time) ([]schedule.Slot, error) {
-	held, err := s.store.HoldingRange(ctx, orgID, OwnerRoom, bc.room.ID, from.Add(-24*time.Hour), to.Add(24*time.Hour))
+	held, err := s.store.Busy(ctx, orgID, OwnerRoom, bc.room.ID, from, to.Add(24*time.Hour))
 	if err != nil {
 		return nil, err
 	}

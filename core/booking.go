@@ -255,6 +255,10 @@ type BookingStore interface {
 	ListRooms(ctx context.Context, orgID, centerID string, p Page) ([]Room, error)
 	UpdateRoom(ctx context.Context, r Room) error
 
+	// SpecialistRefs reads, in one query, a specialist's timezone and
+	// schedule and whether a client exists (clientID "" skips it);
+	// NotFound when the specialist does not exist.
+	SpecialistRefs(ctx context.Context, orgID, specialistID, clientID string) (SpecialistRefs, error)
 	// GetSchedule returns a stored schedule, or NotFound when none is set.
 	GetSchedule(ctx context.Context, orgID, ownerID string) (Schedule, error)
 	PutSchedule(ctx context.Context, s Schedule) error
@@ -268,9 +272,9 @@ type BookingStore interface {
 	InBookingTx(ctx context.Context, orgID string, lock []string, fn func(tx BookingTx) error) error
 	GetAppointment(ctx context.Context, orgID, id string) (Appointment, error)
 	ListAppointments(ctx context.Context, orgID string, f AppointmentFilter, p Page) ([]Appointment, error)
-	// HoldingRange lists time-holding appointments of a specialist or room
+	// Busy lists the times held by a specialist's or room's appointments
 	// overlapping [from, to), for availability (outside any transaction).
-	HoldingRange(ctx context.Context, orgID string, kind OwnerKind, ownerID string, from, to time.Time) ([]Appointment, error)
+	Busy(ctx context.Context, orgID string, kind OwnerKind, ownerID string, from, to time.Time) ([]Busy, error)
 
 	// AddPayment records a payment and updates the appointment's paid
 	// amount in one transaction.
@@ -283,4 +287,18 @@ type BookingStore interface {
 
 	// ListEvents reads the domain event outbox (oldest first, after a cursor).
 	ListEvents(ctx context.Context, orgID string, p Page) ([]Event, error)
+}
+
+// SpecialistRefs is what a booking check reads about its specialist and client.
+type SpecialistRefs struct {
+	Timezone    string
+	ClientFound bool
+	Schedule    *Schedule // nil: no working hours set
+}
+
+// Busy is time held by an appointment: all availability needs of it.
+type Busy struct {
+	Start, End time.Time
+	Seats      int
+	ServiceID  string
 }

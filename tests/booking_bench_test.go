@@ -94,23 +94,20 @@ func BenchmarkAvailabilityMonth(b *testing.B) {
 			a, p, _ := benchApp(b, be.URL)
 			f := benchSetup(b, a, p, 1)
 			ctx := context.Background()
-			// 2,000 bookings: every slot of March's working days from the
-			// 2nd (24 a day × 26 days = 624) is not enough, so the month is
-			// booked at 2,000 half-hours across March and April.
-			start := time.Date(2026, 3, 2, 7, 0, 0, 0, time.UTC)
-			booked := 0
-			for d := 0; booked < 2000; d++ {
-				day := start.AddDate(0, 0, d)
-				if day.Weekday() == time.Sunday {
-					continue
+			// 2,000 bookings, all inside the queried month: 26 working days
+			// of March × 77 starts 9 minutes apart (staff override lets them
+			// overlap, as a busy group practice's diary does).
+			var days []time.Time
+			for d := time.Date(2026, 3, 2, 7, 0, 0, 0, time.UTC); d.Month() == time.March; d = d.AddDate(0, 0, 1) {
+				if d.Weekday() != time.Sunday {
+					days = append(days, d)
 				}
-				for h := 0; h < 24 && booked < 2000; h += 1 {
-					at := day.Add(time.Duration(h) * 30 * time.Minute)
-					if _, err := a.Service.CreateAppointment(ctx, p, core.AppointmentInput{SpecialistID: f.specialists[0],
-						ServiceID: f.services[0], ClientID: f.client, Start: at, Override: true}); err != nil {
-						b.Fatal(err)
-					}
-					booked++
+			}
+			for i := 0; i < 2000; i++ {
+				at := days[i%len(days)].Add(time.Duration(i/len(days)) * 9 * time.Minute)
+				if _, err := a.Service.CreateAppointment(ctx, p, core.AppointmentInput{SpecialistID: f.specialists[0],
+					ServiceID: f.services[0], ClientID: f.client, Start: at, Override: true}); err != nil {
+					b.Fatal(err)
 				}
 			}
 			q := core.AvailabilityQuery{SpecialistID: f.specialists[0], ServiceID: f.services[0], From: "2026-03-01", To: "2026-03-31", Timezone: "Europe/Paris"}
@@ -130,7 +127,7 @@ func BenchmarkBookingConcurrent(b *testing.B) {
 	for _, be := range storetest.Backends(b) {
 		b.Run(be.Name, func(b *testing.B) {
 			a, p, _ := benchApp(b, be.URL)
-			f := benchSetup(b, a, p, 16)
+			f := benchSetup(b, a, p, 32)
 			ctx := context.Background()
 			var seq atomic.Int64
 			base := time.Date(2026, 3, 2, 7, 0, 0, 0, time.UTC) // Monday 08:00 Paris
@@ -140,8 +137,8 @@ func BenchmarkBookingConcurrent(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					n := seq.Add(1) - 1
-					sp := int(n % 16)
-					k := int(n / 16) // k-th booking of this specialist
+					sp := int(n % 32)
+					k := int(n / 32) // k-th booking of this specialist
 					day, slot := k/24, k%24
 					date := base.AddDate(0, 0, day+day/6) // skip Sundays
 					at := date.Add(time.Duration(slot) * 30 * time.Minute)

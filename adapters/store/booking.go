@@ -328,9 +328,30 @@ func holding(ctx context.Context, q querier, orgID string, kind core.OwnerKind, 
 	return collect(rows, scanAppt)
 }
 
-// HoldingRange lists appointments holding an owner's time in [from, to).
-func (s *Store) HoldingRange(ctx context.Context, orgID string, kind core.OwnerKind, ownerID string, from, to time.Time) ([]core.Appointment, error) {
-	return holding(ctx, s.r, orgID, kind, ownerID, from, to)
+// Busy lists the times held in [from, to) by an owner's appointments,
+// reading only the four columns availability needs.
+func (s *Store) Busy(ctx context.Context, orgID string, kind core.OwnerKind, ownerID string, from, to time.Time) ([]core.Busy, error) {
+	col := "specialist_id"
+	if kind == core.OwnerRoom {
+		col = "room_id"
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT start_at, end_at, seats, service_id FROM appointments WHERE `+col+` = $1 AND org_id = $2 AND holds
+		AND start_at >= $3 AND start_at < $4 AND end_at > $5`, ownerID, orgID, ms(from.Add(-maxVisit)), ms(to), ms(from))
+	if err != nil {
+		return nil, fmt.Errorf("store: busy times: %w", err)
+	}
+	defer rows.Close()
+	out := make([]core.Busy, 0, 256)
+	for rows.Next() {
+		var b core.Busy
+		var start, end int64
+		if err := rows.Scan(&start, &end, &b.Seats, &b.ServiceID); err != nil {
+			return nil, fmt.Errorf("store: busy times: %w", err)
+		}
+		b.Start, b.End = fromMS(start), fromMS(end)
+		out = append(out, b)
+	}
+	return out, rows.Err()
 }
 
 // InBookingTx runs fn in a transaction that holds the locks of the named
@@ -559,4 +580,27 @@ func (s *Store) ClientVisits(ctx context.Context, orgID string, clientIDs []stri
 		out[id] = core.VisitSummary{LastVisit: fromNullMS(last), NextVisit: fromNullMS(next)}
 	}
 	return out, rows.Err()
+}
+
+// SpecialistRefs reads a specialist's timezone and schedule and checks a
+// client exists, in one round trip.
+func (s *Store) SpecialistRefs(ctx context.Context, orgID, specialistID, clientID string) (core.SpecialistRefs, error) {
+	var r core.SpecialistRefs
+	var clients int
+	var tz, weekly sql.NullString
+	err := s.r.QueryRowContext(ctx, `SELECT st.timezone, (SELECT COUNT(*) FROM clients WHERE org_id = $1 AND id = $3), sc.timezone, sc.weekly
+		FROM staff st LEFT JOIN schedules sc ON sc.owner_id = st.id AND sc.org_id = st.org_id
+		WHERE st.org_id = $1 AND st.id = $2`, orgID, specialistID, clientID).Scan(&r.Timezone, &clients, &tz, &weekly)
+	if err != nil {
+		return r, notFound(err, "staff member")
+	}
+	r.ClientFound = clients > 0
+	if weekly.Valid {
+		sc := core.Schedule{OwnerID: specialistID, OwnerKind: core.OwnerStaff, OrgID: orgID, Timezone: tz.String}
+		if err := json.Unmarshal([]byte(weekly.String), &sc.Weekly); err != nil {
+			return r, fmt.Errorf("store: schedule %s: %w", specialistID, err)
+		}
+		r.Schedule = &sc
+	}
+	return r, nil
 }

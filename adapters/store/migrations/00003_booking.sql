@@ -84,8 +84,10 @@ CREATE TABLE appointments (
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );
-CREATE INDEX appointments_specialist_time ON appointments(specialist_id, start_at) ;
-CREATE INDEX appointments_room_time ON appointments(room_id, start_at);
+-- Covering indexes: availability and conflict checks read busy times from
+-- the index alone.
+CREATE INDEX appointments_specialist_time ON appointments(specialist_id, start_at, end_at, holds, seats, service_id, org_id);
+CREATE INDEX appointments_room_time ON appointments(room_id, start_at, end_at, holds, seats, service_id, org_id);
 CREATE INDEX appointments_org ON appointments(org_id, id);
 CREATE INDEX appointments_client ON appointments(org_id, client_id, start_at);
 CREATE INDEX appointments_series ON appointments(series_id);
