@@ -38,7 +38,7 @@ type Button struct {
 // Outbound is one message handed to a channel adapter. It is built from an
 // outbox row; the adapter knows nothing of the domain.
 type Outbound struct {
-	ID      string  // outbox row id; adapters use it as an idempotency hint where the provider has one
+	ID      string // outbox row id; adapters use it as an idempotency hint where the provider has one
 	OrgID   string
 	Channel Channel
 	To      string // E.164 phone, chat id, email address, Slack channel or user id
