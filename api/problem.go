@@ -42,7 +42,7 @@ func WriteProblem(c *gin.Context, p Problem) {
 	}
 	p.Instance = c.Request.URL.Path
 	p.RequestID = c.GetString(ctxRequestID)
-	if p.Status == http.StatusUnauthorized {
+	if p.Status == http.StatusUnauthorized && c.Writer.Header().Get("WWW-Authenticate") == "" {
 		c.Header("WWW-Authenticate", `Bearer realm="api"`)
 	}
 	c.Header("Content-Type", "application/problem+json")
