@@ -224,7 +224,9 @@ type tenantB struct {
 	snapshots []string          // paths B reads to check nothing changed
 }
 
-func makeTenantB(t *testing.T, cb client) tenantB {
+// makeTenantB makes one of each resource of organization B; relay turns
+// B's domain events into outbox messages, as the worker would.
+func makeTenantB(t *testing.T, cb client, relay func()) tenantB {
 	t.Helper()
 	day := time.Now().UTC().Add(48 * time.Hour).Truncate(24 * time.Hour)
 	start := day.Add(10 * time.Hour).Format(time.RFC3339)
@@ -260,15 +262,22 @@ func makeTenantB(t *testing.T, cb client) tenantB {
 	waiting := id(cb.post("/api/v1/waiting-list", `{"client_id":"`+b.client2+`","specialist_id":"`+staff+`","service_id":"`+service+
 		`","from":"`+start+`","to":"`+day.Add(18*time.Hour).Format(time.RFC3339)+`"}`), 201)
 	inv := id(cb.post("/api/v1/invitations", `{"name":"B link"}`), 201)
+	relay()
+	msgs := must[struct {
+		Items []core.Message `json:"items"`
+	}](t, cb.get("/api/v1/messages"), 200)
+	if len(msgs.Items) == 0 {
+		t.Fatal("B has no outbox message after the relay")
+	}
 	k := must[map[string]any](t, cb.post("/api/v1/api-keys", `{"name":"B extra","staff_id":"`+staff+`"}`), 201)
 	b.keyPlain = k["key"].(string)
 	b.ids = map[string]string{"centers": center, "staff": staff, "services": service, "rooms": room, "clients": cl,
-		"appointments": appt, "waiting-list": waiting, "invitations": inv, "api-keys": k["id"].(string)}
+		"appointments": appt, "waiting-list": waiting, "invitations": inv, "api-keys": k["id"].(string), "messages": msgs.Items[0].ID}
 	b.snapshots = []string{"/api/v1/organization", "/api/v1/centers", "/api/v1/centers/" + center, "/api/v1/staff", "/api/v1/staff/" + staff,
 		"/api/v1/staff/" + staff + "/schedule", "/api/v1/services", "/api/v1/services/" + service, "/api/v1/rooms", "/api/v1/rooms/" + room,
 		"/api/v1/rooms/" + room + "/schedule", "/api/v1/clients", "/api/v1/clients?archived=all", "/api/v1/clients/" + cl, "/api/v1/clients/" + cl + "/family",
 		"/api/v1/appointments", "/api/v1/appointments/" + appt, "/api/v1/appointments/" + appt + "/payments", "/api/v1/waiting-list",
-		"/api/v1/invitations", "/api/v1/invitations/" + inv, "/api/v1/client-groups"}
+		"/api/v1/invitations", "/api/v1/invitations/" + inv, "/api/v1/client-groups", "/api/v1/messages"}
 	return b
 }
 
@@ -326,7 +335,11 @@ func TestTenantIsolation(t *testing.T) {
 		centerA := must[core.Center](t, ca.post("/api/v1/centers", `{"name":"A main"}`), 201)
 		staffA := must[core.Staff](t, ca.post("/api/v1/staff", `{"name":"A spec","role":"specialist","center_ids":["`+centerA.ID+`"]}`), 201)
 
-		b := makeTenantB(t, cb)
+		b := makeTenantB(t, cb, func() {
+			if _, err := a.Notify.RelayEvents(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		})
 		before := b.snapshot(t, cb)
 		bodies := crossBodies(b)
 

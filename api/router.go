@@ -36,6 +36,11 @@ type Deps struct {
 	// QueueDashboard is asynqmon, mounted at /admin/queues; nil leaves it out.
 	QueueDashboard http.Handler
 	Now            func() time.Time
+	// Notify is the outbox; nil leaves its routes out.
+	Notify Notifier
+	// DevOutbox shows what the devsink channel kept; nil when every
+	// channel has a real provider.
+	DevOutbox DevOutbox
 }
 
 // Server is the HTTP surface. Engine serves it; webhooks mount their routes
@@ -86,6 +91,7 @@ func New(d Deps) *Server {
 	s.tenancyRoutes()
 	s.clientRoutes()
 	s.bookingRoutes()
+	s.messageRoutes()
 	doc = s.spec.Document()
 	return s
 }

@@ -13,10 +13,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/bookinggw/gateway/adapters/devsink"
 	"github.com/bookinggw/gateway/adapters/store"
 	"github.com/bookinggw/gateway/api"
 	"github.com/bookinggw/gateway/core"
+	"github.com/bookinggw/gateway/notify"
 	"github.com/bookinggw/gateway/queue"
+	"github.com/bookinggw/gateway/templates"
+	"github.com/bookinggw/gateway/webhooks"
 )
 
 // App is a wired service.
@@ -27,6 +31,9 @@ type App struct {
 	Broker  *queue.Broker
 	Service *core.Service
 	HTTP    *api.Server
+	Notify  *notify.Dispatcher
+	// DevSink keeps what channels without a provider would have sent.
+	DevSink *devsink.Sink
 	worker  *queue.Worker
 }
 
@@ -55,15 +62,35 @@ func (a *App) wire() error {
 	if a.Config.Clock != nil {
 		clock = a.Config.Clock
 	}
-	svc, err := core.NewService(a.Store, clock, logSink{log: a.Log})
+	qc := queue.NewClient(a.Broker)
+	svc, err := core.NewService(a.Store, clock, eventSink{pub: qc, log: a.Log})
 	if err != nil {
 		return err
 	}
 	a.Service = svc
+	tmpl, err := templates.Default()
+	if err != nil {
+		return err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		queue.NewDepthCollector(a.Broker.Inspector))
+	senders, sink, err := a.senders(a.Log)
+	if err != nil {
+		return err
+	}
+	a.DevSink = sink
+	d, err := notify.New(notify.Config{Store: a.Store, Templates: tmpl, Senders: senders, Enqueuer: qc, Counter: newMessageCounter(reg),
+		Clock: clock, Log: a.Log, PublicURL: a.Config.PublicURL})
+	if err != nil {
+		return err
+	}
+	a.Notify = d
+	var dev api.DevOutbox
+	if sink != nil {
+		dev = devOutbox{sink: sink}
+	}
 	var dash http.Handler
 	if a.Config.AdminToken != "" {
 		dash = asynqmon.New(asynqmon.Options{RootPath: "/admin/queues", RedisConnOpt: a.Broker.Opt})
@@ -82,12 +109,19 @@ func (a *App) wire() error {
 		PublicURL:      a.Config.PublicURL,
 		QueueDashboard: dash,
 		Now:            clock.Now,
+		Notify:         d,
+		DevOutbox:      dev,
 	})
+	webhooks.Mount(a.HTTP.Engine, webhooks.Config{Store: a.Store, Clock: clock, Log: a.Log, PublicURL: a.Config.PublicURL,
+		TwilioAuthToken: a.Config.Providers.TwilioAuthToken, Registry: reg, MaxBody: a.Config.MaxBodyBytes})
 
 	if a.Config.Role != RoleAPI {
 		w := queue.NewWorker(a.Broker, a.Log, queue.WorkerConfig{Concurrency: a.Config.WorkerConcurrency, ShutdownTimeout: a.Config.ShutdownTimeout})
 		w.Handle(queue.TypePurgeIdempotency, queue.PurgeIdempotency(a.Store, clock.Now, a.Log))
 		if err := w.Every(time.Hour, queue.TypePurgeIdempotency, queue.Bulk); err != nil {
+			return err
+		}
+		if err := queue.RegisterNotify(w, d, a.Log, a.Config.SweepEvery, a.Config.SweepGrace); err != nil {
 			return err
 		}
 		a.worker = w
@@ -153,11 +187,10 @@ func (a *App) Close() error {
 	return err
 }
 
-// logSink stands in for the event pipeline until it is wired: it records
-// that an event happened without its personal data.
-type logSink struct{ log *slog.Logger }
-
-func (s logSink) Publish(ctx context.Context, e core.Event) error {
-	s.log.DebugContext(ctx, "domain event", "kind", string(e.Kind), "org_id", e.OrgID)
-	return nil
+// StopWorker stops the worker started by StartWorker (tests use it to play
+// a worker crash: tasks not finished go back to the queue).
+func (a *App) StopWorker() {
+	if a.worker != nil {
+		a.worker.Shutdown()
+	}
 }

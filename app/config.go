@@ -36,6 +36,10 @@ type Config struct {
 	MaxBodyBytes      int64
 	ShutdownTimeout   time.Duration
 	WorkerConcurrency int
+	// SweepEvery and SweepGrace pace the outbox sweeper: every SweepEvery
+	// it re-enqueues messages due for longer than SweepGrace.
+	SweepEvery, SweepGrace time.Duration
+	Providers              Providers
 	// Clock is the service's clock; nil is the system clock. Tests set it.
 	Clock core.Clock
 }
@@ -52,6 +56,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		MaxBodyBytes:      1 << 20,
 		ShutdownTimeout:   30 * time.Second,
 		WorkerConcurrency: 10,
+		SweepEvery:        30 * time.Second,
+		SweepGrace:        30 * time.Second,
 	}
 	var errs []string
 	switch c.Role {
@@ -89,6 +95,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.WorkerConcurrency = n
 	}
+	var perrs []string
+	c.Providers, perrs = providersFromEnv(getenv)
+	errs = append(errs, perrs...)
 	if len(errs) > 0 {
 		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))
 	}

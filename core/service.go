@@ -15,6 +15,7 @@ import (
 type Store interface {
 	TenancyStore
 	BookingStore
+	MessageStore
 	ClientStore
 }
 
@@ -128,12 +129,13 @@ func (s *Service) Organization(ctx context.Context, p Principal) (Organization, 
 
 // OrganizationPatch changes organization settings; nil fields stay.
 type OrganizationPatch struct {
-	Name              *string `json:"name"`
-	Timezone          *string `json:"timezone"`
-	Locale            *string `json:"locale"`
-	Currency          *string `json:"currency"`
-	LostAfterDays     *int    `json:"lost_after_days"`
-	CancelNoticeHours *int    `json:"cancel_notice_hours"`
+	Name              *string   `json:"name"`
+	Timezone          *string   `json:"timezone"`
+	Locale            *string   `json:"locale"`
+	Currency          *string   `json:"currency"`
+	LostAfterDays     *int      `json:"lost_after_days"`
+	CancelNoticeHours *int      `json:"cancel_notice_hours"`
+	ChannelOrder      []Channel `json:"channel_order" doc:"default order of client channels: telegram, whatsapp, sms, email"`
 }
 
 // UpdateOrganization changes settings; directors only.
@@ -174,6 +176,14 @@ func (s *Service) UpdateOrganization(ctx context.Context, p Principal, in Organi
 		o.CancelNoticeHours = *in.CancelNoticeHours
 		f.Check(o.CancelNoticeHours < 0 || o.CancelNoticeHours > 24*30, "cancel_notice_hours", "must be between 0 and 720")
 	}
+	if in.ChannelOrder != nil {
+		seen := map[Channel]bool{}
+		for _, c := range in.ChannelOrder {
+			f.Check(!c.Valid() || c == ChannelSlack || seen[c], "channel_order", "must list distinct client channels: telegram, whatsapp, sms, email")
+			seen[c] = true
+		}
+		o.ChannelOrder = in.ChannelOrder
+	}
 	if err := f.Err("invalid organization settings"); err != nil {
 		return Organization{}, err
 	}
@@ -182,10 +192,12 @@ func (s *Service) UpdateOrganization(ctx context.Context, p Principal, in Organi
 
 // CenterInput creates or replaces a center's fields.
 type CenterInput struct {
-	Name     string `json:"name"`
-	Address  string `json:"address"`
-	Phone    string `json:"phone"`
-	Timezone string `json:"timezone"`
+	Name         string `json:"name"`
+	Address      string `json:"address"`
+	Phone        string `json:"phone"`
+	Timezone     string `json:"timezone"`
+	SMSFrom      string `json:"sms_from" doc:"Twilio number (E.164) or messaging service SID (MG…); empty: the default"`
+	SlackChannel string `json:"slack_channel" doc:"Slack channel id for staff notifications"`
 }
 
 func (in *CenterInput) validate(orgTZ string) error {
@@ -201,6 +213,13 @@ func (in *CenterInput) validate(orgTZ string) error {
 			f.Add("phone", err.Error())
 		} else {
 			in.Phone = e164
+		}
+	}
+	if in.SMSFrom != "" && !strings.HasPrefix(in.SMSFrom, "MG") {
+		if e164, err := NormalizePhone(in.SMSFrom, ""); err != nil {
+			f.Add("sms_from", "must be a phone number in E.164 or a messaging service SID (MG…)")
+		} else {
+			in.SMSFrom = e164
 		}
 	}
 	return f.Err("invalid center")
@@ -219,7 +238,7 @@ func (s *Service) CreateCenter(ctx context.Context, p Principal, in CenterInput)
 		return Center{}, err
 	}
 	c := Center{ID: NewID(), OrgID: p.OrgID, Name: in.Name, Address: in.Address, Phone: in.Phone,
-		Timezone: in.Timezone, CreatedAt: s.Now()}
+		Timezone: in.Timezone, SMSFrom: in.SMSFrom, SlackChannel: in.SlackChannel, CreatedAt: s.Now()}
 	return c, s.store.CreateCenter(ctx, c)
 }
 
@@ -235,7 +254,7 @@ func (s *Service) UpdateCenter(ctx context.Context, p Principal, id string, in C
 	if err := in.validate(c.Timezone); err != nil {
 		return Center{}, err
 	}
-	c.Name, c.Address, c.Phone, c.Timezone = in.Name, in.Address, in.Phone, in.Timezone
+	c.Name, c.Address, c.Phone, c.Timezone, c.SMSFrom, c.SlackChannel = in.Name, in.Address, in.Phone, in.Timezone, in.SMSFrom, in.SlackChannel
 	return c, s.store.UpdateCenter(ctx, c)
 }
 
@@ -271,6 +290,9 @@ type StaffInput struct {
 	Timezone  string   `json:"timezone"`
 	CenterIDs []string `json:"center_ids"`
 	Active    *bool    `json:"active"`
+	// Where staff notifications reach this person.
+	SlackUserID    string `json:"slack_user_id"`
+	TelegramChatID string `json:"telegram_chat_id"`
 }
 
 func (s *Service) validateStaff(ctx context.Context, orgID string, in *StaffInput, orgTZ string) error {
@@ -330,7 +352,8 @@ func (s *Service) CreateStaff(ctx context.Context, p Principal, in StaffInput) (
 		return Staff{}, err
 	}
 	st := Staff{ID: NewID(), OrgID: p.OrgID, Name: in.Name, Email: in.Email, Phone: in.Phone, Role: in.Role,
-		Timezone: in.Timezone, CenterIDs: in.CenterIDs, Active: in.Active == nil || *in.Active, CreatedAt: s.Now()}
+		Timezone: in.Timezone, CenterIDs: in.CenterIDs, Active: in.Active == nil || *in.Active,
+		SlackUserID: in.SlackUserID, TelegramChatID: in.TelegramChatID, CreatedAt: s.Now()}
 	return st, s.store.CreateStaff(ctx, st)
 }
 
@@ -351,6 +374,7 @@ func (s *Service) UpdateStaff(ctx context.Context, p Principal, id string, in St
 			FieldError{Field: "role", Message: "would lock the organization out"})
 	}
 	st.Name, st.Email, st.Phone, st.Role, st.Timezone, st.CenterIDs = in.Name, in.Email, in.Phone, in.Role, in.Timezone, in.CenterIDs
+	st.SlackUserID, st.TelegramChatID = in.SlackUserID, in.TelegramChatID
 	if in.Active != nil {
 		st.Active = *in.Active
 	}

@@ -45,33 +45,44 @@ type Organization struct {
 	LostAfterDays int `json:"lost_after_days"`
 	// CancelNoticeHours: a client cancellation closer to the visit than this
 	// is recorded as late (the cancellation policy shown on cancel links).
-	CancelNoticeHours int       `json:"cancel_notice_hours"`
-	CreatedAt         time.Time `json:"created_at"`
+	CancelNoticeHours int `json:"cancel_notice_hours"`
+	// ChannelOrder is the default order of client channels (empty: telegram,
+	// whatsapp, sms, email).
+	ChannelOrder []Channel `json:"channel_order"`
+	CreatedAt    time.Time `json:"created_at"`
 }
 
 // Center is a branch of an organization with its own address and timezone.
 type Center struct {
-	ID        string    `json:"id"`
-	OrgID     string    `json:"-"`
-	Name      string    `json:"name"`
-	Address   string    `json:"address"`
-	Phone     string    `json:"phone"`
-	Timezone  string    `json:"timezone"`
-	CreatedAt time.Time `json:"created_at"`
+	ID       string `json:"id"`
+	OrgID    string `json:"-"`
+	Name     string `json:"name"`
+	Address  string `json:"address"`
+	Phone    string `json:"phone"`
+	Timezone string `json:"timezone"`
+	// SMSFrom is the Twilio number or messaging service SID (MG…) this
+	// center sends from; empty uses the gateway's default.
+	SMSFrom string `json:"sms_from"`
+	// SlackChannel receives staff notifications of this center.
+	SlackChannel string    `json:"slack_channel"`
+	CreatedAt    time.Time `json:"created_at"`
 }
 
 // Staff is a person working for an organization, with access to some centers.
 type Staff struct {
-	ID        string    `json:"id"`
-	OrgID     string    `json:"-"`
-	Name      string    `json:"name"`
-	Email     string    `json:"email"`
-	Phone     string    `json:"phone"`
-	Role      Role      `json:"role"`
-	Timezone  string    `json:"timezone"`
-	CenterIDs []string  `json:"center_ids"`
-	Active    bool      `json:"active"`
-	CreatedAt time.Time `json:"created_at"`
+	ID        string   `json:"id"`
+	OrgID     string   `json:"-"`
+	Name      string   `json:"name"`
+	Email     string   `json:"email"`
+	Phone     string   `json:"phone"`
+	Role      Role     `json:"role"`
+	Timezone  string   `json:"timezone"`
+	CenterIDs []string `json:"center_ids"`
+	Active    bool     `json:"active"`
+	// Where staff notifications reach this person.
+	SlackUserID    string    `json:"slack_user_id"`
+	TelegramChatID string    `json:"telegram_chat_id"`
+	CreatedAt      time.Time `json:"created_at"`
 }
 
 // APIKey authenticates a staff member. Only a hash of the secret is stored;

@@ -34,6 +34,7 @@ type Broker struct {
 	Client    *asynq.Client
 	Inspector *asynq.Inspector
 	embedded  *miniredis.Miniredis
+	stopAging chan struct{}
 }
 
 // Open connects to redisURL, or starts an in-process miniredis when it is
@@ -48,6 +49,21 @@ func Open(ctx context.Context, redisURL string) (*Broker, error) {
 		}
 		b.embedded = mr
 		b.Opt = asynq.RedisClientOpt{Addr: mr.Addr()}
+		// miniredis only ages keys when told to; Asynq's uniqueness locks
+		// rely on expiry, so the embedded Redis is aged in real time.
+		b.stopAging = make(chan struct{})
+		go func() {
+			t := time.NewTicker(250 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-t.C:
+					mr.FastForward(250 * time.Millisecond)
+				case <-b.stopAging:
+					return
+				}
+			}
+		}()
 	} else {
 		opt, err := asynq.ParseRedisURI(redisURL)
 		if err != nil {
@@ -94,6 +110,7 @@ func (b *Broker) Close() error {
 		err = errors.Join(err, b.Redis.Close())
 	}
 	if b.embedded != nil {
+		close(b.stopAging)
 		b.embedded.Close()
 	}
 	return err
@@ -150,8 +167,9 @@ func (w *Worker) Handle(taskType string, h asynq.HandlerFunc) { w.mux.HandleFunc
 // Every registers a periodic task. Several worker processes each run a
 // scheduler; the Unique option makes them enqueue it once per period.
 func (w *Worker) Every(every time.Duration, taskType string, queue string) error {
+	// Asynq refuses uniqueness windows under a second.
 	_, err := w.scheduler.Register(fmt.Sprintf("@every %s", every), asynq.NewTask(taskType, nil),
-		asynq.Queue(queue), asynq.Unique(every-every/10), asynq.MaxRetry(0))
+		asynq.Queue(queue), asynq.Unique(max(every-every/10, time.Second)), asynq.MaxRetry(0))
 	if err != nil {
 		return fmt.Errorf("queue: schedule %s: %w", taskType, err)
 	}

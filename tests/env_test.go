@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -55,30 +56,47 @@ func eachBackend(t *testing.T, fn func(t *testing.T, e *apiEnv)) {
 	}
 }
 
-func newAPIEnv(t *testing.T, dbURL string) *apiEnv {
+func newAPIEnv(t *testing.T, dbURL string, env ...map[string]string) *apiEnv {
 	t.Helper()
 	clock := &fakeClock{t: time.Now().UTC()}
-	cfg, err := app.FromEnv(func(k string) string {
-		switch k {
-		case "DATABASE_URL":
-			return dbURL
-		case "REDIS_URL":
-			return os.Getenv("TEST_REDIS_URL")
+	// The listener comes first: its address is the public URL that
+	// providers sign callbacks with.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"DATABASE_URL": dbURL, "REDIS_URL": os.Getenv("TEST_REDIS_URL"), "GATEWAY_PUBLIC_URL": "http://" + ln.Addr().String()}
+	for _, m := range env {
+		for k, v := range m {
+			vars[k] = v
 		}
-		return ""
-	})
+	}
+	cfg, err := app.FromEnv(func(k string) string { return vars[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.Clock = clock
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	cfg.SweepEvery, cfg.SweepGrace = time.Second, time.Second
+	var logOut io.Writer = io.Discard
+	if os.Getenv("TEST_LOG") != "" {
+		logOut = os.Stderr
+	}
+	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a, err := app.New(context.Background(), cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(a.Handler())
+	if vars["REDIS_URL"] != "" {
+		// A shared test Redis: start from an empty queue.
+		a.Broker.Redis.FlushDB(context.Background())
+	}
+	srv := httptest.NewUnstartedServer(a.Handler())
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
 	t.Cleanup(func() {
 		srv.Close()
+		a.StopWorker()
 		a.Close()
 	})
 	e := &apiEnv{t: t, app: a, srv: srv, clock: clock}
@@ -174,3 +192,6 @@ func jsonRoundTrip(v any, targets ...any) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// backendsFor lists fresh databases like eachBackend does.
+func backendsFor(t *testing.T) []storetest.Backend { return storetest.Backends(t) }

@@ -469,16 +469,7 @@ func (s *Store) ListEvents(ctx context.Context, orgID string, p core.Page) ([]co
 	if err != nil {
 		return nil, fmt.Errorf("store: events: %w", err)
 	}
-	return collect(rows, func(r interface{ Scan(...any) error }) (core.Event, error) {
-		var e core.Event
-		var kind, data string
-		var at int64
-		if err := r.Scan(&e.ID, &e.OrgID, &kind, &at, &data); err != nil {
-			return e, err
-		}
-		e.Kind, e.OccurredAt = core.EventKind(kind), fromMS(at)
-		return e, json.Unmarshal([]byte(data), &e.Data)
-	})
+	return collect(rows, scanEvent)
 }
 
 // AddPayment records a payment and adds it to the appointment's paid amount.

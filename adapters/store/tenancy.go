@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/bookinggw/gateway/core"
@@ -12,9 +13,9 @@ import (
 // CreateOrganization writes a new organization with its first director and key.
 func (s *Store) CreateOrganization(ctx context.Context, o core.Organization, d core.Staff, k core.APIKey) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO organizations (id, name, timezone, locale, currency, lost_after_days, cancel_notice_hours, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			o.ID, o.Name, o.Timezone, o.Locale, o.Currency, o.LostAfterDays, o.CancelNoticeHours, ms(o.CreatedAt)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO organizations (id, name, timezone, locale, currency, lost_after_days, cancel_notice_hours, created_at, channel_order)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			o.ID, o.Name, o.Timezone, o.Locale, o.Currency, o.LostAfterDays, o.CancelNoticeHours, ms(o.CreatedAt), joinChannels(o.ChannelOrder)); err != nil {
 			return fmt.Errorf("store: create organization: %w", err)
 		}
 		if err := insertStaff(ctx, tx, d); err != nil {
@@ -24,45 +25,47 @@ func (s *Store) CreateOrganization(ctx context.Context, o core.Organization, d c
 	})
 }
 
-const orgCols = `id, name, timezone, locale, currency, lost_after_days, cancel_notice_hours, created_at`
+const orgCols = `id, name, timezone, locale, currency, lost_after_days, cancel_notice_hours, created_at, channel_order`
 
 // GetOrganization reads one organization.
 func (s *Store) GetOrganization(ctx context.Context, orgID string) (core.Organization, error) {
 	var o core.Organization
 	var created int64
+	var order string
 	err := s.r.QueryRowContext(ctx, `SELECT `+orgCols+` FROM organizations WHERE id = $1`, orgID).
-		Scan(&o.ID, &o.Name, &o.Timezone, &o.Locale, &o.Currency, &o.LostAfterDays, &o.CancelNoticeHours, &created)
+		Scan(&o.ID, &o.Name, &o.Timezone, &o.Locale, &o.Currency, &o.LostAfterDays, &o.CancelNoticeHours, &created, &order)
 	if err != nil {
 		return o, notFound(err, "organization")
 	}
 	o.CreatedAt = fromMS(created)
+	o.ChannelOrder = splitChannels(order)
 	return o, nil
 }
 
 // UpdateOrganization writes an organization's settings.
 func (s *Store) UpdateOrganization(ctx context.Context, o core.Organization) error {
 	res, err := s.w.ExecContext(ctx, `UPDATE organizations SET name = $1, timezone = $2, locale = $3, currency = $4,
-		lost_after_days = $5, cancel_notice_hours = $6 WHERE id = $7`,
-		o.Name, o.Timezone, o.Locale, o.Currency, o.LostAfterDays, o.CancelNoticeHours, o.ID)
+		lost_after_days = $5, cancel_notice_hours = $6, channel_order = $7 WHERE id = $8`,
+		o.Name, o.Timezone, o.Locale, o.Currency, o.LostAfterDays, o.CancelNoticeHours, joinChannels(o.ChannelOrder), o.ID)
 	return checkAffected(res, err, "organization")
 }
 
 // CreateCenter writes a new center.
 func (s *Store) CreateCenter(ctx context.Context, c core.Center) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO centers (id, org_id, name, address, phone, timezone, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, c.ID, c.OrgID, c.Name, c.Address, c.Phone, c.Timezone, ms(c.CreatedAt))
+	_, err := s.w.ExecContext(ctx, `INSERT INTO centers (id, org_id, name, address, phone, timezone, created_at, sms_from, slack_channel)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, c.ID, c.OrgID, c.Name, c.Address, c.Phone, c.Timezone, ms(c.CreatedAt), c.SMSFrom, c.SlackChannel)
 	if err != nil {
 		return fmt.Errorf("store: create center: %w", err)
 	}
 	return nil
 }
 
-const centerCols = `id, org_id, name, address, phone, timezone, created_at`
+const centerCols = `id, org_id, name, address, phone, timezone, created_at, sms_from, slack_channel`
 
 func scanCenter(row interface{ Scan(...any) error }) (core.Center, error) {
 	var c core.Center
 	var created int64
-	err := row.Scan(&c.ID, &c.OrgID, &c.Name, &c.Address, &c.Phone, &c.Timezone, &created)
+	err := row.Scan(&c.ID, &c.OrgID, &c.Name, &c.Address, &c.Phone, &c.Timezone, &created, &c.SMSFrom, &c.SlackChannel)
 	c.CreatedAt = fromMS(created)
 	return c, err
 }
@@ -88,15 +91,15 @@ func (s *Store) ListCenters(ctx context.Context, orgID string, p core.Page) ([]c
 
 // UpdateCenter writes a center's fields.
 func (s *Store) UpdateCenter(ctx context.Context, c core.Center) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE centers SET name = $1, address = $2, phone = $3, timezone = $4 WHERE org_id = $5 AND id = $6`,
-		c.Name, c.Address, c.Phone, c.Timezone, c.OrgID, c.ID)
+	res, err := s.w.ExecContext(ctx, `UPDATE centers SET name = $1, address = $2, phone = $3, timezone = $4, sms_from = $5, slack_channel = $6
+		WHERE org_id = $7 AND id = $8`, c.Name, c.Address, c.Phone, c.Timezone, c.SMSFrom, c.SlackChannel, c.OrgID, c.ID)
 	return checkAffected(res, err, "center")
 }
 
 func insertStaff(ctx context.Context, tx *sql.Tx, st core.Staff) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO staff (id, org_id, name, email, phone, role, timezone, active, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		st.ID, st.OrgID, st.Name, st.Email, st.Phone, string(st.Role), st.Timezone, st.Active, ms(st.CreatedAt)); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO staff (id, org_id, name, email, phone, role, timezone, active, created_at, slack_user_id, telegram_chat_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		st.ID, st.OrgID, st.Name, st.Email, st.Phone, string(st.Role), st.Timezone, st.Active, ms(st.CreatedAt), st.SlackUserID, st.TelegramChatID); err != nil {
 		return fmt.Errorf("store: create staff: %w", err)
 	}
 	return setStaffCenters(ctx, tx, st)
@@ -122,13 +125,13 @@ func (s *Store) CreateStaff(ctx context.Context, st core.Staff) error {
 	return s.tx(ctx, func(tx *sql.Tx) error { return insertStaff(ctx, tx, st) })
 }
 
-const staffCols = `id, org_id, name, email, phone, role, timezone, active, created_at`
+const staffCols = `id, org_id, name, email, phone, role, timezone, active, created_at, slack_user_id, telegram_chat_id`
 
 func scanStaff(row interface{ Scan(...any) error }) (core.Staff, error) {
 	var st core.Staff
 	var created int64
 	var role string
-	err := row.Scan(&st.ID, &st.OrgID, &st.Name, &st.Email, &st.Phone, &role, &st.Timezone, &st.Active, &created)
+	err := row.Scan(&st.ID, &st.OrgID, &st.Name, &st.Email, &st.Phone, &role, &st.Timezone, &st.Active, &created, &st.SlackUserID, &st.TelegramChatID)
 	st.Role = core.Role(role)
 	st.CreatedAt = fromMS(created)
 	return st, err
@@ -194,8 +197,9 @@ func (s *Store) ListStaff(ctx context.Context, orgID string, p core.Page) ([]cor
 // UpdateStaff writes a staff member's fields and centers.
 func (s *Store) UpdateStaff(ctx context.Context, st core.Staff) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE staff SET name = $1, email = $2, phone = $3, role = $4, timezone = $5, active = $6
-			WHERE org_id = $7 AND id = $8`, st.Name, st.Email, st.Phone, string(st.Role), st.Timezone, st.Active, st.OrgID, st.ID)
+		res, err := tx.ExecContext(ctx, `UPDATE staff SET name = $1, email = $2, phone = $3, role = $4, timezone = $5, active = $6,
+			slack_user_id = $7, telegram_chat_id = $8 WHERE org_id = $9 AND id = $10`,
+			st.Name, st.Email, st.Phone, string(st.Role), st.Timezone, st.Active, st.SlackUserID, st.TelegramChatID, st.OrgID, st.ID)
 		if err := checkAffected(res, err, "staff member"); err != nil {
 			return err
 		}
@@ -283,4 +287,22 @@ func inList(q string, first int, vals []string) (string, []any) {
 		args[i] = v
 	}
 	return string(append(b, ')')), args
+}
+
+func joinChannels(cs []core.Channel) string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = string(c)
+	}
+	return strings.Join(parts, ",")
+}
+
+func splitChannels(s string) []core.Channel {
+	out := []core.Channel{}
+	for _, p := range strings.Split(s, ",") {
+		if p != "" {
+			out = append(out, core.Channel(p))
+		}
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
@@ -13,7 +14,8 @@ import (
 func newOrg(t *testing.T, s *store.Store, name string) (core.Organization, core.Staff, core.APIKey) {
 	t.Helper()
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	o := core.Organization{ID: core.NewID(), Name: name, Timezone: "Europe/Paris", Locale: "fr", Currency: "EUR", LostAfterDays: 28, CancelNoticeHours: 24, CreatedAt: now}
+	o := core.Organization{ID: core.NewID(), Name: name, Timezone: "Europe/Paris", Locale: "fr", Currency: "EUR", LostAfterDays: 28,
+		CancelNoticeHours: 24, ChannelOrder: []core.Channel{core.ChannelSMS, core.ChannelEmail}, CreatedAt: now}
 	d := core.Staff{ID: core.NewID(), OrgID: o.ID, Name: "Dir", Role: core.RoleDirector, Timezone: "Europe/Paris", CenterIDs: []string{}, Active: true, CreatedAt: now}
 	k := core.APIKey{ID: core.NewID(), OrgID: o.ID, StaffID: d.ID, Name: "boot", Hash: "h", CreatedAt: now}
 	if err := s.CreateOrganization(context.Background(), o, d, k); err != nil {
@@ -29,7 +31,7 @@ func TestTenancy(t *testing.T) {
 		b, _, _ := newOrg(t, s, "B")
 
 		got, err := s.GetOrganization(ctx, a.ID)
-		if err != nil || got != a {
+		if err != nil || !reflect.DeepEqual(got, a) {
 			t.Fatalf("GetOrganization = %+v, %v; want %+v", got, err, a)
 		}
 		c := core.Center{ID: core.NewID(), OrgID: a.ID, Name: "Main", Timezone: "Europe/Paris", CreatedAt: a.CreatedAt}

@@ -1,0 +1,134 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/bookinggw/gateway/core"
+	"github.com/bookinggw/gateway/notify"
+	"github.com/bookinggw/gateway/templates"
+)
+
+// Notifier is the outbox as staff see it.
+type Notifier interface {
+	ListMessages(ctx context.Context, p core.Principal, f core.MessageFilter, pg core.Page) ([]core.Message, error)
+	GetMessage(ctx context.Context, p core.Principal, id string) (core.Message, error)
+	Retry(ctx context.Context, p core.Principal, id string) (core.Message, error)
+	ClientChannels(ctx context.Context, p core.Principal, clientID string) (notify.ChannelSettings, error)
+	SetClientChannels(ctx context.Context, p core.Principal, clientID string, in notify.ChannelSettings) (notify.ChannelSettings, error)
+	PreviewTemplate(ctx context.Context, p core.Principal, in notify.PreviewInput) (notify.Preview, error)
+	PutTemplate(ctx context.Context, p core.Principal, kind, locale string, in templates.Override) error
+	DeleteTemplate(ctx context.Context, p core.Principal, kind, locale string) error
+}
+
+// DevMessage is a message the embedded devsink channel kept instead of sending.
+type DevMessage struct {
+	At      time.Time     `json:"at"`
+	Channel core.Channel  `json:"channel"`
+	To      string        `json:"to"`
+	From    string        `json:"from,omitempty"`
+	Subject string        `json:"subject,omitempty"`
+	Text    string        `json:"text"`
+	Buttons []core.Button `json:"buttons,omitempty"`
+	Status  string        `json:"status"`
+	Error   string        `json:"error,omitempty"`
+}
+
+// DevOutbox lists what the devsink kept for an organization, newest first.
+type DevOutbox interface {
+	Recent(orgID string) []DevMessage
+}
+
+// TemplateInfo lists the template kinds and locales.
+type TemplateInfo struct {
+	Kinds   []string `json:"kinds"`
+	Locales []string `json:"locales"`
+}
+
+func (s *Server) messageRoutes() {
+	n := s.d.Notify
+	if n == nil {
+		return
+	}
+	s.handle(Route{Method: "GET", Path: "/messages", Tag: "messages", Summary: "the outbox: every message with its status", Resp: core.Message{}, List: true,
+		Query: []Param{{Name: "status", Type: "string", Description: "queued, sending, sent, delivered, failed, undelivered or skipped"},
+			{Name: "channel", Type: "string"}, {Name: "recipient_id", Type: "string"}, {Name: "appointment_id", Type: "string"}}},
+		func(c *gin.Context) {
+			if pg, ok := page(c); ok {
+				f := core.MessageFilter{Status: core.MessageStatus(c.Query("status")), Channel: core.Channel(c.Query("channel")),
+					RecipientID: c.Query("recipient_id"), AppointmentID: c.Query("appointment_id")}
+				l, err := n.ListMessages(c.Request.Context(), principal(c), f, pg)
+				respondList(c, l, err, pg, func(x core.Message) string { return x.ID })
+			}
+		})
+	s.handle(Route{Method: "GET", Path: "/messages/:id", Tag: "messages", Summary: "one message", Resp: core.Message{}}, func(c *gin.Context) {
+		if id, ok := idParam(c, "id", "message"); ok {
+			respond(c, http.StatusOK)(n.GetMessage(c.Request.Context(), principal(c), id))
+		}
+	})
+	s.handle(Route{Method: "POST", Path: "/messages/:id/retry", Tag: "messages", Summary: "send a failed message again", Resp: core.Message{}},
+		func(c *gin.Context) {
+			if id, ok := idParam(c, "id", "message"); ok {
+				respond(c, http.StatusOK)(n.Retry(c.Request.Context(), principal(c), id))
+			}
+		})
+	s.handle(Route{Method: "GET", Path: "/clients/:id/channels", Tag: "messages", Summary: "a client's channels: consent, opt-out, preference",
+		Resp: notify.ChannelSettings{}}, func(c *gin.Context) {
+		if id, ok := idParam(c, "id", "client"); ok {
+			respond(c, http.StatusOK)(n.ClientChannels(c.Request.Context(), principal(c), id))
+		}
+	})
+	s.handle(Route{Method: "PUT", Path: "/clients/:id/channels", Tag: "messages", Summary: "replace a client's channel settings (list order is preference)",
+		Req: notify.ChannelSettings{}, Resp: notify.ChannelSettings{}}, func(c *gin.Context) {
+		var in notify.ChannelSettings
+		if id, ok := idParam(c, "id", "client"); ok && bindJSON(c, &in) {
+			respond(c, http.StatusOK)(n.SetClientChannels(c.Request.Context(), principal(c), id, in))
+		}
+	})
+	s.handle(Route{Method: "GET", Path: "/templates", Tag: "templates", Summary: "message kinds and locales", Resp: TemplateInfo{}},
+		func(c *gin.Context) {
+			c.JSON(http.StatusOK, TemplateInfo{Kinds: templates.Kinds(), Locales: templates.Locales()})
+		})
+	s.handle(Route{Method: "POST", Path: "/templates/preview", Tag: "templates",
+		Summary: "render a kind with sample data (and an unsaved override); shows SMS encoding and segments", Req: notify.PreviewInput{}, Resp: notify.Preview{}},
+		func(c *gin.Context) {
+			var in notify.PreviewInput
+			if bindJSON(c, &in) {
+				respond(c, http.StatusOK)(n.PreviewTemplate(c.Request.Context(), principal(c), in))
+			}
+		})
+	s.handle(Route{Method: "PUT", Path: "/templates/:kind/:locale", Tag: "templates",
+		Summary: "override a template for the organization; a template that does not parse is a 400", Req: templates.Override{}, Status: 204},
+		func(c *gin.Context) {
+			var in templates.Override
+			if bindJSON(c, &in) {
+				if err := n.PutTemplate(c.Request.Context(), principal(c), c.Param("kind"), c.Param("locale"), in); err != nil {
+					Fail(c, err)
+					return
+				}
+				c.Status(http.StatusNoContent)
+			}
+		})
+	s.handle(Route{Method: "DELETE", Path: "/templates/:kind/:locale", Tag: "templates", Summary: "restore the default template", Status: 204},
+		func(c *gin.Context) {
+			if err := n.DeleteTemplate(c.Request.Context(), principal(c), c.Param("kind"), c.Param("locale")); err != nil {
+				Fail(c, err)
+				return
+			}
+			c.Status(http.StatusNoContent)
+		})
+	if s.d.DevOutbox != nil {
+		s.handle(Route{Method: "GET", Path: "/devsink/messages", Tag: "messages",
+			Summary: "messages the embedded devsink channel kept instead of sending (no provider configured)", Resp: ListResponse[DevMessage]{}},
+			func(c *gin.Context) {
+				items := s.d.DevOutbox.Recent(principal(c).OrgID)
+				if items == nil {
+					items = []DevMessage{}
+				}
+				c.JSON(http.StatusOK, ListResponse[DevMessage]{Items: items})
+			})
+	}
+}

@@ -1,0 +1,303 @@
+// Package notify turns domain events into outbox messages and sends them:
+// core decides who is told what (PlanEvent), the router picks the channel
+// (RouteClient), templates render it in the recipient's language and zone,
+// and a channel adapter sends it at that channel's rate.
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/bookinggw/gateway/core"
+	"github.com/bookinggw/gateway/core/sms"
+	"github.com/bookinggw/gateway/templates"
+)
+
+// Store is what the dispatcher reads and writes.
+type Store interface {
+	core.MessageStore
+	GetOrganization(ctx context.Context, orgID string) (core.Organization, error)
+	GetCenter(ctx context.Context, orgID, id string) (core.Center, error)
+	GetStaff(ctx context.Context, orgID, id string) (core.Staff, error)
+	GetClient(ctx context.Context, orgID, id string) (core.Client, error)
+	GetService(ctx context.Context, orgID, id string) (core.Offering, error)
+	GetAppointment(ctx context.Context, orgID, id string) (core.Appointment, error)
+	GetEvent(ctx context.Context, orgID, id string) (core.Event, error)
+	GetTemplateOverride(ctx context.Context, orgID, kind, locale string) (templates.Override, bool, error)
+	PutTemplateOverride(ctx context.Context, orgID, kind, locale string, o templates.Override, at time.Time) error
+	DeleteTemplateOverride(ctx context.Context, orgID, kind, locale string) error
+}
+
+// Enqueuer schedules the send task of a message. Task ids derive from the
+// message id, its attempt and due time, so enqueuing twice is harmless.
+type Enqueuer interface {
+	EnqueueSend(ctx context.Context, m core.Message) error
+}
+
+// Pacer waits for a channel's rate limits before a send.
+type Pacer interface {
+	Pace(ctx context.Context, m core.Message) error
+}
+
+// Counter counts messages by channel and outcome (Prometheus in production).
+type Counter interface {
+	Inc(channel core.Channel, status core.MessageStatus)
+}
+
+// Config wires a Dispatcher.
+type Config struct {
+	Store     Store
+	Templates *templates.Set
+	Senders   map[core.Channel]core.Sender
+	Enqueuer  Enqueuer
+	Pacer     Pacer // nil: no pacing
+	Counter   Counter
+	Clock     core.Clock
+	Log       *slog.Logger
+	// PublicURL builds provider callback URLs.
+	PublicURL string
+	// MaxAttempts bounds temporary-failure retries of one channel.
+	MaxAttempts int
+}
+
+// Dispatcher plans, writes and sends messages.
+type Dispatcher struct{ c Config }
+
+// New checks the configuration.
+func New(c Config) (*Dispatcher, error) {
+	if c.Store == nil || c.Templates == nil || c.Enqueuer == nil || c.Clock == nil || c.Log == nil {
+		return nil, errors.New("notify: New needs a store, templates, an enqueuer, a clock and a logger")
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 8
+	}
+	if c.Counter == nil {
+		c.Counter = nopCounter{}
+	}
+	return &Dispatcher{c: c}, nil
+}
+
+type nopCounter struct{}
+
+func (nopCounter) Inc(core.Channel, core.MessageStatus) {}
+
+func (d *Dispatcher) now() time.Time { return d.c.Clock.Now().UTC().Truncate(time.Millisecond) }
+
+// RelayEvents turns pending domain events into messages, a batch at a time,
+// and enqueues them. It returns how many events it handled.
+func (d *Dispatcher) RelayEvents(ctx context.Context) (int, error) {
+	events, err := d.c.Store.PendingEvents(ctx, 100)
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range events {
+		var msgs []core.Message
+		for _, in := range core.PlanEvent(e) {
+			m, err := d.build(ctx, e, in, nil, "")
+			if err != nil {
+				return 0, fmt.Errorf("notify: event %s: %w", e.ID, err)
+			}
+			msgs = append(msgs, m)
+		}
+		created, err := d.c.Store.CommitEvent(ctx, e, msgs, d.now())
+		if err != nil {
+			return 0, err
+		}
+		for _, m := range created {
+			d.c.Counter.Inc(m.Channel, m.Status)
+			if m.Status == core.MsgQueued {
+				if err := d.c.Enqueuer.EnqueueSend(ctx, m); err != nil {
+					// The sweeper enqueues it later; nothing is lost.
+					d.c.Log.WarnContext(ctx, "enqueue failed", "message_id", m.ID, "error", err.Error())
+				}
+			}
+		}
+	}
+	return len(events), nil
+}
+
+// build renders one intent into a message for the first usable channel, or
+// for the given one (fallback). A recipient with no usable channel gets a
+// skipped message, so the outbox shows why nobody was told.
+func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, only []core.Channel, dedupeSuffix string) (core.Message, error) {
+	st := d.c.Store
+	now := d.now()
+	m := core.Message{ID: core.NewID(), OrgID: e.OrgID, RecipientKind: in.Recipient.Kind, RecipientID: in.Recipient.ID, Kind: in.Kind,
+		Status: core.MsgQueued, DedupeKey: e.ID + ":" + in.Kind + ":" + in.Recipient.ID + dedupeSuffix, EventID: e.ID,
+		AppointmentID: e.Data["appointment_id"], DueAt: now, CreatedAt: now, UpdatedAt: now}
+	org, err := st.GetOrganization(ctx, e.OrgID)
+	if err != nil {
+		return m, err
+	}
+	data := templates.Data{OrganizationName: org.Name, Extra: map[string]string{}}
+	if r := e.Data["reason"]; r != "" {
+		data.Extra[templates.ExtraReason] = r
+	}
+	if e.Data["urgent"] == "true" {
+		data.Extra[templates.ExtraUrgent] = "true"
+	}
+	var center core.Center
+	if m.AppointmentID != "" {
+		a, err := st.GetAppointment(ctx, e.OrgID, m.AppointmentID)
+		if err != nil {
+			return m, err
+		}
+		m.CenterID = a.CenterID
+		if err := d.appointmentData(ctx, a, &data, &center); err != nil {
+			return m, err
+		}
+		if ps := e.Data["previous_start"]; ps != "" {
+			data.PreviousStart, _ = time.Parse(time.RFC3339, ps)
+		}
+	}
+	if e.Kind == core.EventWaitlistMatch {
+		data.Start, _ = time.Parse(time.RFC3339, e.Data["free_start"])
+		if c, err := st.GetClient(ctx, e.OrgID, e.Data["client_id"]); err == nil {
+			data.ClientName, data.Extra[templates.ExtraClientPhone] = c.Name, c.Phone
+		}
+		if sv, err := st.GetService(ctx, e.OrgID, e.Data["service_id"]); err == nil {
+			data.ServiceName, data.DurationMin = sv.Name, sv.DurationMin
+		}
+	}
+
+	var targets []core.Target
+	locale, tz := org.Locale, org.Timezone
+	switch in.Recipient.Kind {
+	case "client":
+		c, err := st.GetClient(ctx, e.OrgID, in.Recipient.ID)
+		if err != nil {
+			return m, err
+		}
+		data.ClientName = c.Name
+		locale, tz = or(c.Language, locale), or(c.Timezone, tz)
+		prefs, err := st.ClientChannels(ctx, e.OrgID, c.ID)
+		if err != nil {
+			return m, err
+		}
+		addr := map[core.Channel]string{core.ChannelSMS: c.Phone, core.ChannelWhatsApp: c.Phone,
+			core.ChannelTelegram: string(c.TelegramID), core.ChannelEmail: c.Email}
+		targets = core.RouteClient(addr, prefs, org.ChannelOrder)
+	case "staff":
+		s, err := st.GetStaff(ctx, e.OrgID, in.Recipient.ID)
+		if err != nil {
+			return m, err
+		}
+		tz = or(s.Timezone, tz)
+		for _, t := range []core.Target{{Channel: core.ChannelSlack, To: s.SlackUserID}, {Channel: core.ChannelSlack, To: center.SlackChannel},
+			{Channel: core.ChannelTelegram, To: s.TelegramChatID}, {Channel: core.ChannelEmail, To: s.Email}} {
+			if t.To != "" && !hasChannel(targets, t.Channel) {
+				targets = append(targets, t)
+			}
+		}
+	}
+	if only != nil {
+		targets = filterTargets(targets, only)
+	}
+	m.Locale = templates.NormalizeLocale(locale)
+	if loc, err := time.LoadLocation(tz); err == nil {
+		data.Timezone = loc
+	}
+	if len(targets) == 0 {
+		m.Status, m.LastError = core.MsgSkipped, "no usable channel (no address, no consent, or opted out)"
+		return m, nil
+	}
+	m.Channel, m.To = targets[0].Channel, targets[0].To
+	for _, t := range targets[1:] {
+		m.Fallback = append(m.Fallback, t.Channel)
+	}
+	over, found, err := st.GetTemplateOverride(ctx, e.OrgID, in.Kind, m.Locale)
+	if err != nil {
+		return m, err
+	}
+	var op *templates.Override
+	if found {
+		op = &over
+	}
+	out, err := d.c.Templates.Render(in.Kind, m.Locale, data, op)
+	if err != nil {
+		// An override is validated when saved; a render error here is a bug
+		// or a data problem: fall back to the default text.
+		d.c.Log.ErrorContext(ctx, "render failed, using default template", "kind", in.Kind, "error", err.Error())
+		if out, err = d.c.Templates.Render(in.Kind, m.Locale, data, nil); err != nil {
+			return m, err
+		}
+	}
+	m.Subject, m.Body, m.HTML = out.Subject, out.Text, out.HTML
+	d.decorate(&m, center)
+	return m, nil
+}
+
+// decorate fills channel specifics: sender, SMS facts, status callback.
+func (d *Dispatcher) decorate(m *core.Message, center core.Center) {
+	switch m.Channel {
+	case core.ChannelSMS, core.ChannelWhatsApp:
+		m.From = center.SMSFrom
+		info := sms.Analyze(m.Body)
+		m.Segments, m.Encoding = info.Segments, string(info.Encoding)
+	default:
+		m.From, m.Segments, m.Encoding = "", 0, ""
+	}
+	if m.Channel != core.ChannelEmail {
+		m.HTML, m.Subject = "", ""
+	}
+}
+
+func (d *Dispatcher) appointmentData(ctx context.Context, a core.Appointment, data *templates.Data, center *core.Center) error {
+	st := d.c.Store
+	sv, err := st.GetService(ctx, a.OrgID, a.ServiceID)
+	if err != nil {
+		return err
+	}
+	sp, err := st.GetStaff(ctx, a.OrgID, a.SpecialistID)
+	if err != nil {
+		return err
+	}
+	if a.CenterID != "" {
+		if *center, err = st.GetCenter(ctx, a.OrgID, a.CenterID); err != nil {
+			return err
+		}
+		data.CenterName = center.Name
+	}
+	data.SpecialistName, data.ServiceName, data.DurationMin = sp.Name, sv.Name, sv.DurationMin
+	data.Start = a.Start
+	data.Location = a.Location.Details
+	if data.Location == "" && center.Address != "" {
+		data.Location = center.Address
+	}
+	data.PriceMinor, data.PaidMinor, data.BalanceMinor, data.Currency = a.PriceMinor, a.PaidMinor, a.BalanceMinor, a.Currency
+	data.PriceShown = sv.PriceMinor != nil
+	return nil
+}
+
+func hasChannel(ts []core.Target, c core.Channel) bool {
+	for _, t := range ts {
+		if t.Channel == c {
+			return true
+		}
+	}
+	return false
+}
+
+func filterTargets(ts []core.Target, only []core.Channel) []core.Target {
+	var out []core.Target
+	for _, c := range only {
+		for _, t := range ts {
+			if t.Channel == c {
+				out = append(out, t)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func or(v, def string) string {
+	if strings.TrimSpace(v) == "" {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,94 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/bookinggw/gateway/core"
+)
+
+// Task types of the notification pipeline.
+const (
+	TypeSend  = "message:send"   // send one outbox message
+	TypeRelay = "events:relay"   // turn pending domain events into messages
+	TypeSweep = "messages:sweep" // re-enqueue stranded messages
+)
+
+type sendPayload struct {
+	ID string `json:"id"`
+}
+
+// Client enqueues the pipeline's tasks.
+type Client struct{ c *asynq.Client }
+
+// NewClient wraps the broker's client.
+func NewClient(b *Broker) *Client { return &Client{c: b.Client} }
+
+// EnqueueSend schedules a message's send at its due time. The task id is
+// made of the message id, its attempt count and due instant: the same
+// message state always gives the same id, so enqueuing it twice (relay and
+// sweeper) makes one task.
+func (q *Client) EnqueueSend(ctx context.Context, m core.Message) error {
+	p, _ := json.Marshal(sendPayload{ID: m.ID})
+	id := fmt.Sprintf("send:%s:%d:%d", m.ID, m.Attempts, m.DueAt.UnixMilli())
+	_, err := q.c.EnqueueContext(ctx, asynq.NewTask(TypeSend, p), asynq.TaskID(id), asynq.Queue(Critical),
+		asynq.ProcessAt(m.DueAt), asynq.MaxRetry(5), asynq.Timeout(time.Minute))
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("queue: enqueue send %s: %w", m.ID, err)
+	}
+	return nil
+}
+
+// Publish nudges the relay after a domain event is committed. The event is
+// already stored, so a failure here only delays it to the periodic relay.
+func (q *Client) Publish(ctx context.Context, _ core.Event) error {
+	_, err := q.c.EnqueueContext(ctx, asynq.NewTask(TypeRelay, nil), asynq.Queue(Critical), asynq.Unique(2*time.Second), asynq.MaxRetry(0))
+	if errors.Is(err, asynq.ErrDuplicateTask) {
+		return nil
+	}
+	return err
+}
+
+// Pipeline is what the notification handlers call.
+type Pipeline interface {
+	Send(ctx context.Context, id string) error
+	RelayEvents(ctx context.Context) (int, error)
+	Sweep(ctx context.Context, grace, sendingLease time.Duration) (int, error)
+}
+
+// RegisterNotify adds the pipeline's handlers and periodic tasks: the
+// relay every 2 seconds (besides the nudge on each event) and the sweeper
+// every sweepEvery, re-enqueuing messages due for longer than grace.
+func RegisterNotify(w *Worker, p Pipeline, log *slog.Logger, sweepEvery, grace time.Duration) error {
+	w.Handle(TypeSend, func(ctx context.Context, t *asynq.Task) error {
+		var pl sendPayload
+		if err := json.Unmarshal(t.Payload(), &pl); err != nil || pl.ID == "" {
+			return fmt.Errorf("bad payload: %w", asynq.SkipRetry)
+		}
+		return p.Send(ctx, pl.ID)
+	})
+	w.Handle(TypeRelay, func(ctx context.Context, _ *asynq.Task) error {
+		_, err := p.RelayEvents(ctx)
+		return err
+	})
+	w.Handle(TypeSweep, func(ctx context.Context, _ *asynq.Task) error {
+		n, err := p.Sweep(ctx, grace, 5*time.Minute)
+		if n > 0 {
+			log.InfoContext(ctx, "sweeper re-enqueued messages", "count", n)
+		}
+		return err
+	})
+	if err := w.Every(2*time.Second, TypeRelay, Critical); err != nil {
+		return err
+	}
+	return w.Every(sweepEvery, TypeSweep, Default)
+}

@@ -1,0 +1,246 @@
+package tests
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bookinggw/gateway/adapters/twilio/twiliotest"
+	"github.com/bookinggw/gateway/core"
+)
+
+const (
+	twSID   = "AC00000000000000000000000000000001"
+	twToken = "0123456789abcdef0123456789abcdef"
+	twFrom  = "+15005550006"
+)
+
+// twilioEnv is the service with Twilio pointed at a local fake.
+func twilioEnv(t *testing.T, dbURL string) (*apiEnv, *twiliotest.Server) {
+	fake := twiliotest.New(t, twSID, twToken)
+	e := newAPIEnv(t, dbURL, map[string]string{"TWILIO_ACCOUNT_SID": twSID, "TWILIO_AUTH_TOKEN": twToken,
+		"TWILIO_FROM": twFrom, "TWILIO_BASE_URL": fake.URL})
+	return e, fake
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (e *apiEnv) messages(query string) []core.Message {
+	e.t.Helper()
+	var l struct {
+		Items []core.Message `json:"items"`
+	}
+	e.must(200, "GET", "/api/v1/messages?limit=200&"+query, nil, &l)
+	return l.Items
+}
+
+func (e *apiEnv) book(f fixture, start string) core.Appointment {
+	e.t.Helper()
+	var res core.BookingResult
+	e.must(201, "POST", "/api/v1/appointments", map[string]any{"specialist_id": f.specialist, "service_id": f.service,
+		"client_id": f.client, "start": start}, &res)
+	return res.Appointments[0]
+}
+
+func (e *apiEnv) statusCallback(fake *twiliotest.Server, sid, status string, sign bool) int {
+	e.t.Helper()
+	u := e.app.Config.PublicURL + "/webhooks/twilio/status"
+	form := url.Values{"MessageSid": {sid}, "MessageStatus": {status}, "AccountSid": {twSID}, "To": {"+33612345678"}, "From": {twFrom}}
+	req, _ := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	sig := twiliotest.Sign(twToken, u, form)
+	if !sign {
+		sig = twiliotest.Sign("wrong-token", u, form)
+	}
+	req.Header.Set("X-Twilio-Signature", sig)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestBookingToDelivery follows a booking through the whole pipeline:
+// event → outbox → queue → Twilio (fake) → status callback.
+func TestBookingToDelivery(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e0 *apiEnv) {
+		e, fake := twilioEnv(t, freshURL(t, e0))
+		f := e.setup("Europe/Paris", allWeek(core.PeriodJSON{Start: "09:00", End: "12:00"}), core.ServiceInput{Name: "Massage", DurationMin: 60})
+		if err := e.app.StartWorker(); err != nil {
+			t.Fatal(err)
+		}
+		a := e.book(f, "2026-03-09T10:00:00+01:00")
+		var msg core.Message
+		waitFor(t, "the confirmation to be sent", 15*time.Second, func() bool {
+			ms := e.messages("appointment_id=" + a.ID)
+			if len(ms) == 1 && ms[0].Status == core.MsgSent {
+				msg = ms[0]
+				return true
+			}
+			return false
+		})
+		got := fake.Messages()
+		if len(got) != 1 {
+			t.Fatalf("fake got %d messages", len(got))
+		}
+		m := got[0]
+		if m.To != "+33612345678" || m.From != twFrom || !strings.Contains(m.Body, "Massage") ||
+			m.StatusCallback != e.app.Config.PublicURL+"/webhooks/twilio/status" || m.SID != msg.ProviderID {
+			t.Fatalf("fake received %+v; outbox %+v", m, msg)
+		}
+		// Client language is French (the organization's): the date is French.
+		if !strings.Contains(m.Body, "mars") || msg.Kind != core.KindAccepted || msg.Channel != core.ChannelSMS || msg.Segments < 1 {
+			t.Errorf("message %q, outbox %+v", m.Body, msg)
+		}
+		// A bad signature is 403 and changes nothing.
+		if code := e.statusCallback(fake, m.SID, "delivered", false); code != 403 {
+			t.Fatalf("bad signature: %d", code)
+		}
+		if ms := e.messages("appointment_id=" + a.ID); ms[0].Status != core.MsgSent {
+			t.Fatalf("bad signature changed status to %s", ms[0].Status)
+		}
+		// Delivered; a repeat and a late "sent" change nothing.
+		for _, st := range []string{"delivered", "delivered", "sent"} {
+			if code := e.statusCallback(fake, m.SID, st, true); code != 204 {
+				t.Fatalf("callback %s: %d", st, code)
+			}
+		}
+		ms := e.messages("appointment_id=" + a.ID)
+		if ms[0].Status != core.MsgDelivered || ms[0].DeliveredAt == nil {
+			t.Fatalf("after callbacks: %+v", ms[0])
+		}
+		// The staff side: a client request tells the specialist, who has no
+		// channel configured here: the outbox says skipped.
+		var res core.BookingResult
+		e.must(201, "POST", "/api/v1/appointments", map[string]any{"specialist_id": f.specialist, "service_id": f.service,
+			"client_id": f.client, "start": "2026-03-10T10:00:00+01:00", "requested_by": "client"}, &res)
+		waitFor(t, "request messages", 15*time.Second, func() bool {
+			ms := e.messages("appointment_id=" + res.Appointments[0].ID)
+			kinds := map[string]core.MessageStatus{}
+			for _, m := range ms {
+				kinds[m.Kind] = m.Status
+			}
+			return kinds[core.KindRequested] == core.MsgSent && kinds[core.KindStaffRequest] == core.MsgSkipped
+		})
+	})
+}
+
+// freshURL gives another database of the same backend as e0 (the twilio
+// env needs its own service instance).
+func freshURL(t *testing.T, e0 *apiEnv) string {
+	for _, b := range backendsFor(t) {
+		if b.Name == string(e0.app.Store.Dialect()) {
+			return b.URL
+		}
+	}
+	t.Fatal("no backend")
+	return ""
+}
+
+func TestFallbackAndRetry(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e0 *apiEnv) {
+		e, fake := twilioEnv(t, freshURL(t, e0))
+		f := e.setup("Europe/Paris", allWeek(core.PeriodJSON{Start: "09:00", End: "12:00"}), core.ServiceInput{Name: "Lesson", DurationMin: 60})
+		e.must(200, "PUT", "/api/v1/clients/"+f.client, map[string]any{"name": "Anne Client", "phone": "+33612345678", "email": "anne@example.com", "language": "en"}, nil)
+		if err := e.app.StartWorker(); err != nil {
+			t.Fatal(err)
+		}
+		// The number is invalid for Twilio: a permanent error; the client
+		// also has email, which is the devsink here.
+		fake.FailTo("+33612345678", twiliotest.Failure{Status: 400, Code: 21211})
+		a := e.book(f, "2026-03-09T10:00:00+01:00")
+		waitFor(t, "fallback to email", 15*time.Second, func() bool {
+			for _, m := range e.messages("appointment_id=" + a.ID) {
+				if m.Channel == core.ChannelEmail && m.Status == core.MsgDelivered {
+					return true
+				}
+			}
+			return false
+		})
+		ms := e.messages("appointment_id=" + a.ID)
+		if len(ms) != 2 || ms[0].Channel != core.ChannelSMS || ms[0].Status != core.MsgFailed || ms[0].ErrorCode != "21211" {
+			t.Fatalf("outbox after fallback: %+v", ms)
+		}
+		var dev struct {
+			Items []struct {
+				To, Subject, Text string
+			} `json:"items"`
+		}
+		e.must(200, "GET", "/api/v1/devsink/messages", nil, &dev)
+		if len(dev.Items) != 1 || dev.Items[0].To != "anne@example.com" || dev.Items[0].Subject == "" || !strings.Contains(dev.Items[0].Text, "Lesson") {
+			t.Fatalf("devsink: %+v", dev.Items)
+		}
+		// A temporary error (503) is retried; a manual retry resends a failed one.
+		fake.Reset()
+		fake.FailNext(1, 503, 0)
+		b := e.book(f, "2026-03-09T11:00:00+01:00")
+		waitFor(t, "retry after 503", 20*time.Second, func() bool {
+			// The fake clock moves on, past the back-off.
+			e.clock.Set(e.clock.Now().Add(time.Second))
+			ms := e.messages("appointment_id=" + b.ID)
+			return len(ms) == 1 && ms[0].Status == core.MsgSent && ms[0].Attempts == 2
+		})
+		var p problem
+		if code := e.do(e.key, "POST", "/api/v1/messages/"+ms[1].ID+"/retry", nil, &p); code != 409 {
+			t.Fatalf("retry of a delivered message: %d", code)
+		}
+		e.must(200, "POST", "/api/v1/messages/"+ms[0].ID+"/retry", nil, nil)
+		waitFor(t, "manual retry", 15*time.Second, func() bool {
+			m := e.messages("appointment_id=" + a.ID)[0]
+			return m.Status == core.MsgSent
+		})
+	})
+}
+
+// TestRedisFlushLosesNothing: messages written while no worker runs, then
+// Redis is flushed; a worker that starts later sends each exactly once.
+func TestRedisFlushLosesNothing(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e0 *apiEnv) {
+		e, fake := twilioEnv(t, freshURL(t, e0))
+		f := e.setup("Europe/Paris", allWeek(core.PeriodJSON{Start: "08:00", End: "18:00"}), core.ServiceInput{Name: "Visit", DurationMin: 30})
+		const n = 10
+		for i := 0; i < n; i++ {
+			e.book(f, time.Date(2026, 3, 9, 8+i/2, 30*(i%2), 0, 0, paris(t)).Format(time.RFC3339))
+		}
+		// Relay the events into the outbox as a worker would, then lose
+		// the queue.
+		if _, err := e.app.Notify.RelayEvents(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := len(e.messages("status=queued")); got != n {
+			t.Fatalf("%d queued messages, want %d", got, n)
+		}
+		if err := e.app.Broker.Redis.FlushAll(context.Background()).Err(); err != nil {
+			t.Fatal(err)
+		}
+		// Time passes beyond the sweeper's grace; a worker starts.
+		e.clock.Set(testNow.Add(time.Minute))
+		if err := e.app.StartWorker(); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "all messages sent", 30*time.Second, func() bool { return len(e.messages("status=sent")) == n })
+		// The sweeper keeps running; nothing is sent twice.
+		time.Sleep(2500 * time.Millisecond)
+		seen := map[string]int{}
+		for _, m := range fake.Messages() {
+			seen[m.Body]++
+		}
+		if len(fake.Messages()) != n || len(seen) != n {
+			t.Fatalf("fake got %d messages (%d distinct), want %d", len(fake.Messages()), len(seen), n)
+		}
+	})
+}
