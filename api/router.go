@@ -71,9 +71,7 @@ func New(d Deps) *Server {
 	})
 
 	s := &Server{Engine: e, d: d, spec: &openAPI{}}
-	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
-	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})))
+	s.operatorRoutes(e)
 	if d.QueueDashboard != nil {
 		e.Any("/admin/queues", adminBasic(d.AdminToken), gin.WrapH(d.QueueDashboard))
 		e.Any("/admin/queues/*any", adminBasic(d.AdminToken), gin.WrapH(d.QueueDashboard))
@@ -94,6 +92,24 @@ func New(d Deps) *Server {
 	s.messageRoutes()
 	doc = s.spec.Document()
 	return s
+}
+
+// OperatorHandler serves only /healthz, /readyz and /metrics: what a
+// worker process exposes.
+func (s *Server) OperatorHandler() http.Handler {
+	e := gin.New()
+	e.Use(recovery(s.d.Log))
+	s.operatorRoutes(e)
+	e.NoRoute(func(c *gin.Context) {
+		WriteProblem(c, Problem{Status: http.StatusNotFound, Detail: "a worker serves only /healthz, /readyz and /metrics"})
+	})
+	return e
+}
+
+func (s *Server) operatorRoutes(e *gin.Engine) {
+	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.d.Registry, promhttp.HandlerOpts{})))
 }
 
 // OpenAPI renders the OpenAPI document of every registered route.

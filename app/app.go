@@ -82,6 +82,7 @@ func (a *App) wire() error {
 	}
 	a.DevSink = sink
 	d, err := notify.New(notify.Config{Store: a.Store, Templates: tmpl, Senders: senders, Enqueuer: qc, Counter: newMessageCounter(reg),
+		Pacer: queue.NewPacer(a.Broker, a.Config.Rates, 5*time.Second, a.Config.Providers.TwilioFrom),
 		Clock: clock, Log: a.Log, PublicURL: a.Config.PublicURL})
 	if err != nil {
 		return err
@@ -148,7 +149,11 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	if err := a.StartWorker(); err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+	handler := a.Handler()
+	if a.Config.Role == RoleWorker {
+		handler = a.HTTP.OperatorHandler()
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

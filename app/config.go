@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bookinggw/gateway/core"
+	"github.com/bookinggw/gateway/queue"
 )
 
 // Role selects what a process runs.
@@ -40,6 +41,8 @@ type Config struct {
 	// it re-enqueues messages due for longer than SweepGrace.
 	SweepEvery, SweepGrace time.Duration
 	Providers              Providers
+	// Rates pace sends per channel and sender, across all workers.
+	Rates queue.Rates
 	// Clock is the service's clock; nil is the system clock. Tests set it.
 	Clock core.Clock
 }
@@ -58,6 +61,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		WorkerConcurrency: 10,
 		SweepEvery:        30 * time.Second,
 		SweepGrace:        30 * time.Second,
+		Rates:             queue.DefaultRates(),
 	}
 	var errs []string
 	switch c.Role {
@@ -87,6 +91,31 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, "GATEWAY_SHUTDOWN_TIMEOUT must be a duration such as 30s")
 		}
 		c.ShutdownTimeout = d
+	}
+	for _, v := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"GATEWAY_SWEEP_EVERY", &c.SweepEvery}, {"GATEWAY_SWEEP_GRACE", &c.SweepGrace}} {
+		if s := getenv(v.name); s != "" {
+			d, err := time.ParseDuration(s)
+			if err != nil || d < time.Second {
+				errs = append(errs, v.name+" must be a duration of at least 1s")
+			}
+			*v.dst = d
+		}
+	}
+	for _, v := range []struct {
+		name string
+		dst  *queue.Limit
+	}{{"GATEWAY_RATE_SMS", &c.Rates.SMS}, {"GATEWAY_RATE_WHATSAPP", &c.Rates.WhatsApp}, {"GATEWAY_RATE_TELEGRAM_BOT", &c.Rates.TelegramBot},
+		{"GATEWAY_RATE_TELEGRAM_CHAT", &c.Rates.TelegramChat}, {"GATEWAY_RATE_SLACK", &c.Rates.Slack}, {"GATEWAY_RATE_EMAIL", &c.Rates.Email}} {
+		if s := getenv(v.name); s != "" {
+			l, err := queue.ParseLimit(s)
+			if err != nil {
+				errs = append(errs, v.name+" must be N/s, N/m, N/h or off")
+			}
+			*v.dst = l
+		}
 	}
 	if s := getenv("GATEWAY_WORKER_CONCURRENCY"); s != "" {
 		n, err := strconv.Atoi(s)

@@ -47,7 +47,7 @@ func providersFromEnv(getenv func(string) string) (Providers, []string) {
 		SMTPPassword:     getenv("SMTP_PASSWORD"),
 		SMTPFrom:         getenv("SMTP_FROM"),
 		SMTPTLS:          or(getenv("SMTP_TLS"), "starttls"),
-		SMTPPort:         587,
+		SMTPPort:         0, // 0: the usual port of the TLS mode (587, 465 or 25)
 	}
 	var errs []string
 	if (p.TwilioAccountSID == "") != (p.TwilioAuthToken == "") {

@@ -178,7 +178,8 @@ type Target struct {
 var DefaultChannelOrder = []Channel{ChannelTelegram, ChannelWhatsApp, ChannelSMS, ChannelEmail}
 
 // RouteClient orders the channels a client can be reached on: the client's
-// preference order first, then the organization's; a channel needs an
+// preference order first, then the organization's (a channel in neither is
+// not used); a channel needs an
 // address, must not be opted out, and WhatsApp needs consent (its rules
 // require an opt-in).
 func RouteClient(addr map[Channel]string, prefs []ChannelPref, orgOrder []Channel) []Target {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/mail"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -268,15 +269,26 @@ func (s *Service) GetCenter(ctx context.Context, p Principal, id string) (Center
 
 // ListCenters lists the centers the caller may see.
 func (s *Service) ListCenters(ctx context.Context, p Principal, pg Page) ([]Center, error) {
-	all, err := s.store.ListCenters(ctx, p.OrgID, pg)
-	if err != nil || p.AllCenters() {
-		return all, err
+	if p.AllCenters() {
+		return s.store.ListCenters(ctx, p.OrgID, pg)
 	}
-	out := all[:0]
-	for _, c := range all {
-		if p.CanCenter(c.ID) {
-			out = append(out, c)
+	// Others see the few centers granted to them: read those, in id order,
+	// so pages are full and the cursor works.
+	ids := append([]string(nil), p.CenterIDs...)
+	sort.Strings(ids)
+	out := []Center{}
+	for _, id := range ids {
+		if id <= pg.After || (pg.Limit > 0 && len(out) == pg.Limit) {
+			continue
 		}
+		c, err := s.store.GetCenter(ctx, p.OrgID, id)
+		if ErrorCode(err) == CodeNotFound {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
 	}
 	return out, nil
 }

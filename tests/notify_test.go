@@ -18,11 +18,16 @@ const (
 	twFrom  = "+15005550006"
 )
 
-// twilioEnv is the service with Twilio pointed at a local fake.
-func twilioEnv(t *testing.T, dbURL string) (*apiEnv, *twiliotest.Server) {
+// twilioEnv is the service with Twilio pointed at a local fake; SMS pacing
+// is off unless rate says otherwise.
+func twilioEnv(t *testing.T, dbURL string, rate ...string) (*apiEnv, *twiliotest.Server) {
 	fake := twiliotest.New(t, twSID, twToken)
+	r := "off"
+	if len(rate) > 0 {
+		r = rate[0]
+	}
 	e := newAPIEnv(t, dbURL, map[string]string{"TWILIO_ACCOUNT_SID": twSID, "TWILIO_AUTH_TOKEN": twToken,
-		"TWILIO_FROM": twFrom, "TWILIO_BASE_URL": fake.URL})
+		"TWILIO_FROM": twFrom, "TWILIO_BASE_URL": fake.URL, "GATEWAY_RATE_SMS": r})
 	return e, fake
 }
 
@@ -241,6 +246,29 @@ func TestRedisFlushLosesNothing(t *testing.T) {
 		}
 		if len(fake.Messages()) != n || len(seen) != n {
 			t.Fatalf("fake got %d messages (%d distinct), want %d", len(fake.Messages()), len(seen), n)
+		}
+	})
+}
+
+// TestSMSPacing: at 2 messages a second per sender, shared through Redis,
+// the fake sees the messages at least ~500 ms apart.
+func TestSMSPacing(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e0 *apiEnv) {
+		e, fake := twilioEnv(t, freshURL(t, e0), "2/s")
+		f := e.setup("Europe/Paris", allWeek(core.PeriodJSON{Start: "08:00", End: "18:00"}), core.ServiceInput{Name: "Visit", DurationMin: 30})
+		const n = 5
+		for i := 0; i < n; i++ {
+			e.book(f, time.Date(2026, 3, 9, 8+i/2, 30*(i%2), 0, 0, paris(t)).Format(time.RFC3339))
+		}
+		if err := e.app.StartWorker(); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "all messages sent", 30*time.Second, func() bool { return len(fake.Messages()) == n })
+		ms := fake.Messages()
+		for i := 1; i < len(ms); i++ {
+			if gap := ms[i].At.Sub(ms[i-1].At); gap < 400*time.Millisecond {
+				t.Errorf("messages %d and %d only %v apart", i-1, i, gap)
+			}
 		}
 	})
 }

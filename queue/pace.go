@@ -1,0 +1,96 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bookinggw/gateway/core"
+	"github.com/bookinggw/gateway/notify"
+)
+
+// Rates are the per-channel send rates, shared by every worker through
+// Redis. A zero Limit is off.
+type Rates struct {
+	SMS          Limit // per sender number or messaging service (Twilio: 1/s per long code)
+	WhatsApp     Limit // per sender
+	TelegramBot  Limit // per bot (Telegram: 30/s)
+	TelegramChat Limit // per chat (Telegram: 1/s)
+	Slack        Limit // per channel
+	Email        Limit // per sending account
+}
+
+// DefaultRates follow the providers' published limits.
+func DefaultRates() Rates {
+	return Rates{
+		SMS:          Limit{Count: 1, Per: time.Second, Burst: 1},
+		WhatsApp:     Limit{Count: 20, Per: time.Second, Burst: 1},
+		TelegramBot:  Limit{Count: 30, Per: time.Second, Burst: 1},
+		TelegramChat: Limit{Count: 1, Per: time.Second, Burst: 1},
+		Slack:        Limit{Count: 1, Per: time.Second, Burst: 1},
+		Email:        Limit{Count: 10, Per: time.Second, Burst: 1},
+	}
+}
+
+// ParseLimit reads "N/s", "N/m", "N/h" or "off".
+func ParseLimit(s string) (Limit, error) {
+	if s == "off" || s == "0" {
+		return Limit{}, nil
+	}
+	n, per, ok := strings.Cut(s, "/")
+	count, err := strconv.Atoi(n)
+	if !ok || err != nil || count < 1 {
+		return Limit{}, fmt.Errorf("rate %q: want N/s, N/m, N/h or off", s)
+	}
+	d := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour}[per]
+	if d == 0 {
+		return Limit{}, fmt.Errorf("rate %q: want N/s, N/m, N/h or off", s)
+	}
+	return Limit{Count: count, Per: d, Burst: 1}, nil
+}
+
+// Pacer holds a message until its channel's limits allow it. A wait longer
+// than MaxWait is not slept in a worker slot: the message is deferred.
+type Pacer struct {
+	lim         *Limiter
+	rates       Rates
+	maxWait     time.Duration
+	defaultFrom string
+}
+
+// NewPacer paces sends with the broker's Redis; defaultFrom is the SMS
+// sender used when a message names none.
+func NewPacer(b *Broker, rates Rates, maxWait time.Duration, defaultFrom string) *Pacer {
+	return &Pacer{lim: NewLimiter(b.Redis, "rate:"), rates: rates, maxWait: maxWait, defaultFrom: defaultFrom}
+}
+
+// Pace implements notify.Pacer.
+func (p *Pacer) Pace(ctx context.Context, m core.Message) error {
+	var reqs []Request
+	from := m.From
+	if from == "" {
+		from = p.defaultFrom
+	}
+	switch m.Channel {
+	case core.ChannelSMS:
+		reqs = append(reqs, Request{Key: "sms:" + from, Limit: p.rates.SMS})
+	case core.ChannelWhatsApp:
+		reqs = append(reqs, Request{Key: "whatsapp:" + from, Limit: p.rates.WhatsApp})
+	case core.ChannelTelegram:
+		reqs = append(reqs, Request{Key: "telegram:bot", Limit: p.rates.TelegramBot},
+			Request{Key: "telegram:chat:" + m.To, Limit: p.rates.TelegramChat})
+	case core.ChannelSlack:
+		reqs = append(reqs, Request{Key: "slack:" + m.To, Limit: p.rates.Slack})
+	case core.ChannelEmail:
+		reqs = append(reqs, Request{Key: "email", Limit: p.rates.Email})
+	}
+	err := p.lim.Wait(ctx, p.maxWait, reqs...)
+	var tl *TooLongError
+	if errors.As(err, &tl) {
+		return &notify.DeferError{Wait: tl.Wait}
+	}
+	return err
+}
