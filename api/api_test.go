@@ -21,6 +21,7 @@ import (
 	"github.com/bookinggw/gateway/adapters/store/storetest"
 	"github.com/bookinggw/gateway/app"
 	"github.com/bookinggw/gateway/core"
+	"github.com/bookinggw/gateway/queue/queuetest"
 )
 
 func TestMain(m *testing.M) {
@@ -37,7 +38,7 @@ func newApp(t *testing.T, dbURL string, edit func(*app.Config)) (*app.App, *http
 		case "DATABASE_URL":
 			return dbURL
 		case "REDIS_URL":
-			return os.Getenv("TEST_REDIS_URL")
+			return queuetest.RedisURL(queuetest.DBAPI)
 		}
 		return ""
 	})

@@ -22,6 +22,18 @@ type Notifier interface {
 	PreviewTemplate(ctx context.Context, p core.Principal, in notify.PreviewInput) (notify.Preview, error)
 	PutTemplate(ctx context.Context, p core.Principal, kind, locale string, in templates.Override) error
 	DeleteTemplate(ctx context.Context, p core.Principal, kind, locale string) error
+	RemindNow(ctx context.Context, p core.Principal, ids []string, get func(ctx context.Context, p core.Principal, id string) (core.Appointment, error)) ([]core.Message, error)
+	ListInbound(ctx context.Context, p core.Principal, pg core.Page) ([]core.Inbound, error)
+}
+
+// RemindRequest selects appointments to remind now.
+type RemindRequest struct {
+	IDs []string `json:"ids"`
+}
+
+// MessagesResponse lists messages written.
+type MessagesResponse struct {
+	Messages []core.Message `json:"messages"`
 }
 
 // DevMessage is a message the embedded devsink channel kept instead of sending.
@@ -120,6 +132,50 @@ func (s *Server) messageRoutes() {
 			}
 			c.Status(http.StatusNoContent)
 		})
+	s.handle(Route{Method: "POST", Path: "/appointments/remind", Tag: "reminders",
+		Summary: "send a reminder now for the selected upcoming appointments", Req: RemindRequest{}, Resp: MessagesResponse{}},
+		func(c *gin.Context) {
+			var in RemindRequest
+			if bindJSON(c, &in) {
+				l, err := n.RemindNow(c.Request.Context(), principal(c), in.IDs, s.d.Service.GetAppointment)
+				respond(c, http.StatusOK)(MessagesResponse{Messages: l}, err)
+			}
+		})
+	s.handle(Route{Method: "GET", Path: "/inbound", Tag: "messages", Summary: "messages clients sent (SMS and WhatsApp replies, chat)",
+		Resp: core.Inbound{}, List: true}, func(c *gin.Context) {
+		if pg, ok := page(c); ok {
+			l, err := n.ListInbound(c.Request.Context(), principal(c), pg)
+			respondList(c, l, err, pg, func(x core.Inbound) string { return x.ID })
+		}
+	})
+	for _, sc := range []struct {
+		scope core.PolicyScope
+		path  string
+	}{{core.ScopeOrganization, "/reminder-policy"}, {core.ScopeCenter, "/centers/:id/reminder-policy"}, {core.ScopeService, "/services/:id/reminder-policy"}} {
+		sc := sc
+		s.handle(Route{Method: "GET", Path: sc.path, Tag: "reminders", Summary: "the reminder policy (" + string(sc.scope) + ")", Resp: core.ReminderPolicy{}},
+			func(c *gin.Context) {
+				respond(c, http.StatusOK)(s.d.Service.GetReminderPolicy(c.Request.Context(), principal(c), sc.scope, c.Param("id")))
+			})
+		s.handle(Route{Method: "PUT", Path: sc.path, Tag: "reminders",
+			Summary: "set the reminder policy (" + string(sc.scope) + "): offsets, confirmation, sending window", Req: core.ReminderPolicy{}, Resp: core.ReminderPolicy{}},
+			func(c *gin.Context) {
+				var in core.ReminderPolicy
+				if bindJSON(c, &in) {
+					respond(c, http.StatusOK)(s.d.Service.PutReminderPolicy(c.Request.Context(), principal(c), sc.scope, c.Param("id"), in))
+				}
+			})
+		if sc.scope != core.ScopeOrganization {
+			s.handle(Route{Method: "DELETE", Path: sc.path, Tag: "reminders", Summary: "remove the override; the organization's applies", Status: 204},
+				func(c *gin.Context) {
+					if err := s.d.Service.DeleteReminderPolicy(c.Request.Context(), principal(c), sc.scope, c.Param("id")); err != nil {
+						Fail(c, err)
+						return
+					}
+					c.Status(http.StatusNoContent)
+				})
+		}
+	}
 	if s.d.DevOutbox != nil {
 		s.handle(Route{Method: "GET", Path: "/devsink/messages", Tag: "messages",
 			Summary: "messages the embedded devsink channel kept instead of sending (no provider configured)", Resp: ListResponse[DevMessage]{}},

@@ -18,6 +18,7 @@ import (
 	"github.com/bookinggw/gateway/api"
 	"github.com/bookinggw/gateway/core"
 	"github.com/bookinggw/gateway/notify"
+	"github.com/bookinggw/gateway/pages"
 	"github.com/bookinggw/gateway/queue"
 	"github.com/bookinggw/gateway/templates"
 	"github.com/bookinggw/gateway/webhooks"
@@ -81,7 +82,11 @@ func (a *App) wire() error {
 		return err
 	}
 	a.DevSink = sink
-	d, err := notify.New(notify.Config{Store: a.Store, Templates: tmpl, Senders: senders, Enqueuer: qc, Counter: newMessageCounter(reg),
+	secret, err := a.Store.Secret(context.Background(), "link-signing")
+	if err != nil {
+		return err
+	}
+	d, err := notify.New(notify.Config{LinkSecret: secret, Actions: svc, Store: a.Store, Templates: tmpl, Senders: senders, Enqueuer: qc, Counter: newMessageCounter(reg),
 		Pacer: queue.NewPacer(a.Broker, a.Config.Rates, 5*time.Second, a.Config.Providers.TwilioFrom),
 		Clock: clock, Log: a.Log, PublicURL: a.Config.PublicURL})
 	if err != nil {
@@ -114,7 +119,8 @@ func (a *App) wire() error {
 		DevOutbox:      dev,
 	})
 	webhooks.Mount(a.HTTP.Engine, webhooks.Config{Store: a.Store, Clock: clock, Log: a.Log, PublicURL: a.Config.PublicURL,
-		TwilioAuthToken: a.Config.Providers.TwilioAuthToken, Registry: reg, MaxBody: a.Config.MaxBodyBytes})
+		TwilioAuthToken: a.Config.Providers.TwilioAuthToken, Registry: reg, MaxBody: a.Config.MaxBodyBytes, Queue: qc})
+	pages.Mount(a.HTTP.Engine, pages.Config{Store: a.Store, Actions: svc, Secret: secret, Clock: clock})
 
 	if a.Config.Role != RoleAPI {
 		w := queue.NewWorker(a.Broker, a.Log, queue.WorkerConfig{Concurrency: a.Config.WorkerConcurrency, ShutdownTimeout: a.Config.ShutdownTimeout})
@@ -122,7 +128,7 @@ func (a *App) wire() error {
 		if err := w.Every(time.Hour, queue.TypePurgeIdempotency, queue.Bulk); err != nil {
 			return err
 		}
-		if err := queue.RegisterNotify(w, d, a.Log, a.Config.SweepEvery, a.Config.SweepGrace); err != nil {
+		if err := queue.RegisterNotify(w, d, a.Log, a.Config.SweepEvery, a.Config.SweepGrace, a.Config.SendLease); err != nil {
 			return err
 		}
 		a.worker = w

@@ -40,7 +40,10 @@ type Config struct {
 	// SweepEvery and SweepGrace pace the outbox sweeper: every SweepEvery
 	// it re-enqueues messages due for longer than SweepGrace.
 	SweepEvery, SweepGrace time.Duration
-	Providers              Providers
+	// SendLease is how long a message may stay "sending" before the
+	// sweeper decides its worker died (sends time out after a minute).
+	SendLease time.Duration
+	Providers Providers
 	// Rates pace sends per channel and sender, across all workers.
 	Rates queue.Rates
 	// Clock is the service's clock; nil is the system clock. Tests set it.
@@ -61,6 +64,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		WorkerConcurrency: 10,
 		SweepEvery:        30 * time.Second,
 		SweepGrace:        30 * time.Second,
+		SendLease:         2 * time.Minute,
 		Rates:             queue.DefaultRates(),
 	}
 	var errs []string
@@ -95,7 +99,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	for _, v := range []struct {
 		name string
 		dst  *time.Duration
-	}{{"GATEWAY_SWEEP_EVERY", &c.SweepEvery}, {"GATEWAY_SWEEP_GRACE", &c.SweepGrace}} {
+	}{{"GATEWAY_SWEEP_EVERY", &c.SweepEvery}, {"GATEWAY_SWEEP_GRACE", &c.SweepGrace}, {"GATEWAY_SEND_LEASE", &c.SendLease}} {
 		if s := getenv(v.name); s != "" {
 			d, err := time.ParseDuration(s)
 			if err != nil || d < time.Second {

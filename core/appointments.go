@@ -369,6 +369,9 @@ func (s *Service) CreateAppointment(ctx context.Context, p Principal, in Appoint
 			if err := tx.InsertAppointment(ctx, a); err != nil {
 				return err
 			}
+			if err := s.scheduleReminders(ctx, tx, a); err != nil {
+				return err
+			}
 			e := s.event(p, kind, a, nil)
 			if err := tx.AddEvent(ctx, e); err != nil {
 				return err
@@ -463,6 +466,8 @@ type StatusChange struct {
 	Reason   string `json:"reason"`
 	Scope    Scope  `json:"scope" doc:"this (default), following or all occurrences of a series"`
 	ByClient bool   `json:"by_client" doc:"the client asked (a cancellation inside the notice period is recorded as late)"`
+	// Via is how the client asked (sms, link); set by the gateway, not the API.
+	Via string `json:"-"`
 }
 
 // ChangeStatus applies a status change with the allowed transitions.
@@ -575,6 +580,9 @@ func (s *Service) applyStatus(ctx context.Context, p Principal, ids []string, fi
 			if err := tx.UpdateAppointment(ctx, a); err != nil {
 				return err
 			}
+			if err := s.scheduleReminders(ctx, tx, a); err != nil {
+				return err
+			}
 			extra := map[string]string{}
 			if in.Reason != "" {
 				extra["reason"] = in.Reason
@@ -584,6 +592,9 @@ func (s *Service) applyStatus(ctx context.Context, p Principal, ids []string, fi
 			}
 			if in.ByClient {
 				extra["by_client"] = "true"
+			}
+			if in.Via != "" {
+				extra["via"] = in.Via
 			}
 			e := s.event(p, statusEvents[in.Status], a, extra)
 			if err := tx.AddEvent(ctx, e); err != nil {
@@ -725,6 +736,9 @@ func (s *Service) MoveAppointment(ctx context.Context, p Principal, id string, i
 			if err := tx.UpdateAppointment(ctx, cur); err != nil {
 				return err
 			}
+			if err := s.scheduleReminders(ctx, tx, cur); err != nil {
+				return err
+			}
 			e := s.event(p, EventMoved, cur, map[string]string{"previous_start": from.UTC().Format(time.RFC3339)})
 			if err := tx.AddEvent(ctx, e); err != nil {
 				return err
@@ -768,4 +782,71 @@ func daysBetween(a, b schedule.Date) int {
 	ua := time.Date(a.Year, a.Month, a.Day, 0, 0, 0, 0, time.UTC)
 	ub := time.Date(b.Year, b.Month, b.Day, 0, 0, 0, 0, time.UTC)
 	return int(ub.Sub(ua).Hours() / 24)
+}
+
+// scheduleReminders replaces an appointment's reminders with those its
+// current state calls for, inside the booking transaction: accepting,
+// moving or cancelling a visit creates, moves or voids them atomically.
+func (s *Service) scheduleReminders(ctx context.Context, tx BookingTx, a Appointment) error {
+	rs, err := s.plannedReminders(ctx, a)
+	if err != nil {
+		return err
+	}
+	return tx.SetReminders(ctx, a.ID, rs)
+}
+
+// system is the principal of the gateway acting for a client (an SMS reply,
+// a signed link): it sees the whole organization.
+func system(orgID string) Principal { return Principal{OrgID: orgID, Role: RoleDirector} }
+
+// ConfirmByClient records that the client confirmed a visit (SMS reply or
+// signed link). Confirming twice changes nothing.
+func (s *Service) ConfirmByClient(ctx context.Context, orgID, id, via string) (Appointment, error) {
+	a, err := s.store.GetAppointment(ctx, orgID, id)
+	if err != nil {
+		return a, err
+	}
+	var events []Event
+	err = s.store.InBookingTx(ctx, orgID, []string{a.SpecialistID}, func(tx BookingTx) error {
+		events = events[:0]
+		cur, err := tx.GetAppointment(ctx, id)
+		if err != nil {
+			return err
+		}
+		if (cur.Status != Accepted && cur.Status != Pending) || !cur.End.After(s.Now()) {
+			return Conflict("this visit can no longer be confirmed", ConflictItem{Kind: "transition", Detail: "appointment is " + string(cur.Status), Extra: cur.ID})
+		}
+		a = cur
+		if cur.ConfirmedAt != nil {
+			return nil
+		}
+		now := s.Now()
+		a.ConfirmedAt, a.UpdatedAt = &now, now
+		if err := tx.UpdateAppointment(ctx, a); err != nil {
+			return err
+		}
+		e := s.event(system(orgID), EventConfirmed, a, map[string]string{"via": via})
+		events = append(events, e)
+		return tx.AddEvent(ctx, e)
+	})
+	if err != nil {
+		return a, err
+	}
+	s.publish(ctx, events)
+	return a, nil
+}
+
+// CancelByClient cancels a visit at the client's request; inside the
+// organization's notice period it is recorded as a late cancellation.
+func (s *Service) CancelByClient(ctx context.Context, orgID, id, via string) (Appointment, error) {
+	a, err := s.store.GetAppointment(ctx, orgID, id)
+	if err != nil {
+		return a, err
+	}
+	out, err := s.applyStatus(ctx, system(orgID), []string{id}, a, StatusChange{Status: Cancelled, ByClient: true, Via: via,
+		Reason: "cancelled by the client"}, "")
+	if err != nil {
+		return a, err
+	}
+	return out[0], nil
 }

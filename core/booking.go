@@ -211,6 +211,7 @@ const (
 	EventMoved         EventKind = "appointment.moved"
 	EventCompleted     EventKind = "appointment.completed"
 	EventMissed        EventKind = "appointment.missed"
+	EventConfirmed     EventKind = "appointment.confirmed" // by the client (SMS reply, link)
 	EventPaymentAdded  EventKind = "appointment.payment_recorded"
 	EventWaitlistMatch EventKind = "waiting_list.matched"
 )
@@ -239,6 +240,9 @@ type BookingTx interface {
 	UpdateAppointment(ctx context.Context, a Appointment) error
 	WaitingOverlapping(ctx context.Context, specialistID string, from, to time.Time) ([]WaitingEntry, error)
 	MarkWaitingMatched(ctx context.Context, id string, at time.Time) error
+	// SetReminders voids an appointment's pending reminders (and the
+	// outbox messages already made of them) and schedules rs instead.
+	SetReminders(ctx context.Context, appointmentID string, rs []Reminder) error
 	AddEvent(ctx context.Context, e Event) error
 }
 

@@ -130,6 +130,11 @@ const (
 	KindStaffRequest  = "staff.new_request"
 	KindStaffCancel   = "staff.cancelled"
 	KindWaitlistMatch = "waitlist.match"
+	KindReminder      = "reminder"
+	KindReminderAsk   = "reminder.confirm"
+	KindReplyConfirm  = "reply.confirmed"
+	KindReplyCancel   = "reply.cancelled"
+	KindHelp          = "help"
 )
 
 // PlanEvent decides who is told what about an event: the client of every
@@ -146,10 +151,19 @@ func PlanEvent(e Event) []Intent {
 	case EventRejected:
 		return []Intent{{KindRejected, client}}
 	case EventCancelled:
-		if e.Data["by_client"] == "true" {
+		switch {
+		case e.Data["via"] == "sms" || e.Data["via"] == "whatsapp":
+			// The client's own reply: the auto-reply is their confirmation.
+			return []Intent{{KindReplyCancel, client}, {KindStaffCancel, specialist}}
+		case e.Data["by_client"] == "true":
 			return []Intent{{KindCancelled, client}, {KindStaffCancel, specialist}}
 		}
 		return []Intent{{KindCancelled, client}}
+	case EventConfirmed:
+		if e.Data["via"] == "sms" || e.Data["via"] == "whatsapp" {
+			return []Intent{{KindReplyConfirm, client}}
+		}
+		return nil
 	case EventMoved:
 		return []Intent{{KindMoved, client}}
 	case EventCompleted:

@@ -18,6 +18,7 @@ type Store interface {
 	BookingStore
 	MessageStore
 	ClientStore
+	ReminderStore
 }
 
 // Service holds the domain rules. Inbound layers (api, webhooks, queue) call

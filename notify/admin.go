@@ -206,3 +206,11 @@ func (d *Dispatcher) DeleteTemplate(ctx context.Context, p core.Principal, kind,
 	}
 	return d.c.Store.DeleteTemplateOverride(ctx, p.OrgID, kind, locale)
 }
+
+// ListInbound lists messages clients sent.
+func (d *Dispatcher) ListInbound(ctx context.Context, p core.Principal, pg core.Page) ([]core.Inbound, error) {
+	if err := canManageMessages(p); err != nil {
+		return nil, err
+	}
+	return d.c.Store.ListInbound(ctx, p.OrgID, pg)
+}

@@ -30,12 +30,22 @@ type Store interface {
 	GetTemplateOverride(ctx context.Context, orgID, kind, locale string) (templates.Override, bool, error)
 	PutTemplateOverride(ctx context.Context, orgID, kind, locale string, o templates.Override, at time.Time) error
 	DeleteTemplateOverride(ctx context.Context, orgID, kind, locale string) error
+	DueReminders(ctx context.Context, before time.Time, limit int) ([]core.Reminder, error)
+	QueueReminder(ctx context.Context, r core.Reminder, m core.Message) (bool, error)
+	GetInbound(ctx context.Context, id string) (core.Inbound, error)
+	FinishInbound(ctx context.Context, in core.Inbound) error
+	UnhandledInbound(ctx context.Context, before time.Time, limit int) ([]core.Inbound, error)
+	AwaitingReply(ctx context.Context, phone string, now time.Time) (core.Message, error)
+	ClientsByPhone(ctx context.Context, phone string) ([]core.Client, error)
+	SetOptOut(ctx context.Context, orgID, clientID string, channel core.Channel, at *time.Time) error
+	ListInbound(ctx context.Context, orgID string, p core.Page) ([]core.Inbound, error)
 }
 
 // Enqueuer schedules the send task of a message. Task ids derive from the
 // message id, its attempt and due time, so enqueuing twice is harmless.
 type Enqueuer interface {
 	EnqueueSend(ctx context.Context, m core.Message) error
+	EnqueueInbound(ctx context.Context, id string) error
 }
 
 // Pacer waits for a channel's rate limits before a send.
@@ -58,8 +68,12 @@ type Config struct {
 	Counter   Counter
 	Clock     core.Clock
 	Log       *slog.Logger
-	// PublicURL builds provider callback URLs.
+	// PublicURL builds provider callback URLs and client links.
 	PublicURL string
+	// LinkSecret signs the cancel and confirm links in messages.
+	LinkSecret []byte
+	// Actions confirm or cancel visits for clients' replies.
+	Actions ClientActions
 	// MaxAttempts bounds temporary-failure retries of one channel.
 	MaxAttempts int
 }
@@ -152,6 +166,24 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 		}
 		if ps := e.Data["previous_start"]; ps != "" {
 			data.PreviousStart, _ = time.Parse(time.RFC3339, ps)
+		}
+		if len(d.c.LinkSecret) > 0 && (a.Status == core.Accepted || a.Status == core.Pending) {
+			link := d.c.PublicURL + "/a/" + core.SignLink(d.c.LinkSecret, a.ID, core.LinkManage, a.End)
+			data.CancelURL, data.ConfirmURL = link, link
+		}
+	}
+	data.HelpText = org.Name
+	if center.Phone != "" {
+		data.HelpText += " " + center.Phone
+	}
+	if only == nil {
+		switch in.Kind {
+		case core.KindReplyConfirm, core.KindReplyCancel, core.KindHelp:
+			// Answer on the channel the client wrote on.
+			only = []core.Channel{core.Channel(or(e.Data["via"], string(core.ChannelSMS)))}
+		case core.KindReminderAsk:
+			// Only SMS and WhatsApp carry a reply back.
+			only = []core.Channel{core.ChannelWhatsApp, core.ChannelSMS}
 		}
 	}
 	if e.Kind == core.EventWaitlistMatch {

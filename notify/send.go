@@ -110,7 +110,7 @@ func (d *Dispatcher) fallback(ctx context.Context, m core.Message) error {
 	if len(m.Fallback) == 0 || m.EventID == "" {
 		return nil
 	}
-	e, err := d.c.Store.GetEvent(ctx, m.OrgID, m.EventID)
+	e, err := d.eventOf(ctx, m)
 	if err != nil {
 		return err
 	}
@@ -138,6 +138,15 @@ func (d *Dispatcher) Sweep(ctx context.Context, grace, sendingLease time.Duratio
 		return 0, err
 	}
 	now := d.now()
+	ins, err := d.c.Store.UnhandledInbound(ctx, now.Add(-grace), 200)
+	if err != nil {
+		return 0, err
+	}
+	for _, in := range ins {
+		if err := d.c.Enqueuer.EnqueueInbound(ctx, in.ID); err != nil {
+			return 0, err
+		}
+	}
 	ms, err := d.c.Store.StrandedMessages(ctx, now.Add(-grace), now.Add(-sendingLease), 500)
 	if err != nil {
 		return 0, err

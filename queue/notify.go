@@ -15,10 +15,23 @@ import (
 
 // Task types of the notification pipeline.
 const (
-	TypeSend  = "message:send"   // send one outbox message
-	TypeRelay = "events:relay"   // turn pending domain events into messages
-	TypeSweep = "messages:sweep" // re-enqueue stranded messages
+	TypeSend      = "message:send"    // send one outbox message
+	TypeRelay     = "events:relay"    // turn pending domain events into messages
+	TypeSweep     = "messages:sweep"  // re-enqueue stranded messages
+	TypeInbound   = "inbound:handle"  // act on a client's SMS or WhatsApp message
+	TypeReminders = "reminders:queue" // turn due reminders into messages
 )
+
+// EnqueueInbound schedules the handling of an inbound message; its id is
+// the task id, so a webhook retry and the sweeper make one task.
+func (q *Client) EnqueueInbound(ctx context.Context, id string) error {
+	p, _ := json.Marshal(sendPayload{ID: id})
+	_, err := q.c.EnqueueContext(ctx, asynq.NewTask(TypeInbound, p), asynq.TaskID("inbound:"+id), asynq.Queue(Critical), asynq.MaxRetry(10))
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	return err
+}
 
 type sendPayload struct {
 	ID string `json:"id"`
@@ -63,12 +76,14 @@ type Pipeline interface {
 	Send(ctx context.Context, id string) error
 	RelayEvents(ctx context.Context) (int, error)
 	Sweep(ctx context.Context, grace, sendingLease time.Duration) (int, error)
+	HandleInbound(ctx context.Context, id string) error
+	QueueDueReminders(ctx context.Context, lookahead time.Duration) (int, error)
 }
 
 // RegisterNotify adds the pipeline's handlers and periodic tasks: the
 // relay every 2 seconds (besides the nudge on each event) and the sweeper
 // every sweepEvery, re-enqueuing messages due for longer than grace.
-func RegisterNotify(w *Worker, p Pipeline, log *slog.Logger, sweepEvery, grace time.Duration) error {
+func RegisterNotify(w *Worker, p Pipeline, log *slog.Logger, sweepEvery, grace, sendLease time.Duration) error {
 	w.Handle(TypeSend, func(ctx context.Context, t *asynq.Task) error {
 		var pl sendPayload
 		if err := json.Unmarshal(t.Payload(), &pl); err != nil || pl.ID == "" {
@@ -81,12 +96,28 @@ func RegisterNotify(w *Worker, p Pipeline, log *slog.Logger, sweepEvery, grace t
 		return err
 	})
 	w.Handle(TypeSweep, func(ctx context.Context, _ *asynq.Task) error {
-		n, err := p.Sweep(ctx, grace, 5*time.Minute)
+		n, err := p.Sweep(ctx, grace, sendLease)
 		if n > 0 {
 			log.InfoContext(ctx, "sweeper re-enqueued messages", "count", n)
 		}
 		return err
 	})
+	w.Handle(TypeInbound, func(ctx context.Context, t *asynq.Task) error {
+		var pl sendPayload
+		if err := json.Unmarshal(t.Payload(), &pl); err != nil || pl.ID == "" {
+			return fmt.Errorf("bad payload: %w", asynq.SkipRetry)
+		}
+		return p.HandleInbound(ctx, pl.ID)
+	})
+	// Reminders due within the next minute become messages scheduled at
+	// their exact instant; the scan runs every 15 seconds.
+	w.Handle(TypeReminders, func(ctx context.Context, _ *asynq.Task) error {
+		_, err := p.QueueDueReminders(ctx, time.Minute)
+		return err
+	})
+	if err := w.Every(15*time.Second, TypeReminders, Critical); err != nil {
+		return err
+	}
 	if err := w.Every(2*time.Second, TypeRelay, Critical); err != nil {
 		return err
 	}

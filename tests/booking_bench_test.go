@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/bookinggw/gateway/adapters/store/storetest"
 	"github.com/bookinggw/gateway/app"
 	"github.com/bookinggw/gateway/core"
+	"github.com/bookinggw/gateway/queue/queuetest"
 )
 
 // benchApp is the wired service on a backend, without HTTP: the benchmarks
@@ -25,7 +25,7 @@ func benchApp(b *testing.B, dbURL string) (*app.App, core.Principal, *fakeClock)
 		case "DATABASE_URL":
 			return dbURL
 		case "REDIS_URL":
-			return os.Getenv("TEST_REDIS_URL")
+			return queuetest.RedisURL(queuetest.DBTests)
 		}
 		return ""
 	})

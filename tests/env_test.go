@@ -17,6 +17,7 @@ import (
 	"github.com/bookinggw/gateway/adapters/store/storetest"
 	"github.com/bookinggw/gateway/app"
 	"github.com/bookinggw/gateway/core"
+	"github.com/bookinggw/gateway/queue/queuetest"
 )
 
 // fakeClock is a settable clock, so tests can stand on a DST change day.
@@ -65,7 +66,7 @@ func newAPIEnv(t *testing.T, dbURL string, env ...map[string]string) *apiEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vars := map[string]string{"DATABASE_URL": dbURL, "REDIS_URL": os.Getenv("TEST_REDIS_URL"), "GATEWAY_PUBLIC_URL": "http://" + ln.Addr().String()}
+	vars := map[string]string{"DATABASE_URL": dbURL, "REDIS_URL": queuetest.RedisURL(queuetest.DBTests), "GATEWAY_PUBLIC_URL": "http://" + ln.Addr().String()}
 	for _, m := range env {
 		for k, v := range m {
 			vars[k] = v

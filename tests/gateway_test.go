@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/bookinggw/gateway/queue/queuetest"
 	"io"
 	"net"
 	"net/http"
@@ -174,7 +175,7 @@ func testGateway(t *testing.T, dbURL string) {
 	const shutdownTimeout = 10 * time.Second
 	dir := t.TempDir()
 	addr := freePort(t)
-	env := baseEnv("DATABASE_URL="+dbURL, "REDIS_URL="+os.Getenv("TEST_REDIS_URL"),
+	env := baseEnv("DATABASE_URL="+dbURL, "REDIS_URL="+queuetest.RedisURL(queuetest.DBTests),
 		"GATEWAY_HTTP_ADDR="+addr, "GATEWAY_LOG_LEVEL=debug", "GATEWAY_SHUTDOWN_TIMEOUT="+shutdownTimeout.String(),
 		"GATEWAY_ADMIN_TOKEN=admin-secret-token")
 	boot := bootstrapOrg(t, dir, env, "Binary Org")

@@ -75,3 +75,42 @@ func (h *Handlers) twilioStatus(c *gin.Context) {
 	}
 	c.Status(http.StatusNoContent)
 }
+
+// emptyTwiML answers Twilio without sending anything back: replies go
+// through the outbox like every other message.
+const emptyTwiML = `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`
+
+// twilioInbound receives SMS and WhatsApp messages. It records the message
+// once per MessageSid (a Twilio retry is acknowledged and ignored), queues
+// its handling and answers empty TwiML at once.
+func (h *Handlers) twilioInbound(c *gin.Context) {
+	p, ok := h.verifyTwilio(c)
+	if !ok {
+		return
+	}
+	sid, from := p["MessageSid"], p["From"]
+	if sid == "" || from == "" {
+		h.reject(c, "twilio", "missing_fields", http.StatusBadRequest)
+		return
+	}
+	channel := core.ChannelSMS
+	if strings.HasPrefix(from, "whatsapp:") {
+		channel = core.ChannelWhatsApp
+	}
+	ctx := c.Request.Context()
+	in := core.Inbound{ID: core.NewID(), Channel: channel, From: from, To: strings.TrimPrefix(p["To"], "whatsapp:"), Body: p["Body"],
+		ProviderID: sid, Intent: core.ReplyOther, CreatedAt: h.c.Clock.Now()}
+	created, err := h.c.Store.SaveInbound(ctx, in)
+	if err != nil {
+		h.c.Log.ErrorContext(ctx, "twilio inbound: save", "error", err.Error())
+		c.Status(http.StatusInternalServerError)
+		return
+	}
+	if created {
+		if err := h.c.Queue.EnqueueInbound(ctx, in.ID); err != nil {
+			// Stored already: the sweeper queues it later.
+			h.c.Log.WarnContext(ctx, "twilio inbound: enqueue", "error", err.Error())
+		}
+	}
+	c.Data(http.StatusOK, "text/xml; charset=utf-8", []byte(emptyTwiML))
+}

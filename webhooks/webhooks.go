@@ -20,6 +20,12 @@ import (
 type Store interface {
 	RecordWebhook(ctx context.Context, provider, eventID string, at time.Time) (bool, error)
 	ProviderStatus(ctx context.Context, channel core.Channel, providerID string, st core.MessageStatus, code string, at time.Time) (core.Message, bool, error)
+	SaveInbound(ctx context.Context, in core.Inbound) (bool, error)
+}
+
+// Enqueuer hands slow work to the queue.
+type Enqueuer interface {
+	EnqueueInbound(ctx context.Context, id string) error
 }
 
 // Config wires the webhook handlers.
@@ -33,6 +39,7 @@ type Config struct {
 	TwilioAuthToken string
 	Registry        prometheus.Registerer
 	MaxBody         int64
+	Queue           Enqueuer
 }
 
 // Handlers serves the provider callbacks.
@@ -60,6 +67,7 @@ func Mount(r gin.IRouter, c Config) *Handlers {
 		ctx.Request.Body = http.MaxBytesReader(ctx.Writer, ctx.Request.Body, c.MaxBody)
 	})
 	g.POST("/twilio/status", h.twilioStatus)
+	g.POST("/twilio/sms", h.twilioInbound)
 	return h
 }
 

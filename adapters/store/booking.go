@@ -595,3 +595,13 @@ func (s *Store) SpecialistRefs(ctx context.Context, orgID, specialistID, clientI
 	}
 	return r, nil
 }
+
+// GetAppointmentAnyOrg reads an appointment by id alone: for signed client
+// links, whose signature names the appointment.
+func (s *Store) GetAppointmentAnyOrg(ctx context.Context, id string) (core.Appointment, error) {
+	a, err := scanAppt(s.r.QueryRowContext(ctx, `SELECT `+apptCols+` FROM appointments WHERE id = $1`, id))
+	if err != nil {
+		return a, notFound(err, "appointment")
+	}
+	return a, nil
+}

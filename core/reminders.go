@@ -1,0 +1,314 @@
+package core
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"strings"
+	"time"
+
+	"github.com/bookinggw/gateway/core/schedule"
+)
+
+// ReminderPolicy says when and how clients are reminded of visits. An
+// organization has one; a center or a service may override it.
+type ReminderPolicy struct {
+	// OffsetsMin are minutes before the visit, e.g. 2880 and 120 (2 days and 2 hours).
+	OffsetsMin []int `json:"offsets_min" doc:"minutes before the visit, e.g. [2880, 120]"`
+	// AskConfirm makes the reminder ask for a reply (1/YES to confirm, 2/NO to cancel).
+	AskConfirm bool `json:"ask_confirm"`
+	// WindowStart and WindowEnd bound sending in the recipient's local time;
+	// a reminder due outside moves to the window's end before it, never
+	// after the visit.
+	WindowStart string `json:"window_start" doc:"HH:MM local time of the recipient"`
+	WindowEnd   string `json:"window_end" doc:"HH:MM local time of the recipient"`
+}
+
+// DefaultReminderPolicy: one reminder a day before, asking for confirmation,
+// sent between 09:00 and 20:00.
+func DefaultReminderPolicy() ReminderPolicy {
+	return ReminderPolicy{OffsetsMin: []int{1440}, AskConfirm: true, WindowStart: "09:00", WindowEnd: "20:00"}
+}
+
+// Validate checks a policy.
+func (p ReminderPolicy) Validate() error {
+	var f Fields
+	f.Check(len(p.OffsetsMin) > 5, "offsets_min", "at most 5 reminders")
+	seen := map[int]bool{}
+	for _, o := range p.OffsetsMin {
+		f.Check(o < 5 || o > 30*24*60, "offsets_min", "each offset is from 5 minutes to 30 days")
+		f.Check(seen[o], "offsets_min", "offsets must differ")
+		seen[o] = true
+	}
+	a, err1 := schedule.ParseClock(p.WindowStart)
+	b, err2 := schedule.ParseClock(p.WindowEnd)
+	f.Check(err1 != nil, "window_start", "must be HH:MM")
+	f.Check(err2 != nil, "window_end", "must be HH:MM")
+	f.Check(err1 == nil && err2 == nil && b <= a, "window_end", "must be after window_start")
+	return f.Err("invalid reminder policy")
+}
+
+// ReminderTime is one scheduled reminder.
+type ReminderTime struct {
+	OffsetMin int
+	Due       time.Time
+}
+
+// ReminderTimes computes when reminders of a visit starting at start are
+// due, for a recipient in loc. Offsets are real durations (a 24-hour
+// reminder before a visit on a DST change day fires 24 real hours before).
+// A due time outside the sending window moves to the end of the window
+// before it; a reminder already past at now is dropped, as is one that
+// cannot be placed before the visit.
+func ReminderTimes(start, now time.Time, p ReminderPolicy, loc *time.Location) []ReminderTime {
+	ws, err1 := schedule.ParseClock(p.WindowStart)
+	we, err2 := schedule.ParseClock(p.WindowEnd)
+	var out []ReminderTime
+	for _, off := range p.OffsetsMin {
+		due := start.Add(-time.Duration(off) * time.Minute)
+		if err1 == nil && err2 == nil && loc != nil {
+			due = intoWindow(due, ws, we, loc)
+		}
+		if !due.After(now) || !due.Before(start) {
+			continue
+		}
+		out = append(out, ReminderTime{OffsetMin: off, Due: due.UTC()})
+	}
+	return out
+}
+
+// intoWindow moves t to the latest instant at or before t that lies within
+// [ws, we) local time.
+func intoWindow(t time.Time, ws, we schedule.Clock, loc *time.Location) time.Time {
+	l := t.In(loc)
+	d := schedule.DateOf(l)
+	m := schedule.Clock(l.Hour()*60 + l.Minute())
+	switch {
+	case m >= ws && m < we:
+		return t
+	case m >= we: // evening: the end of today's window
+		return time.Date(d.Year, d.Month, d.Day, 0, int(we), 0, 0, loc).Add(-time.Minute)
+	default: // early morning: the end of yesterday's window
+		y := d.AddDays(-1)
+		return time.Date(y.Year, y.Month, y.Day, 0, int(we), 0, 0, loc).Add(-time.Minute)
+	}
+}
+
+// Reminder is a scheduled reminder of an appointment.
+type Reminder struct {
+	ID            string    `json:"id"`
+	OrgID         string    `json:"-"`
+	AppointmentID string    `json:"appointment_id"`
+	OffsetMin     int       `json:"offset_min"`
+	Due           time.Time `json:"due_at"`
+	AskConfirm    bool      `json:"ask_confirm"`
+	Status        string    `json:"status" doc:"scheduled, queued or void"`
+	MessageID     string    `json:"message_id,omitempty"`
+}
+
+// ReplyIntent is what a client's SMS reply means.
+type ReplyIntent string
+
+const (
+	ReplyConfirm ReplyIntent = "confirm"
+	ReplyCancel  ReplyIntent = "cancel"
+	ReplyStop    ReplyIntent = "stop"
+	ReplyStart   ReplyIntent = "start"
+	ReplyHelp    ReplyIntent = "help"
+	ReplyOther   ReplyIntent = "other"
+)
+
+var replyWords = map[string]ReplyIntent{
+	"1": ReplyConfirm, "YES": ReplyConfirm, "Y": ReplyConfirm, "OK": ReplyConfirm, "ДА": ReplyConfirm, "OUI": ReplyConfirm,
+	"JA": ReplyConfirm, "TAK": ReplyConfirm, "SI": ReplyConfirm, "CONFIRM": ReplyConfirm,
+	"2": ReplyCancel, "NO": ReplyCancel, "N": ReplyCancel, "НЕТ": ReplyCancel, "NON": ReplyCancel, "NEIN": ReplyCancel, "NIE": ReplyCancel,
+	// Twilio's opt-out and opt-in keywords (its Advanced Opt-Out list).
+	"STOP": ReplyStop, "STOPALL": ReplyStop, "UNSUBSCRIBE": ReplyStop, "CANCEL": ReplyStop, "END": ReplyStop, "QUIT": ReplyStop,
+	"START": ReplyStart, "UNSTOP": ReplyStart,
+	"HELP": ReplyHelp, "INFO": ReplyHelp,
+}
+
+// ParseReply reads a client's reply: case, spaces and punctuation are
+// ignored, so " oui! " confirms and "Нет." cancels.
+func ParseReply(body string) ReplyIntent {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(strings.TrimSpace(body)) {
+		if r == ' ' || r == '\t' || r == '\n' || r == '\r' || strings.ContainsRune(".,!?;:'\"()-_*", r) {
+			continue
+		}
+		b.WriteRune(r)
+	}
+	if in, ok := replyWords[b.String()]; ok {
+		return in
+	}
+	return ReplyOther
+}
+
+// LinkAction is what a signed client link lets its holder do.
+type LinkAction string
+
+const (
+	LinkManage LinkAction = "m" // see the visit, confirm or cancel it
+)
+
+// SignLink makes a token for an appointment that expires at exp (the end of
+// the visit). It cannot be altered to name another appointment.
+func SignLink(secret []byte, appointmentID string, action LinkAction, exp time.Time) string {
+	payload := make([]byte, 8, 8+len(appointmentID)+1)
+	binary.BigEndian.PutUint64(payload, uint64(exp.Unix()))
+	payload = append(payload, action[0])
+	payload = append(payload, appointmentID...)
+	mac := hmac.New(sha256.New, secret)
+	mac.Write(payload)
+	sig := mac.Sum(nil)[:16]
+	return base64.RawURLEncoding.EncodeToString(append(payload, sig...))
+}
+
+// VerifyLink checks a token and returns its appointment id.
+func VerifyLink(secret []byte, token string, now time.Time) (string, LinkAction, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || len(raw) < 8+1+16+1 {
+		return "", "", NotFound("link")
+	}
+	payload, sig := raw[:len(raw)-16], raw[len(raw)-16:]
+	mac := hmac.New(sha256.New, secret)
+	mac.Write(payload)
+	if !hmac.Equal(sig, mac.Sum(nil)[:16]) {
+		return "", "", NotFound("link")
+	}
+	exp := time.Unix(int64(binary.BigEndian.Uint64(payload[:8])), 0)
+	if now.After(exp) {
+		return "", "", &Error{Code: CodeInvalid, Message: "this link has expired"}
+	}
+	return string(payload[9:]), LinkAction(payload[8:9]), nil
+}
+
+// ReminderStore keeps reminder policies.
+type ReminderStore interface {
+	// ReminderPolicyFor resolves the policy of a visit: the service's, else
+	// the center's, else the organization's; found false means none is set.
+	ReminderPolicyFor(ctx context.Context, orgID, centerID, serviceID string) (ReminderPolicy, bool, error)
+	GetReminderPolicy(ctx context.Context, orgID, scope, scopeID string) (ReminderPolicy, error)
+	PutReminderPolicy(ctx context.Context, orgID, scope, scopeID string, p ReminderPolicy) error
+	DeleteReminderPolicy(ctx context.Context, orgID, scope, scopeID string) error
+	// ClientTimezone reads a client's timezone ("" if unset).
+	ClientTimezone(ctx context.Context, orgID, clientID string) (string, error)
+}
+
+// plannedReminders computes the reminders an appointment should have now:
+// none unless it is accepted and ahead.
+func (s *Service) plannedReminders(ctx context.Context, a Appointment) ([]Reminder, error) {
+	if a.Status != Accepted || !a.Start.After(s.Now()) {
+		return nil, nil
+	}
+	p, found, err := s.store.ReminderPolicyFor(ctx, a.OrgID, a.CenterID, a.ServiceID)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		p = DefaultReminderPolicy()
+	}
+	tz, err := s.store.ClientTimezone(ctx, a.OrgID, a.ClientID)
+	if err != nil {
+		return nil, err
+	}
+	if tz == "" {
+		o, err := s.store.GetOrganization(ctx, a.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		tz = o.Timezone
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		loc = time.UTC
+	}
+	var out []Reminder
+	for _, rt := range ReminderTimes(a.Start, s.Now(), p, loc) {
+		out = append(out, Reminder{ID: NewID(), OrgID: a.OrgID, AppointmentID: a.ID, OffsetMin: rt.OffsetMin, Due: rt.Due,
+			AskConfirm: p.AskConfirm, Status: "scheduled"})
+	}
+	return out, nil
+}
+
+// PolicyScope names what a reminder policy applies to.
+type PolicyScope string
+
+const (
+	ScopeOrganization PolicyScope = "org"
+	ScopeCenter       PolicyScope = "center"
+	ScopeService      PolicyScope = "service"
+)
+
+// GetReminderPolicy reads a policy; for the organization, the default when
+// none is set.
+func (s *Service) GetReminderPolicy(ctx context.Context, p Principal, scope PolicyScope, id string) (ReminderPolicy, error) {
+	if err := s.checkPolicyScope(ctx, p, scope, id); err != nil {
+		return ReminderPolicy{}, err
+	}
+	rp, err := s.store.GetReminderPolicy(ctx, p.OrgID, string(scope), id)
+	if ErrorCode(err) == CodeNotFound && scope == ScopeOrganization {
+		return DefaultReminderPolicy(), nil
+	}
+	return rp, err
+}
+
+// PutReminderPolicy sets a policy; directors and administrators.
+func (s *Service) PutReminderPolicy(ctx context.Context, p Principal, scope PolicyScope, id string, rp ReminderPolicy) (ReminderPolicy, error) {
+	if err := p.Require(RoleDirector, RoleAdministrator); err != nil {
+		return ReminderPolicy{}, err
+	}
+	if err := s.checkPolicyScope(ctx, p, scope, id); err != nil {
+		return ReminderPolicy{}, err
+	}
+	if rp.OffsetsMin == nil {
+		rp.OffsetsMin = []int{}
+	}
+	if err := rp.Validate(); err != nil {
+		return ReminderPolicy{}, err
+	}
+	return rp, s.store.PutReminderPolicy(ctx, p.OrgID, string(scope), id, rp)
+}
+
+// DeleteReminderPolicy removes a center's or service's override.
+func (s *Service) DeleteReminderPolicy(ctx context.Context, p Principal, scope PolicyScope, id string) error {
+	if err := p.Require(RoleDirector, RoleAdministrator); err != nil {
+		return err
+	}
+	if err := s.checkPolicyScope(ctx, p, scope, id); err != nil {
+		return err
+	}
+	return s.store.DeleteReminderPolicy(ctx, p.OrgID, string(scope), id)
+}
+
+func (s *Service) checkPolicyScope(ctx context.Context, p Principal, scope PolicyScope, id string) error {
+	switch scope {
+	case ScopeOrganization:
+		return nil
+	case ScopeCenter:
+		_, err := s.GetCenter(ctx, p, id)
+		return err
+	case ScopeService:
+		_, err := s.store.GetService(ctx, p.OrgID, id)
+		return err
+	}
+	return NotFound("policy scope")
+}
+
+// Inbound is a message a client sent (an SMS or WhatsApp reply).
+type Inbound struct {
+	ID            string      `json:"id"`
+	OrgID         string      `json:"-"`
+	ClientID      string      `json:"client_id,omitempty"`
+	Channel       Channel     `json:"channel"`
+	From          string      `json:"from"`
+	To            string      `json:"to"`
+	Body          string      `json:"body"`
+	ProviderID    string      `json:"provider_id"`
+	Intent        ReplyIntent `json:"intent"`
+	AppointmentID string      `json:"appointment_id,omitempty"`
+	HandledAt     *time.Time  `json:"handled_at,omitempty"`
+	CreatedAt     time.Time   `json:"created_at"`
+}

@@ -1,0 +1,126 @@
+package notify
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/bookinggw/gateway/core"
+)
+
+// Messages that are not made from a stored domain event (reminders, manual
+// reminders, auto-replies) carry a synthetic event id with this prefix and
+// the data to rebuild it.
+const syntheticPrefix = "x:"
+
+func synthetic(id, orgID string, data map[string]string) core.Event {
+	return core.Event{ID: syntheticPrefix + id, OrgID: orgID, Data: data}
+}
+
+// eventOf finds the event a message was made from, rebuilding synthetic ones.
+func (d *Dispatcher) eventOf(ctx context.Context, m core.Message) (core.Event, error) {
+	if strings.HasPrefix(m.EventID, syntheticPrefix) {
+		return synthetic(strings.TrimPrefix(m.EventID, syntheticPrefix), m.OrgID, map[string]string{
+			"appointment_id": m.AppointmentID, "client_id": m.RecipientID}), nil
+	}
+	return d.c.Store.GetEvent(ctx, m.OrgID, m.EventID)
+}
+
+// QueueDueReminders turns reminders due within lookahead into outbox
+// messages, each scheduled at its exact due instant. A reminder voided by a
+// move or a cancellation meanwhile is not written.
+func (d *Dispatcher) QueueDueReminders(ctx context.Context, lookahead time.Duration) (int, error) {
+	rs := d.c.Store
+	due, err := rs.DueReminders(ctx, d.now().Add(lookahead), 200)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range due {
+		a, err := d.c.Store.GetAppointment(ctx, r.OrgID, r.AppointmentID)
+		if err != nil {
+			return n, err
+		}
+		kind := core.KindReminder
+		if r.AskConfirm {
+			kind = core.KindReminderAsk
+		}
+		e := synthetic("reminder:"+r.ID, r.OrgID, map[string]string{"appointment_id": a.ID, "client_id": a.ClientID})
+		m, err := d.build(ctx, e, core.Intent{Kind: kind, Recipient: core.Recipient{Kind: "client", ID: a.ClientID}}, nil, "")
+		if err != nil {
+			return n, err
+		}
+		if m.Status == core.MsgSkipped && kind == core.KindReminderAsk {
+			// No SMS or WhatsApp: remind without asking for a reply.
+			m, err = d.build(ctx, e, core.Intent{Kind: core.KindReminder, Recipient: core.Recipient{Kind: "client", ID: a.ClientID}}, nil, "")
+			if err != nil {
+				return n, err
+			}
+		}
+		if m.DueAt.Before(r.Due) {
+			m.DueAt = r.Due
+		}
+		ok, err := rs.QueueReminder(ctx, r, m)
+		if err != nil {
+			return n, err
+		}
+		if !ok {
+			continue
+		}
+		d.c.Counter.Inc(m.Channel, m.Status)
+		if m.Status == core.MsgQueued {
+			if err := d.c.Enqueuer.EnqueueSend(ctx, m); err != nil {
+				d.c.Log.WarnContext(ctx, "enqueue failed", "message_id", m.ID, "error", err.Error())
+			}
+		}
+		n++
+	}
+	return n, nil
+}
+
+// RemindNow sends a reminder at once for each selected appointment (seed:
+// "Send reminder" on selected appointments). It returns the messages.
+func (d *Dispatcher) RemindNow(ctx context.Context, p core.Principal, ids []string, get func(ctx context.Context, p core.Principal, id string) (core.Appointment, error)) ([]core.Message, error) {
+	if err := p.Require(core.RoleDirector, core.RoleAdministrator, core.RoleSpecialist); err != nil {
+		return nil, err
+	}
+	var f core.Fields
+	f.Check(len(ids) == 0 || len(ids) > 200, "ids", "must list 1 to 200 appointments")
+	if err := f.Err("invalid reminder request"); err != nil {
+		return nil, err
+	}
+	var as []core.Appointment
+	for _, id := range ids {
+		if !core.ValidID(id) {
+			return nil, core.Invalid("invalid reminder request", core.FieldError{Field: "ids", Message: id + " is not an appointment id"})
+		}
+		a, err := get(ctx, p, id)
+		if err != nil {
+			return nil, err
+		}
+		if a.Status != core.Accepted && a.Status != core.Pending || !a.End.After(d.now()) {
+			return nil, core.Conflict("only upcoming pending or accepted visits get reminders",
+				core.ConflictItem{Kind: "status", Detail: "appointment is " + string(a.Status), Extra: a.ID})
+		}
+		as = append(as, a)
+	}
+	var out []core.Message
+	for _, a := range as {
+		e := synthetic("manual:"+a.ID+":"+d.now().Format("20060102T150405.000"), p.OrgID, map[string]string{"appointment_id": a.ID, "client_id": a.ClientID})
+		m, err := d.build(ctx, e, core.Intent{Kind: core.KindReminder, Recipient: core.Recipient{Kind: "client", ID: a.ClientID}}, nil, "")
+		if err != nil {
+			return nil, err
+		}
+		m, created, err := d.c.Store.InsertMessage(ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		if created && m.Status == core.MsgQueued {
+			if err := d.c.Enqueuer.EnqueueSend(ctx, m); err != nil {
+				d.c.Log.WarnContext(ctx, "enqueue failed", "message_id", m.ID, "error", err.Error())
+			}
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
