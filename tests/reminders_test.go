@@ -264,3 +264,39 @@ func TestSignedLinks(t *testing.T) {
 		}
 	})
 }
+
+func TestManualReminder(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *apiEnv) {
+		f := e.setup("Europe/Paris", allWeek(core.PeriodJSON{Start: "09:00", End: "12:00"}), core.ServiceInput{Name: "Tutoring", DurationMin: 60})
+		a := e.book(f, "2026-03-09T10:00:00+01:00")
+		b := e.book(f, "2026-03-10T10:00:00+01:00")
+		var res struct {
+			Messages []core.Message `json:"messages"`
+		}
+		e.must(200, "POST", "/api/v1/appointments/remind", map[string]any{"ids": []string{a.ID, b.ID}}, &res)
+		if len(res.Messages) != 2 || res.Messages[0].Kind != core.KindReminder || !strings.Contains(res.Messages[0].Body, "Tutoring") {
+			t.Fatalf("manual reminders: %+v", res.Messages)
+		}
+		var p problem
+		if code := e.do(e.key, "POST", "/api/v1/appointments/remind", map[string]any{"ids": []string{"nope"}}, &p); code != 400 {
+			t.Fatalf("bad id: %d", code)
+		}
+		other, _ := e.bootstrap("Other", "UTC")
+		if code := e.do(other, "POST", "/api/v1/appointments/remind", map[string]any{"ids": []string{a.ID}}, &p); code != 404 {
+			t.Fatalf("other organization: %d", code)
+		}
+		e.must(200, "POST", "/api/v1/appointments/"+b.ID+"/status", map[string]any{"status": "cancelled"}, nil)
+		if code := e.do(e.key, "POST", "/api/v1/appointments/remind", map[string]any{"ids": []string{a.ID, b.ID}}, &p); code != 409 {
+			t.Fatalf("cancelled visit: %d", code)
+		}
+		reminders := 0
+		for _, m := range e.messages("appointment_id=" + a.ID) {
+			if m.Kind == core.KindReminder {
+				reminders++
+			}
+		}
+		if reminders != 1 {
+			t.Fatalf("a refused request wrote reminders: %d", reminders)
+		}
+	})
+}
