@@ -263,6 +263,8 @@ func makeTenantB(t *testing.T, cb client, relay func()) tenantB {
 	waiting := id(cb.post("/api/v1/waiting-list", `{"client_id":"`+b.client2+`","specialist_id":"`+staff+`","service_id":"`+service+
 		`","from":"`+start+`","to":"`+day.Add(18*time.Hour).Format(time.RFC3339)+`"}`), 201)
 	inv := id(cb.post("/api/v1/invitations", `{"name":"B link"}`), 201)
+	pkg := id(cb.post("/api/v1/packages", `{"name":"B 10 visits","visits":10,"validity_days":90,"price_minor":40000,"service_ids":["`+service+`"]}`), 201)
+	sale := id(cb.post("/api/v1/package-sales", `{"package_id":"`+pkg+`","client_id":"`+cl+`"}`), 201)
 	relay()
 	msgs := must[struct {
 		Items []core.Message `json:"items"`
@@ -273,12 +275,12 @@ func makeTenantB(t *testing.T, cb client, relay func()) tenantB {
 	k := must[map[string]any](t, cb.post("/api/v1/api-keys", `{"name":"B extra","staff_id":"`+staff+`"}`), 201)
 	b.keyPlain = k["key"].(string)
 	b.ids = map[string]string{"centers": center, "staff": staff, "services": service, "rooms": room, "clients": cl,
-		"appointments": appt, "waiting-list": waiting, "invitations": inv, "api-keys": k["id"].(string), "messages": msgs.Items[0].ID}
+		"appointments": appt, "waiting-list": waiting, "invitations": inv, "api-keys": k["id"].(string), "messages": msgs.Items[0].ID, "package-sales": sale}
 	b.snapshots = []string{"/api/v1/organization", "/api/v1/centers", "/api/v1/centers/" + center, "/api/v1/staff", "/api/v1/staff/" + staff,
 		"/api/v1/staff/" + staff + "/schedule", "/api/v1/services", "/api/v1/services/" + service, "/api/v1/rooms", "/api/v1/rooms/" + room,
 		"/api/v1/rooms/" + room + "/schedule", "/api/v1/clients", "/api/v1/clients?archived=all", "/api/v1/clients/" + cl, "/api/v1/clients/" + cl + "/family",
 		"/api/v1/appointments", "/api/v1/appointments/" + appt, "/api/v1/appointments/" + appt + "/payments", "/api/v1/waiting-list",
-		"/api/v1/invitations", "/api/v1/invitations/" + inv, "/api/v1/client-groups", "/api/v1/messages"}
+		"/api/v1/invitations", "/api/v1/invitations/" + inv, "/api/v1/client-groups", "/api/v1/messages", "/api/v1/package-sales", "/api/v1/package-sales/" + sale, "/api/v1/debtors"}
 	return b
 }
 

@@ -90,6 +90,7 @@ func New(d Deps) *Server {
 	s.clientRoutes()
 	s.bookingRoutes()
 	s.messageRoutes()
+	s.packageRoutes()
 	doc = s.spec.Document()
 	return s
 }

@@ -572,7 +572,22 @@ func (s *Service) applyStatus(ctx context.Context, p Principal, ids []string, fi
 					ConflictItem{Kind: "transition", Detail: string(a.Status) + " → " + string(in.Status) + " is not allowed", Extra: a.ID})
 			}
 			freed := a.Status.Holds() && !in.Status.Holds()
+			if a.Status == Completed && a.PackageSaleID != "" {
+				if err := tx.ReleaseVisit(ctx, a); err != nil {
+					return err
+				}
+				a.PackageSaleID = ""
+			}
 			a.Status, a.UpdatedAt = in.Status, now
+			if in.Status == Completed {
+				// Attendance consumes a visit of the client's package.
+				if a.PackageSaleID, err = tx.ConsumeVisit(ctx, a); err != nil {
+					return err
+				}
+				if a.PackageSaleID != "" {
+					a.BalanceMinor = 0
+				}
+			}
 			if in.Status == Cancelled || in.Status == Rejected {
 				a.CancelReason = in.Reason
 				a.LateCancel = in.Status == Cancelled && in.ByClient && a.Start.Sub(now) < time.Duration(org.CancelNoticeHours)*time.Hour

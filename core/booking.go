@@ -146,43 +146,48 @@ type Location struct {
 
 // Appointment is one client's visit (one seat of a group session).
 type Appointment struct {
-	ID           string     `json:"id"`
-	OrgID        string     `json:"-"`
-	CenterID     string     `json:"center_id,omitempty"`
-	SpecialistID string     `json:"specialist_id"`
-	ServiceID    string     `json:"service_id"`
-	RoomID       string     `json:"room_id,omitempty"`
-	ClientID     string     `json:"client_id"`
-	Start        time.Time  `json:"start"`
-	End          time.Time  `json:"end"`
-	Seats        int        `json:"seats"`
-	Status       Status     `json:"status"`
-	RequestedBy  string     `json:"requested_by" doc:"client or staff"`
-	Location     Location   `json:"location"`
-	Notes        string     `json:"notes"`
-	PriceMinor   int64      `json:"price_minor"`
-	Currency     string     `json:"currency"`
-	PaidMinor    int64      `json:"paid_minor"`
-	BalanceMinor int64      `json:"balance_minor"`
-	SeriesID     string     `json:"series_id,omitempty"`
-	SeriesIndex  int        `json:"series_index,omitempty"`
-	ConfirmedAt  *time.Time `json:"confirmed_at,omitempty" doc:"when the client confirmed the visit"`
-	CancelReason string     `json:"cancel_reason,omitempty"`
-	LateCancel   bool       `json:"late_cancel"`
-	CreatedAt    time.Time  `json:"created_at"`
-	UpdatedAt    time.Time  `json:"updated_at"`
+	ID           string    `json:"id"`
+	OrgID        string    `json:"-"`
+	CenterID     string    `json:"center_id,omitempty"`
+	SpecialistID string    `json:"specialist_id"`
+	ServiceID    string    `json:"service_id"`
+	RoomID       string    `json:"room_id,omitempty"`
+	ClientID     string    `json:"client_id"`
+	Start        time.Time `json:"start"`
+	End          time.Time `json:"end"`
+	Seats        int       `json:"seats"`
+	Status       Status    `json:"status"`
+	RequestedBy  string    `json:"requested_by" doc:"client or staff"`
+	Location     Location  `json:"location"`
+	Notes        string    `json:"notes"`
+	PriceMinor   int64     `json:"price_minor"`
+	Currency     string    `json:"currency"`
+	PaidMinor    int64     `json:"paid_minor"`
+	BalanceMinor int64     `json:"balance_minor"`
+	// PackageSaleID is the package this visit was charged to.
+	PackageSaleID string     `json:"package_sale_id,omitempty"`
+	SeriesID      string     `json:"series_id,omitempty"`
+	SeriesIndex   int        `json:"series_index,omitempty"`
+	ConfirmedAt   *time.Time `json:"confirmed_at,omitempty" doc:"when the client confirmed the visit"`
+	CancelReason  string     `json:"cancel_reason,omitempty"`
+	LateCancel    bool       `json:"late_cancel"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
 }
 
 // Payment is money received for (or refunded from) an appointment.
 type Payment struct {
-	ID            string    `json:"id"`
-	OrgID         string    `json:"-"`
-	AppointmentID string    `json:"appointment_id"`
-	AmountMinor   int64     `json:"amount_minor" doc:"positive for a payment, negative for a refund"`
-	Currency      string    `json:"currency"`
-	Method        string    `json:"method" doc:"cash, card, transfer, stripe, …"`
-	Note          string    `json:"note"`
-	CreatedAt     time.Time `json:"created_at"`
+	ID            string `json:"id"`
+	OrgID         string `json:"-"`
+	AppointmentID string `json:"appointment_id"`
+	AmountMinor   int64  `json:"amount_minor" doc:"positive for a payment, negative for a refund"`
+	Currency      string `json:"currency"`
+	Method        string `json:"method" doc:"cash, card, transfer, stripe, …"`
+	Note          string `json:"note"`
+	// ProviderRef is the provider's id of the money movement (Stripe
+	// payment intent or refund); unique, so a replayed webhook records nothing.
+	ProviderRef string    `json:"provider_ref,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
 }
 
 // WaitingEntry is a client waiting for time with a specialist.
@@ -243,6 +248,12 @@ type BookingTx interface {
 	// SetReminders voids an appointment's pending reminders (and the
 	// outbox messages already made of them) and schedules rs instead.
 	SetReminders(ctx context.Context, appointmentID string, rs []Reminder) error
+	// ConsumeVisit charges a completed visit to an active package sale of
+	// its client that covers the service and the date, returning the sale
+	// id ("" when none: the visit is then a debt unless paid).
+	ConsumeVisit(ctx context.Context, a Appointment) (string, error)
+	// ReleaseVisit gives a visit back to its package (completed undone).
+	ReleaseVisit(ctx context.Context, a Appointment) error
 	AddEvent(ctx context.Context, e Event) error
 }
 
@@ -282,7 +293,9 @@ type BookingStore interface {
 
 	// AddPayment records a payment and updates the appointment's paid
 	// amount in one transaction.
-	AddPayment(ctx context.Context, p Payment) (Appointment, error)
+	// It reports false (and records nothing) when the provider reference
+	// was recorded before.
+	AddPayment(ctx context.Context, p Payment) (Appointment, bool, error)
 	ListPayments(ctx context.Context, orgID, appointmentID string) ([]Payment, error)
 
 	AddWaiting(ctx context.Context, w WaitingEntry) error

@@ -39,7 +39,7 @@ func (s *Service) AddPayment(ctx context.Context, p Principal, appointmentID str
 	}
 	pay := Payment{ID: NewID(), OrgID: p.OrgID, AppointmentID: a.ID, AmountMinor: in.AmountMinor, Currency: a.Currency,
 		Method: in.Method, Note: in.Note, CreatedAt: s.Now()}
-	a, err = s.store.AddPayment(ctx, pay)
+	a, _, err = s.store.AddPayment(ctx, pay)
 	return a, pay, err
 }
 

@@ -19,6 +19,7 @@ type Store interface {
 	MessageStore
 	ClientStore
 	ReminderStore
+	PackageStore
 }
 
 // Service holds the domain rules. Inbound layers (api, webhooks, queue) call

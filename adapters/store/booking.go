@@ -240,7 +240,7 @@ func (s *Store) DeleteException(ctx context.Context, orgID, ownerID, id string) 
 
 const apptCols = `id, org_id, center_id, specialist_id, service_id, room_id, client_id, start_at, end_at, seats, status, requested_by,
 	location_kind, location_details, notes, price_minor, currency, paid_minor, series_id, series_index, confirmed_at, cancel_reason,
-	late_cancel, created_at, updated_at`
+	late_cancel, created_at, updated_at, package_sale_id`
 
 func scanAppt(row interface{ Scan(...any) error }) (core.Appointment, error) {
 	var a core.Appointment
@@ -249,11 +249,14 @@ func scanAppt(row interface{ Scan(...any) error }) (core.Appointment, error) {
 	var status string
 	err := row.Scan(&a.ID, &a.OrgID, &a.CenterID, &a.SpecialistID, &a.ServiceID, &a.RoomID, &a.ClientID, &start, &end, &a.Seats,
 		&status, &a.RequestedBy, &a.Location.Kind, &a.Location.Details, &a.Notes, &a.PriceMinor, &a.Currency, &a.PaidMinor,
-		&a.SeriesID, &a.SeriesIndex, &confirmed, &a.CancelReason, &a.LateCancel, &created, &updated)
+		&a.SeriesID, &a.SeriesIndex, &confirmed, &a.CancelReason, &a.LateCancel, &created, &updated, &a.PackageSaleID)
 	a.Start, a.End, a.CreatedAt, a.UpdatedAt = fromMS(start), fromMS(end), fromMS(created), fromMS(updated)
 	a.ConfirmedAt = fromNullMS(confirmed)
 	a.Status = core.Status(status)
 	a.BalanceMinor = a.PriceMinor - a.PaidMinor
+	if a.PackageSaleID != "" {
+		a.BalanceMinor = 0 // the package pays for the visit
+	}
 	return a, err
 }
 
@@ -401,10 +404,10 @@ func (b *bookingTx) SeriesAppointments(ctx context.Context, seriesID string) ([]
 
 func (b *bookingTx) InsertAppointment(ctx context.Context, a core.Appointment) error {
 	_, err := b.tx.ExecContext(ctx, `INSERT INTO appointments (`+apptCols+`, holds) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
-		$13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)`,
+		$13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)`,
 		a.ID, b.org, a.CenterID, a.SpecialistID, a.ServiceID, a.RoomID, a.ClientID, ms(a.Start), ms(a.End), a.Seats, string(a.Status),
 		a.RequestedBy, a.Location.Kind, a.Location.Details, a.Notes, a.PriceMinor, a.Currency, a.PaidMinor, a.SeriesID, a.SeriesIndex,
-		nullMS(a.ConfirmedAt), a.CancelReason, a.LateCancel, ms(a.CreatedAt), ms(a.UpdatedAt), a.Status.Holds())
+		nullMS(a.ConfirmedAt), a.CancelReason, a.LateCancel, ms(a.CreatedAt), ms(a.UpdatedAt), a.PackageSaleID, a.Status.Holds())
 	if err != nil {
 		return fmt.Errorf("store: insert appointment: %w", err)
 	}
@@ -413,10 +416,10 @@ func (b *bookingTx) InsertAppointment(ctx context.Context, a core.Appointment) e
 
 func (b *bookingTx) UpdateAppointment(ctx context.Context, a core.Appointment) error {
 	res, err := b.tx.ExecContext(ctx, `UPDATE appointments SET start_at = $1, end_at = $2, status = $3, holds = $4, location_kind = $5,
-		location_details = $6, notes = $7, price_minor = $8, confirmed_at = $9, cancel_reason = $10, late_cancel = $11, updated_at = $12
-		WHERE org_id = $13 AND id = $14`,
+		location_details = $6, notes = $7, price_minor = $8, confirmed_at = $9, cancel_reason = $10, late_cancel = $11, updated_at = $12,
+		package_sale_id = $13 WHERE org_id = $14 AND id = $15`,
 		ms(a.Start), ms(a.End), string(a.Status), a.Status.Holds(), a.Location.Kind, a.Location.Details, a.Notes, a.PriceMinor,
-		nullMS(a.ConfirmedAt), a.CancelReason, a.LateCancel, ms(a.UpdatedAt), b.org, a.ID)
+		nullMS(a.ConfirmedAt), a.CancelReason, a.LateCancel, ms(a.UpdatedAt), a.PackageSaleID, b.org, a.ID)
 	return checkAffected(res, err, "appointment")
 }
 
@@ -473,17 +476,28 @@ func (s *Store) ListEvents(ctx context.Context, orgID string, p core.Page) ([]co
 }
 
 // AddPayment records a payment and adds it to the appointment's paid amount.
-func (s *Store) AddPayment(ctx context.Context, p core.Payment) (core.Appointment, error) {
+func (s *Store) AddPayment(ctx context.Context, p core.Payment) (core.Appointment, bool, error) {
 	var a core.Appointment
+	dup := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO payments (id, org_id, appointment_id, amount_minor, currency, method, note, created_at)
-			SELECT $1, org_id, id, $2, $3, $4, $5, $6 FROM appointments WHERE org_id = $7 AND id = $8`,
-			p.ID, p.AmountMinor, p.Currency, p.Method, p.Note, ms(p.CreatedAt), p.OrgID, p.AppointmentID); err != nil {
+		res, err := tx.ExecContext(ctx, `INSERT INTO ledger (id, org_id, client_id, appointment_id, sale_id, amount_minor, currency, method, note, provider_ref, created_at)
+			SELECT $1, org_id, client_id, id, '', $2, $3, $4, $5, $6, $7 FROM appointments WHERE org_id = $8 AND id = $9
+			ON CONFLICT DO NOTHING`, p.ID, p.AmountMinor, p.Currency, p.Method, p.Note, p.ProviderRef, ms(p.CreatedAt), p.OrgID, p.AppointmentID)
+		if err != nil {
 			return fmt.Errorf("store: add payment: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			if p.ProviderRef != "" {
+				dup = true // this provider payment is recorded already
+				var err error
+				a, err = getAppt(ctx, tx, p.OrgID, p.AppointmentID)
+				return err
+			}
+			return core.NotFound("appointment")
 		}
 		// The paid amount is re-summed, not incremented, so it always equals
 		// the ledger even if two payments race.
-		res, err := tx.ExecContext(ctx, `UPDATE appointments SET paid_minor = (SELECT COALESCE(SUM(amount_minor), 0) FROM payments WHERE appointment_id = $1),
+		res, err = tx.ExecContext(ctx, `UPDATE appointments SET paid_minor = (SELECT COALESCE(SUM(amount_minor), 0) FROM ledger WHERE appointment_id = $1),
 			updated_at = $2 WHERE org_id = $3 AND id = $1`, p.AppointmentID, ms(p.CreatedAt), p.OrgID)
 		if err := checkAffected(res, err, "appointment"); err != nil {
 			return err
@@ -495,14 +509,14 @@ func (s *Store) AddPayment(ctx context.Context, p core.Payment) (core.Appointmen
 		}
 		return addEvent(ctx, tx, core.Event{ID: core.NewID(), OrgID: p.OrgID, Kind: core.EventPaymentAdded, OccurredAt: p.CreatedAt,
 			Data: map[string]string{"appointment_id": a.ID, "client_id": a.ClientID, "payment_id": p.ID,
-				"amount_minor": fmt.Sprint(p.AmountMinor), "currency": p.Currency}})
+				"amount_minor": fmt.Sprint(p.AmountMinor), "currency": p.Currency, "method": p.Method}})
 	})
-	return a, err
+	return a, !dup, err
 }
 
 // ListPayments lists an appointment's payments in order.
 func (s *Store) ListPayments(ctx context.Context, orgID, appointmentID string) ([]core.Payment, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, org_id, appointment_id, amount_minor, currency, method, note, created_at FROM payments
+	rows, err := s.r.QueryContext(ctx, `SELECT id, org_id, appointment_id, amount_minor, currency, method, note, created_at FROM ledger
 		WHERE org_id = $1 AND appointment_id = $2 ORDER BY id`, orgID, appointmentID)
 	if err != nil {
 		return nil, fmt.Errorf("store: payments: %w", err)

@@ -1,0 +1,284 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+
+	"github.com/bookinggw/gateway/core"
+)
+
+func ids(v []string) string {
+	if v == nil {
+		v = []string{}
+	}
+	return jsonText(v)
+}
+
+// CreatePackage writes a package.
+func (s *Store) CreatePackage(ctx context.Context, p core.Package) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO packages (id, org_id, name, visits, validity_days, price_minor, currency, service_ids, active, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, p.ID, p.OrgID, p.Name, p.Visits, p.ValidityDays, p.PriceMinor, p.Currency,
+		ids(p.ServiceIDs), p.Active, ms(p.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("store: create package: %w", err)
+	}
+	return nil
+}
+
+const pkgCols = `id, org_id, name, visits, validity_days, price_minor, currency, service_ids, active, created_at`
+
+func scanPkg(row interface{ Scan(...any) error }) (core.Package, error) {
+	var p core.Package
+	var svc string
+	var created int64
+	if err := row.Scan(&p.ID, &p.OrgID, &p.Name, &p.Visits, &p.ValidityDays, &p.PriceMinor, &p.Currency, &svc, &p.Active, &created); err != nil {
+		return p, err
+	}
+	p.CreatedAt = fromMS(created)
+	return p, json.Unmarshal([]byte(svc), &p.ServiceIDs)
+}
+
+// GetPackage reads a package.
+func (s *Store) GetPackage(ctx context.Context, orgID, id string) (core.Package, error) {
+	p, err := scanPkg(s.r.QueryRowContext(ctx, `SELECT `+pkgCols+` FROM packages WHERE org_id = $1 AND id = $2`, orgID, id))
+	if err != nil {
+		return p, notFound(err, "package")
+	}
+	return p, nil
+}
+
+// ListPackages lists packages.
+func (s *Store) ListPackages(ctx context.Context, orgID string, pg core.Page) ([]core.Package, error) {
+	limit, after := pageArgs(pg)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+pkgCols+` FROM packages WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT $3`, orgID, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: packages: %w", err)
+	}
+	return collect(rows, scanPkg)
+}
+
+const saleCols = `id, org_id, package_id, client_id, visits_total, visits_used, service_ids, valid_from, valid_until, price_minor, currency,
+	paid_minor, status, created_at`
+
+func scanSale(row interface{ Scan(...any) error }) (core.PackageSale, error) {
+	var s core.PackageSale
+	var svc string
+	var from, until, created int64
+	if err := row.Scan(&s.ID, &s.OrgID, &s.PackageID, &s.ClientID, &s.VisitsTotal, &s.VisitsUsed, &svc, &from, &until, &s.PriceMinor,
+		&s.Currency, &s.PaidMinor, &s.Status, &created); err != nil {
+		return s, err
+	}
+	s.ValidFrom, s.ValidUntil, s.CreatedAt = fromMS(from), fromMS(until), fromMS(created)
+	s.BalanceMinor = s.PriceMinor - s.PaidMinor
+	if s.Status == "refunded" {
+		s.BalanceMinor = 0
+	}
+	return s, json.Unmarshal([]byte(svc), &s.ServiceIDs)
+}
+
+func addLedger(ctx context.Context, q querier, p core.Payment, clientID, saleID string) (bool, error) {
+	res, err := q.ExecContext(ctx, `INSERT INTO ledger (id, org_id, client_id, appointment_id, sale_id, amount_minor, currency, method, note, provider_ref, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`, p.ID, p.OrgID, clientID, p.AppointmentID, saleID,
+		p.AmountMinor, p.Currency, p.Method, p.Note, p.ProviderRef, ms(p.CreatedAt))
+	if err != nil {
+		return false, fmt.Errorf("store: ledger: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// CreateSale writes a sale and the payment made with it.
+func (s *Store) CreateSale(ctx context.Context, sale core.PackageSale, pay *core.Payment) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO package_sales (`+saleCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+			sale.ID, sale.OrgID, sale.PackageID, sale.ClientID, sale.VisitsTotal, sale.VisitsUsed, ids(sale.ServiceIDs), ms(sale.ValidFrom),
+			ms(sale.ValidUntil), sale.PriceMinor, sale.Currency, sale.PaidMinor, sale.Status, ms(sale.CreatedAt)); err != nil {
+			return fmt.Errorf("store: create sale: %w", err)
+		}
+		if pay != nil {
+			_, err := addLedger(ctx, tx, *pay, sale.ClientID, sale.ID)
+			return err
+		}
+		return nil
+	})
+}
+
+func getSale(ctx context.Context, q querier, orgID, id string) (core.PackageSale, error) {
+	sale, err := scanSale(q.QueryRowContext(ctx, `SELECT `+saleCols+` FROM package_sales WHERE org_id = $1 AND id = $2`, orgID, id))
+	if err != nil {
+		return sale, notFound(err, "package sale")
+	}
+	return sale, nil
+}
+
+// GetSale reads a sale.
+func (s *Store) GetSale(ctx context.Context, orgID, id string) (core.PackageSale, error) {
+	return getSale(ctx, s.r, orgID, id)
+}
+
+// ListSales lists sales, of one client when clientID is set.
+func (s *Store) ListSales(ctx context.Context, orgID, clientID string, pg core.Page) ([]core.PackageSale, error) {
+	limit, after := pageArgs(pg)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+saleCols+` FROM package_sales WHERE org_id = $1 AND ($2 = '' OR client_id = $2) AND id > $3
+		ORDER BY id LIMIT $4`, orgID, clientID, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: sales: %w", err)
+	}
+	return collect(rows, scanSale)
+}
+
+func (s *Store) lockSale(ctx context.Context, tx *sql.Tx, orgID, id string) (core.PackageSale, error) {
+	q := `SELECT ` + saleCols + ` FROM package_sales WHERE org_id = $1 AND id = $2`
+	if s.dialect == Postgres {
+		q += ` FOR UPDATE`
+	}
+	sale, err := scanSale(tx.QueryRowContext(ctx, q, orgID, id))
+	if err != nil {
+		return sale, notFound(err, "package sale")
+	}
+	return sale, nil
+}
+
+func writeSale(ctx context.Context, tx *sql.Tx, sale core.PackageSale) error {
+	_, err := tx.ExecContext(ctx, `UPDATE package_sales SET visits_total = $1, visits_used = $2, valid_until = $3, paid_minor = $4, status = $5
+		WHERE org_id = $6 AND id = $7`, sale.VisitsTotal, sale.VisitsUsed, ms(sale.ValidUntil), sale.PaidMinor, sale.Status, sale.OrgID, sale.ID)
+	if err != nil {
+		return fmt.Errorf("store: update sale: %w", err)
+	}
+	return nil
+}
+
+// UpdateSale changes a sale under lock.
+func (s *Store) UpdateSale(ctx context.Context, orgID, id string, fn func(core.PackageSale) (core.PackageSale, *core.Payment, error)) (core.PackageSale, error) {
+	var out core.PackageSale
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		sale, err := s.lockSale(ctx, tx, orgID, id)
+		if err != nil {
+			return err
+		}
+		next, pay, err := fn(sale)
+		if err != nil {
+			return err
+		}
+		if err := writeSale(ctx, tx, next); err != nil {
+			return err
+		}
+		if pay != nil {
+			if _, err := addLedger(ctx, tx, *pay, sale.ClientID, sale.ID); err != nil {
+				return err
+			}
+		}
+		out, err = getSale(ctx, tx, orgID, id)
+		return err
+	})
+	return out, err
+}
+
+// AddSalePayment records money for a sale; the paid amount is re-summed
+// from the ledger.
+func (s *Store) AddSalePayment(ctx context.Context, p core.Payment, saleID string) (core.PackageSale, bool, error) {
+	var out core.PackageSale
+	added := false
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		sale, err := s.lockSale(ctx, tx, p.OrgID, saleID)
+		if err != nil {
+			return err
+		}
+		if added, err = addLedger(ctx, tx, p, sale.ClientID, sale.ID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE package_sales SET paid_minor = (SELECT COALESCE(SUM(amount_minor), 0) FROM ledger WHERE sale_id = $1)
+			WHERE id = $1`, saleID); err != nil {
+			return fmt.Errorf("store: sale payment: %w", err)
+		}
+		if added {
+			if err := addEvent(ctx, tx, core.Event{ID: core.NewID(), OrgID: p.OrgID, Kind: core.EventPaymentAdded, OccurredAt: p.CreatedAt,
+				Data: map[string]string{"sale_id": sale.ID, "client_id": sale.ClientID, "payment_id": p.ID,
+					"amount_minor": fmt.Sprint(p.AmountMinor), "currency": p.Currency, "method": p.Method}}); err != nil {
+				return err
+			}
+		}
+		out, err = getSale(ctx, tx, p.OrgID, saleID)
+		return err
+	})
+	return out, added, err
+}
+
+// RecountSale recounts used visits from the visits charged to the sale.
+func (s *Store) RecountSale(ctx context.Context, orgID, id string) (core.PackageSale, error) {
+	var out core.PackageSale
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.lockSale(ctx, tx, orgID, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE package_sales SET visits_used = (SELECT COUNT(*) FROM appointments
+			WHERE package_sale_id = $1 AND status = 'completed') WHERE org_id = $2 AND id = $1`, id, orgID); err != nil {
+			return fmt.Errorf("store: recount: %w", err)
+		}
+		var err error
+		out, err = getSale(ctx, tx, orgID, id)
+		return err
+	})
+	return out, err
+}
+
+// ConsumeVisit charges a completed visit to the client's oldest active
+// sale that covers its service and date and has visits left.
+func (b *bookingTx) ConsumeVisit(ctx context.Context, a core.Appointment) (string, error) {
+	rows, err := b.tx.QueryContext(ctx, `SELECT `+saleCols+` FROM package_sales WHERE org_id = $1 AND client_id = $2 AND status = 'active'
+		AND visits_used < visits_total AND valid_from <= $3 AND valid_until > $3 ORDER BY valid_until, id`, b.org, a.ClientID, ms(a.Start))
+	if err != nil {
+		return "", fmt.Errorf("store: consume visit: %w", err)
+	}
+	sales, err := collect(rows, scanSale)
+	if err != nil {
+		return "", err
+	}
+	for _, sale := range sales {
+		for _, sid := range sale.ServiceIDs {
+			if sid != a.ServiceID {
+				continue
+			}
+			res, err := b.tx.ExecContext(ctx, `UPDATE package_sales SET visits_used = visits_used + 1 WHERE id = $1 AND visits_used < visits_total`, sale.ID)
+			if err != nil {
+				return "", fmt.Errorf("store: consume visit: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				return sale.ID, nil
+			}
+		}
+	}
+	return "", nil
+}
+
+// ReleaseVisit gives a visit back to its sale.
+func (b *bookingTx) ReleaseVisit(ctx context.Context, a core.Appointment) error {
+	_, err := b.tx.ExecContext(ctx, `UPDATE package_sales SET visits_used = visits_used - 1 WHERE id = $1 AND org_id = $2 AND visits_used > 0`,
+		a.PackageSaleID, b.org)
+	if err != nil {
+		return fmt.Errorf("store: release visit: %w", err)
+	}
+	return nil
+}
+
+// Debtors sums, per client, completed visits not charged to a package and
+// not fully paid, plus unpaid balances of active package sales.
+func (s *Store) Debtors(ctx context.Context, orgID string) ([]core.Debtor, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT client_id, currency, SUM(debt), SUM(visits), SUM(packages) FROM (
+			SELECT client_id, currency, price_minor - paid_minor AS debt, 1 AS visits, 0 AS packages FROM appointments
+			WHERE org_id = $1 AND status = 'completed' AND package_sale_id = '' AND price_minor > paid_minor
+			UNION ALL
+			SELECT client_id, currency, price_minor - paid_minor, 0, 1 FROM package_sales
+			WHERE org_id = $1 AND status = 'active' AND price_minor > paid_minor
+		) d GROUP BY client_id, currency ORDER BY SUM(debt) DESC, client_id`, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("store: debtors: %w", err)
+	}
+	return collect(rows, func(r interface{ Scan(...any) error }) (core.Debtor, error) {
+		var d core.Debtor
+		err := r.Scan(&d.ClientID, &d.Currency, &d.DebtMinor, &d.Visits, &d.Packages)
+		return d, err
+	})
+}

@@ -1,0 +1,271 @@
+package core
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Package is a bundle of visits sold ahead ("subscription" in seed 004).
+type Package struct {
+	ID           string    `json:"id"`
+	OrgID        string    `json:"-"`
+	Name         string    `json:"name"`
+	Visits       int       `json:"visits"`
+	ValidityDays int       `json:"validity_days"`
+	PriceMinor   int64     `json:"price_minor"`
+	Currency     string    `json:"currency"`
+	ServiceIDs   []string  `json:"service_ids" doc:"services a visit of the package covers"`
+	Active       bool      `json:"active"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// PackageSale is a package sold to a client.
+type PackageSale struct {
+	ID          string    `json:"id"`
+	OrgID       string    `json:"-"`
+	PackageID   string    `json:"package_id"`
+	ClientID    string    `json:"client_id"`
+	VisitsTotal int       `json:"visits_total"`
+	VisitsUsed  int       `json:"visits_used"`
+	ServiceIDs  []string  `json:"service_ids"`
+	ValidFrom   time.Time `json:"valid_from"`
+	ValidUntil  time.Time `json:"valid_until"`
+	PriceMinor  int64     `json:"price_minor"`
+	Currency    string    `json:"currency"`
+	PaidMinor   int64     `json:"paid_minor"`
+	// BalanceMinor is what the client still owes for the package.
+	BalanceMinor int64     `json:"balance_minor"`
+	Status       string    `json:"status" doc:"active, refunded or closed"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// Debtor is a client who owes money: completed visits not covered and not
+// paid, and unpaid package sales.
+type Debtor struct {
+	ClientID  string `json:"client_id"`
+	DebtMinor int64  `json:"debt_minor"`
+	Currency  string `json:"currency"`
+	Visits    int    `json:"unpaid_visits"`
+	Packages  int    `json:"unpaid_packages"`
+}
+
+// PackageStore keeps packages, their sales and the ledger entries of sales.
+type PackageStore interface {
+	CreatePackage(ctx context.Context, p Package) error
+	GetPackage(ctx context.Context, orgID, id string) (Package, error)
+	ListPackages(ctx context.Context, orgID string, pg Page) ([]Package, error)
+	CreateSale(ctx context.Context, s PackageSale, pay *Payment) error
+	GetSale(ctx context.Context, orgID, id string) (PackageSale, error)
+	ListSales(ctx context.Context, orgID, clientID string, pg Page) ([]PackageSale, error)
+	// UpdateSale changes a sale under lock: fn sees the current sale and
+	// returns the new one and an optional ledger entry (a refund).
+	UpdateSale(ctx context.Context, orgID, id string, fn func(PackageSale) (PackageSale, *Payment, error)) (PackageSale, error)
+	// AddSalePayment records money for a sale; false when the provider
+	// reference was recorded before.
+	AddSalePayment(ctx context.Context, p Payment, saleID string) (PackageSale, bool, error)
+	// RecountSale sets visits_used from the visits recorded against the sale.
+	RecountSale(ctx context.Context, orgID, id string) (PackageSale, error)
+	Debtors(ctx context.Context, orgID string) ([]Debtor, error)
+}
+
+// PackageInput creates a package.
+type PackageInput struct {
+	Name         string   `json:"name"`
+	Visits       int      `json:"visits"`
+	ValidityDays int      `json:"validity_days"`
+	PriceMinor   int64    `json:"price_minor"`
+	Currency     string   `json:"currency"`
+	ServiceIDs   []string `json:"service_ids"`
+}
+
+// CreatePackage adds a package to the catalogue.
+func (s *Service) CreatePackage(ctx context.Context, p Principal, in PackageInput) (Package, error) {
+	if err := p.Require(RoleDirector, RoleAdministrator); err != nil {
+		return Package{}, err
+	}
+	var f Fields
+	in.Name = strings.TrimSpace(in.Name)
+	f.Check(in.Name == "", "name", "is required")
+	f.Check(in.Visits < 1 || in.Visits > 1000, "visits", "must be from 1 to 1000")
+	f.Check(in.ValidityDays < 1 || in.ValidityDays > 3660, "validity_days", "must be from 1 to 3660")
+	f.Check(in.PriceMinor < 0, "price_minor", "must not be negative")
+	if in.Currency == "" {
+		o, err := s.store.GetOrganization(ctx, p.OrgID)
+		if err != nil {
+			return Package{}, err
+		}
+		in.Currency = o.Currency
+	}
+	in.Currency = strings.ToUpper(in.Currency)
+	checkCurrency(&f, "currency", in.Currency)
+	f.Check(len(in.ServiceIDs) == 0, "service_ids", "name at least one service the package covers")
+	for _, id := range in.ServiceIDs {
+		if !ValidID(id) {
+			f.Add("service_ids", id+" is not a service id")
+		} else if _, err := s.store.GetService(ctx, p.OrgID, id); ErrorCode(err) == CodeNotFound {
+			f.Add("service_ids", "no such service "+id)
+		} else if err != nil {
+			return Package{}, err
+		}
+	}
+	if err := f.Err("invalid package"); err != nil {
+		return Package{}, err
+	}
+	pk := Package{ID: NewID(), OrgID: p.OrgID, Name: in.Name, Visits: in.Visits, ValidityDays: in.ValidityDays, PriceMinor: in.PriceMinor,
+		Currency: in.Currency, ServiceIDs: in.ServiceIDs, Active: true, CreatedAt: s.Now()}
+	return pk, s.store.CreatePackage(ctx, pk)
+}
+
+// SaleInput sells a package to a client, optionally paid at once by hand.
+type SaleInput struct {
+	PackageID string     `json:"package_id"`
+	ClientID  string     `json:"client_id"`
+	ValidFrom *time.Time `json:"valid_from" doc:"default now"`
+	PaidMinor int64      `json:"paid_minor" doc:"paid now by hand (cash, card); 0 if paid later or by link"`
+	Method    string     `json:"method" doc:"cash, card, transfer or other, with paid_minor"`
+}
+
+// SellPackage sells a package; the sale covers the package's visits until
+// valid_from + validity.
+func (s *Service) SellPackage(ctx context.Context, p Principal, in SaleInput) (PackageSale, error) {
+	if err := p.Require(RoleDirector, RoleAdministrator, RoleSpecialist); err != nil {
+		return PackageSale{}, err
+	}
+	var f Fields
+	var pk Package
+	var err error
+	if !ValidID(in.PackageID) {
+		f.Add("package_id", "is required")
+	} else if pk, err = s.store.GetPackage(ctx, p.OrgID, in.PackageID); ErrorCode(err) == CodeNotFound {
+		f.Add("package_id", "no such package")
+	} else if err != nil {
+		return PackageSale{}, err
+	} else if !pk.Active {
+		f.Add("package_id", "package is not sold any more")
+	}
+	if err := s.checkClient(ctx, p.OrgID, in.ClientID, &f); err != nil {
+		return PackageSale{}, err
+	}
+	f.Check(in.PaidMinor < 0, "paid_minor", "must not be negative")
+	f.Check(in.PaidMinor > 0 && !paymentMethods[in.Method], "method", "must be cash, card, transfer or other")
+	f.Check(in.PaidMinor > pk.PriceMinor && pk.ID != "", "paid_minor", "is more than the price")
+	if err := f.Err("invalid sale"); err != nil {
+		return PackageSale{}, err
+	}
+	from := s.Now()
+	if in.ValidFrom != nil {
+		from = in.ValidFrom.UTC()
+	}
+	sale := PackageSale{ID: NewID(), OrgID: p.OrgID, PackageID: pk.ID, ClientID: in.ClientID, VisitsTotal: pk.Visits,
+		ServiceIDs: pk.ServiceIDs, ValidFrom: from, ValidUntil: from.AddDate(0, 0, pk.ValidityDays), PriceMinor: pk.PriceMinor,
+		Currency: pk.Currency, Status: "active", CreatedAt: s.Now()}
+	var pay *Payment
+	if in.PaidMinor > 0 {
+		pay = &Payment{ID: NewID(), OrgID: p.OrgID, AmountMinor: in.PaidMinor, Currency: pk.Currency, Method: in.Method, CreatedAt: s.Now()}
+		sale.PaidMinor = in.PaidMinor
+	}
+	sale.BalanceMinor = sale.PriceMinor - sale.PaidMinor
+	return sale, s.store.CreateSale(ctx, sale, pay)
+}
+
+// SalePayment records money for a sale by hand (refunds are negative).
+func (s *Service) SalePayment(ctx context.Context, p Principal, saleID string, in PaymentInput) (PackageSale, error) {
+	if err := p.Require(RoleDirector, RoleAdministrator, RoleSpecialist); err != nil {
+		return PackageSale{}, err
+	}
+	sale, err := s.store.GetSale(ctx, p.OrgID, saleID)
+	if err != nil {
+		return sale, err
+	}
+	var f Fields
+	in.Method = strings.ToLower(strings.TrimSpace(in.Method))
+	f.Check(in.AmountMinor == 0, "amount_minor", "must not be zero")
+	f.Check(!paymentMethods[in.Method], "method", "must be cash, card, transfer or other")
+	f.Check(sale.PaidMinor+in.AmountMinor < 0, "amount_minor", "a refund cannot exceed what was paid")
+	if err := f.Err("invalid payment"); err != nil {
+		return PackageSale{}, err
+	}
+	out, _, err := s.store.AddSalePayment(ctx, Payment{ID: NewID(), OrgID: p.OrgID, AmountMinor: in.AmountMinor, Currency: sale.Currency,
+		Method: in.Method, Note: in.Note, CreatedAt: s.Now()}, saleID)
+	return out, err
+}
+
+// SaleChange changes a sale: refund its unused visits, or move its end date.
+type SaleChange struct {
+	RefundUnused bool       `json:"refund_unused" doc:"refund the unused visits pro rata and close the sale"`
+	Method       string     `json:"method" doc:"how the refund is paid back: cash, card, transfer or other"`
+	ValidUntil   *time.Time `json:"valid_until" doc:"a new end date"`
+}
+
+// ChangeSale refunds unused visits (pro rata of the price, in whole minor
+// units, never more than was paid) or changes the end date.
+func (s *Service) ChangeSale(ctx context.Context, p Principal, id string, in SaleChange) (PackageSale, error) {
+	if err := p.Require(RoleDirector, RoleAdministrator); err != nil {
+		return PackageSale{}, err
+	}
+	var f Fields
+	f.Check(!in.RefundUnused && in.ValidUntil == nil, "refund_unused", "say what to change: refund_unused or valid_until")
+	f.Check(in.RefundUnused && !paymentMethods[strings.ToLower(in.Method)], "method", "must be cash, card, transfer or other")
+	if err := f.Err("invalid change"); err != nil {
+		return PackageSale{}, err
+	}
+	now := s.Now()
+	return s.store.UpdateSale(ctx, p.OrgID, id, func(sale PackageSale) (PackageSale, *Payment, error) {
+		if sale.Status != "active" {
+			return sale, nil, Conflict("the sale is " + sale.Status)
+		}
+		if in.ValidUntil != nil {
+			if !in.ValidUntil.After(sale.ValidFrom) {
+				return sale, nil, Invalid("invalid change", FieldError{Field: "valid_until", Message: "must be after valid_from"})
+			}
+			sale.ValidUntil = in.ValidUntil.UTC()
+		}
+		if !in.RefundUnused {
+			return sale, nil, nil
+		}
+		unused := sale.VisitsTotal - sale.VisitsUsed
+		refund := sale.PriceMinor * int64(unused) / int64(sale.VisitsTotal)
+		refund = min(refund, sale.PaidMinor)
+		sale.Status, sale.VisitsTotal = "refunded", sale.VisitsUsed
+		if refund == 0 {
+			return sale, nil, nil
+		}
+		sale.PaidMinor -= refund
+		return sale, &Payment{ID: NewID(), OrgID: p.OrgID, AmountMinor: -refund, Currency: sale.Currency, Method: strings.ToLower(in.Method),
+			Note: strconv.Itoa(unused) + " unused visits refunded", CreatedAt: now}, nil
+	})
+}
+
+// RecalculateSale recounts a sale's used visits from the visits recorded
+// against it.
+func (s *Service) RecalculateSale(ctx context.Context, p Principal, id string) (PackageSale, error) {
+	if err := p.Require(RoleDirector, RoleAdministrator); err != nil {
+		return PackageSale{}, err
+	}
+	return s.store.RecountSale(ctx, p.OrgID, id)
+}
+
+// ListPackages, GetSale, ListSales and Debtors read.
+func (s *Service) ListPackages(ctx context.Context, p Principal, pg Page) ([]Package, error) {
+	return s.store.ListPackages(ctx, p.OrgID, pg)
+}
+
+// GetSale reads a sale.
+func (s *Service) GetSale(ctx context.Context, p Principal, id string) (PackageSale, error) {
+	return s.store.GetSale(ctx, p.OrgID, id)
+}
+
+// ListSales lists sales, of one client when clientID is set.
+func (s *Service) ListSales(ctx context.Context, p Principal, clientID string, pg Page) ([]PackageSale, error) {
+	return s.store.ListSales(ctx, p.OrgID, clientID, pg)
+}
+
+// Debtors lists clients who owe money.
+func (s *Service) Debtors(ctx context.Context, p Principal) ([]Debtor, error) {
+	if err := p.Require(RoleDirector, RoleAdministrator); err != nil {
+		return nil, err
+	}
+	return s.store.Debtors(ctx, p.OrgID)
+}
