@@ -24,6 +24,8 @@ type Notifier interface {
 	DeleteTemplate(ctx context.Context, p core.Principal, kind, locale string) error
 	RemindNow(ctx context.Context, p core.Principal, ids []string, get func(ctx context.Context, p core.Principal, id string) (core.Appointment, error)) ([]core.Message, error)
 	ListInbound(ctx context.Context, p core.Principal, pg core.Page) ([]core.Inbound, error)
+	SendPaymentLink(ctx context.Context, p core.Principal, purpose, id string,
+		getAppt func(ctx context.Context, p core.Principal, id string) (core.Appointment, error)) (notify.LinkResult, error)
 }
 
 // RemindRequest selects appointments to remind now.
@@ -141,6 +143,17 @@ func (s *Server) messageRoutes() {
 				respond(c, http.StatusOK)(MessagesResponse{Messages: l}, err)
 			}
 		})
+	for _, pl := range []struct{ purpose, path, what string }{{"appointment", "/appointments/:id/payment-link", "appointment"},
+		{"package_sale", "/package-sales/:id/payment-link", "package sale"}} {
+		pl := pl
+		s.handle(Route{Method: "POST", Path: pl.path, Tag: "payments",
+			Summary: "send the client a link to pay the " + pl.what + "'s balance (Stripe Checkout, or the service's static link); asking again sends the same link",
+			Resp:    notify.LinkResult{}}, func(c *gin.Context) {
+			if id, ok := idParam(c, "id", pl.what); ok {
+				respond(c, http.StatusOK)(n.SendPaymentLink(c.Request.Context(), principal(c), pl.purpose, id, s.d.Service.GetAppointment))
+			}
+		})
+	}
 	s.handle(Route{Method: "GET", Path: "/inbound", Tag: "messages", Summary: "messages clients sent (SMS and WhatsApp replies, chat)",
 		Resp: core.Inbound{}, List: true}, func(c *gin.Context) {
 		if pg, ok := page(c); ok {

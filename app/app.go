@@ -15,6 +15,7 @@ import (
 
 	"github.com/bookinggw/gateway/adapters/devsink"
 	"github.com/bookinggw/gateway/adapters/store"
+	"github.com/bookinggw/gateway/adapters/stripe"
 	"github.com/bookinggw/gateway/api"
 	"github.com/bookinggw/gateway/core"
 	"github.com/bookinggw/gateway/notify"
@@ -86,7 +87,15 @@ func (a *App) wire() error {
 	if err != nil {
 		return err
 	}
-	d, err := notify.New(notify.Config{LinkSecret: secret, Actions: svc, Store: a.Store, Templates: tmpl, Senders: senders, Enqueuer: qc, Counter: newMessageCounter(reg),
+	var links core.PaymentLinks
+	if a.Config.Providers.StripeSecretKey != "" {
+		l, err := stripe.New(stripe.Config{SecretKey: a.Config.Providers.StripeSecretKey, BaseURL: a.Config.Providers.StripeAPIURL})
+		if err != nil {
+			return err
+		}
+		links = l
+	}
+	d, err := notify.New(notify.Config{LinkSecret: secret, Actions: svc, Links: links, Store: a.Store, Templates: tmpl, Senders: senders, Enqueuer: qc, Counter: newMessageCounter(reg),
 		Pacer: queue.NewPacer(a.Broker, a.Config.Rates, 5*time.Second, a.Config.Providers.TwilioFrom),
 		Clock: clock, Log: a.Log, PublicURL: a.Config.PublicURL})
 	if err != nil {
@@ -119,7 +128,8 @@ func (a *App) wire() error {
 		DevOutbox:      dev,
 	})
 	webhooks.Mount(a.HTTP.Engine, webhooks.Config{Store: a.Store, Clock: clock, Log: a.Log, PublicURL: a.Config.PublicURL,
-		TwilioAuthToken: a.Config.Providers.TwilioAuthToken, Registry: reg, MaxBody: a.Config.MaxBodyBytes, Queue: qc})
+		TwilioAuthToken: a.Config.Providers.TwilioAuthToken, Registry: reg, MaxBody: a.Config.MaxBodyBytes, Queue: qc,
+		StripeSecret: a.Config.Providers.StripeWebhookKey, Payments: svc, Refunds: a.Store})
 	pages.Mount(a.HTTP.Engine, pages.Config{Store: a.Store, Actions: svc, Secret: secret, Clock: clock})
 
 	if a.Config.Role != RoleAPI {

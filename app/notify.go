@@ -30,6 +30,9 @@ type Providers struct {
 	SMTPPassword     string
 	SMTPFrom         string
 	SMTPTLS          string
+	StripeSecretKey  string
+	StripeWebhookKey string
+	StripeAPIURL     string
 }
 
 func providersFromEnv(getenv func(string) string) (Providers, []string) {
@@ -47,6 +50,9 @@ func providersFromEnv(getenv func(string) string) (Providers, []string) {
 		SMTPPassword:     getenv("SMTP_PASSWORD"),
 		SMTPFrom:         getenv("SMTP_FROM"),
 		SMTPTLS:          or(getenv("SMTP_TLS"), "starttls"),
+		StripeSecretKey:  getenv("STRIPE_SECRET_KEY"),
+		StripeWebhookKey: getenv("STRIPE_WEBHOOK_SECRET"),
+		StripeAPIURL:     getenv("STRIPE_API_URL"),
 		SMTPPort:         0, // 0: the usual port of the TLS mode (587, 465 or 25)
 	}
 	var errs []string

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -135,6 +136,8 @@ const (
 	KindReplyConfirm  = "reply.confirmed"
 	KindReplyCancel   = "reply.cancelled"
 	KindHelp          = "help"
+	KindPaymentLink   = "payment.link"
+	KindReceipt       = "payment.receipt"
 )
 
 // PlanEvent decides who is told what about an event: the client of every
@@ -168,6 +171,11 @@ func PlanEvent(e Event) []Intent {
 		return []Intent{{KindMoved, client}}
 	case EventCompleted:
 		return []Intent{{KindCompleted, client}}
+	case EventPaymentAdded:
+		if strings.HasPrefix(e.Data["amount_minor"], "-") {
+			return nil // refunds are told by the provider's own receipt
+		}
+		return []Intent{{KindReceipt, client}}
 	case EventWaitlistMatch:
 		return []Intent{{KindWaitlistMatch, specialist}}
 	}

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -33,4 +34,47 @@ type PaymentLink struct {
 // webhook can be matched back.
 type PaymentLinks interface {
 	CreateLink(ctx context.Context, r LinkRequest) (PaymentLink, error)
+}
+
+// StoredLink is a payment link handed out, kept so that asking again for
+// the same object and amount returns the same link.
+type StoredLink struct {
+	ID          string    `json:"id"`
+	OrgID       string    `json:"-"`
+	Purpose     string    `json:"purpose"`
+	RefID       string    `json:"ref_id"`
+	AmountMinor int64     `json:"amount_minor"`
+	Currency    string    `json:"currency"`
+	ProviderID  string    `json:"provider_id"`
+	URL         string    `json:"url"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// LinkStore keeps payment links and provider payments.
+type LinkStore interface {
+	FindPaymentLink(ctx context.Context, orgID, purpose, refID string, amount int64) (StoredLink, error)
+	// SavePaymentLink writes a link unless one exists for the same object
+	// and amount; it returns the stored one.
+	SavePaymentLink(ctx context.Context, l StoredLink) (StoredLink, error)
+	// RefundedSoFar sums the refunds recorded for a provider charge.
+	RefundedSoFar(ctx context.Context, chargeRef string) (int64, error)
+}
+
+// RecordProviderPayment records money a provider reports for an
+// appointment or a package sale (a negative amount is a refund). The
+// provider reference is unique: a replayed event records nothing and
+// returns false. Unknown objects are NotFound.
+func (s *Service) RecordProviderPayment(ctx context.Context, orgID, purpose, refID string, amount int64, currency, providerRef, note string) (bool, error) {
+	p := Payment{ID: NewID(), OrgID: orgID, AmountMinor: amount, Currency: strings.ToUpper(currency), Method: "stripe", Note: note,
+		ProviderRef: providerRef, CreatedAt: s.Now()}
+	switch purpose {
+	case "appointment":
+		p.AppointmentID = refID
+		_, added, err := s.store.AddPayment(ctx, p)
+		return added, err
+	case "package_sale":
+		_, added, err := s.store.AddSalePayment(ctx, p, refID)
+		return added, err
+	}
+	return false, NotFound("payment purpose " + purpose)
 }

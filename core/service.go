@@ -20,6 +20,7 @@ type Store interface {
 	ClientStore
 	ReminderStore
 	PackageStore
+	LinkStore
 }
 
 // Service holds the domain rules. Inbound layers (api, webhooks, queue) call

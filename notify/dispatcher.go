@@ -39,6 +39,10 @@ type Store interface {
 	ClientsByPhone(ctx context.Context, phone string) ([]core.Client, error)
 	SetOptOut(ctx context.Context, orgID, clientID string, channel core.Channel, at *time.Time) error
 	ListInbound(ctx context.Context, orgID string, p core.Page) ([]core.Inbound, error)
+	GetSale(ctx context.Context, orgID, id string) (core.PackageSale, error)
+	GetPackage(ctx context.Context, orgID, id string) (core.Package, error)
+	FindPaymentLink(ctx context.Context, orgID, purpose, refID string, amount int64) (core.StoredLink, error)
+	SavePaymentLink(ctx context.Context, l core.StoredLink) (core.StoredLink, error)
 }
 
 // Enqueuer schedules the send task of a message. Task ids derive from the
@@ -74,6 +78,8 @@ type Config struct {
 	LinkSecret []byte
 	// Actions confirm or cancel visits for clients' replies.
 	Actions ClientActions
+	// Links creates payment links (Stripe); nil when not configured.
+	Links core.PaymentLinks
 	// MaxAttempts bounds temporary-failure retries of one channel.
 	MaxAttempts int
 }
@@ -170,6 +176,17 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 		if len(d.c.LinkSecret) > 0 && (a.Status == core.Accepted || a.Status == core.Pending) {
 			link := d.c.PublicURL + "/a/" + core.SignLink(d.c.LinkSecret, a.ID, core.LinkManage, a.End)
 			data.CancelURL, data.ConfirmURL = link, link
+		}
+	}
+	if u := e.Data["payment_url"]; u != "" {
+		data.PaymentURL = u
+	}
+	if sid := e.Data["sale_id"]; sid != "" {
+		if sale, err := st.GetSale(ctx, e.OrgID, sid); err == nil {
+			data.PriceMinor, data.PaidMinor, data.BalanceMinor, data.Currency, data.PriceShown = sale.PriceMinor, sale.PaidMinor, sale.BalanceMinor, sale.Currency, true
+			if pk, err := st.GetPackage(ctx, e.OrgID, sale.PackageID); err == nil {
+				data.ServiceName = pk.Name
+			}
 		}
 	}
 	data.HelpText = org.Name

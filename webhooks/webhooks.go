@@ -40,6 +40,10 @@ type Config struct {
 	Registry        prometheus.Registerer
 	MaxBody         int64
 	Queue           Enqueuer
+	// StripeSecret is the webhook endpoint's signing secret (whsec_…).
+	StripeSecret string
+	Payments     Payments
+	Refunds      RefundLedger
 }
 
 // Handlers serves the provider callbacks.
@@ -68,6 +72,7 @@ func Mount(r gin.IRouter, c Config) *Handlers {
 	})
 	g.POST("/twilio/status", h.twilioStatus)
 	g.POST("/twilio/sms", h.twilioInbound)
+	g.POST("/stripe", h.stripeEvent)
 	return h
 }
 

@@ -282,3 +282,42 @@ func (s *Store) Debtors(ctx context.Context, orgID string) ([]core.Debtor, error
 		return d, err
 	})
 }
+
+// FindPaymentLink reads the link handed out for an object and amount.
+func (s *Store) FindPaymentLink(ctx context.Context, orgID, purpose, refID string, amount int64) (core.StoredLink, error) {
+	var l core.StoredLink
+	var created int64
+	err := s.r.QueryRowContext(ctx, `SELECT id, org_id, purpose, ref_id, amount_minor, currency, provider_id, url, created_at FROM payment_links
+		WHERE org_id = $1 AND purpose = $2 AND ref_id = $3 AND amount_minor = $4`, orgID, purpose, refID, amount).
+		Scan(&l.ID, &l.OrgID, &l.Purpose, &l.RefID, &l.AmountMinor, &l.Currency, &l.ProviderID, &l.URL, &created)
+	if err != nil {
+		return l, notFound(err, "payment link")
+	}
+	l.CreatedAt = fromMS(created)
+	return l, nil
+}
+
+// SavePaymentLink writes a link unless one exists for the object and amount.
+func (s *Store) SavePaymentLink(ctx context.Context, l core.StoredLink) (core.StoredLink, error) {
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO payment_links (id, org_id, purpose, ref_id, amount_minor, currency, provider_id, url, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`, l.ID, l.OrgID, l.Purpose, l.RefID, l.AmountMinor, l.Currency,
+		l.ProviderID, l.URL, ms(l.CreatedAt)); err != nil {
+		return l, fmt.Errorf("store: payment link: %w", err)
+	}
+	var created int64
+	err := s.w.QueryRowContext(ctx, `SELECT id, provider_id, url, created_at FROM payment_links WHERE org_id = $1 AND purpose = $2 AND ref_id = $3
+		AND amount_minor = $4`, l.OrgID, l.Purpose, l.RefID, l.AmountMinor).Scan(&l.ID, &l.ProviderID, &l.URL, &created)
+	l.CreatedAt = fromMS(created)
+	return l, err
+}
+
+// RefundedSoFar sums the refunds recorded for a provider charge (their
+// references start with the charge id).
+func (s *Store) RefundedSoFar(ctx context.Context, chargeRef string) (int64, error) {
+	var sum int64
+	err := s.w.QueryRowContext(ctx, `SELECT COALESCE(-SUM(amount_minor), 0) FROM ledger WHERE provider_ref LIKE $1`, chargeRef+":refund:%").Scan(&sum)
+	if err != nil {
+		return 0, fmt.Errorf("store: refunds: %w", err)
+	}
+	return sum, nil
+}
