@@ -23,9 +23,10 @@ func TestPlanEvent(t *testing.T) {
 		{EventCompleted, false, "[{appointment.completed {client c}}]"},
 		{EventWaitlistMatch, false, "[{waitlist.match {staff s}}]"},
 		{EventMissed, false, "[]"},
-		{EventPaymentAdded, false, "[]"},
+		{EventPaymentAdded, false, "[{payment.receipt {client c}}]"},
+		{EventConfirmed, false, "[]"},
 	} {
-		d := map[string]string{}
+		d := map[string]string{"amount_minor": "2000"}
 		for k, v := range data {
 			d[k] = v
 		}
@@ -36,6 +37,92 @@ func TestPlanEvent(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("%s (by client %v): %s, want %s", tc.kind, tc.byClient, got, tc.want)
 		}
+	}
+}
+
+func TestPlanEventReplies(t *testing.T) {
+	for _, tc := range []struct {
+		kind EventKind
+		data map[string]string
+		want string
+	}{
+		{EventConfirmed, map[string]string{"via": "sms"}, "[{reply.confirmed {client c}}]"},
+		{EventConfirmed, map[string]string{"via": "link"}, "[]"},
+		{EventCancelled, map[string]string{"via": "whatsapp", "by_client": "true"}, "[{reply.cancelled {client c}} {staff.cancelled {staff s}}]"},
+		{EventPaymentAdded, map[string]string{"amount_minor": "-500"}, "[]"},
+	} {
+		tc.data["client_id"], tc.data["specialist_id"] = "c", "s"
+		if got := fmt.Sprint(PlanEvent(Event{Kind: tc.kind, Data: tc.data})); got != tc.want {
+			t.Errorf("%s %v: %s, want %s", tc.kind, tc.data, got, tc.want)
+		}
+	}
+}
+
+func TestParseReply(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want ReplyIntent
+	}{
+		{"1", ReplyConfirm}, {" yes ", ReplyConfirm}, {"Oui!", ReplyConfirm}, {"ДА", ReplyConfirm}, {"да.", ReplyConfirm}, {"Ja", ReplyConfirm},
+		{"TAK", ReplyConfirm}, {"ok", ReplyConfirm}, {"2", ReplyCancel}, {"No.", ReplyCancel}, {"нет", ReplyCancel}, {"NON", ReplyCancel},
+		{"nein!", ReplyCancel}, {"Nie", ReplyCancel}, {"STOP", ReplyStop}, {"stopall", ReplyStop}, {"Unsubscribe", ReplyStop},
+		{"cancel", ReplyStop}, {"end", ReplyStop}, {"quit", ReplyStop}, {"START", ReplyStart}, {"help", ReplyHelp},
+		{"see you tomorrow", ReplyOther}, {"", ReplyOther}, {"12", ReplyOther},
+	} {
+		if got := ParseReply(tc.in); got != tc.want {
+			t.Errorf("ParseReply(%q) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestReminderTimes(t *testing.T) {
+	paris, _ := time.LoadLocation("Europe/Paris")
+	p := ReminderPolicy{OffsetsMin: []int{1440, 120}, WindowStart: "09:00", WindowEnd: "20:00"}
+	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name  string
+		start time.Time
+		want  []time.Time
+	}{
+		{"inside the window", time.Date(2026, 3, 9, 14, 0, 0, 0, paris),
+			[]time.Time{time.Date(2026, 3, 8, 14, 0, 0, 0, paris), time.Date(2026, 3, 9, 12, 0, 0, 0, paris)}},
+		{"early visit: 2 h before is night, moved to the evening before", time.Date(2026, 3, 9, 9, 0, 0, 0, paris),
+			[]time.Time{time.Date(2026, 3, 8, 9, 0, 0, 0, paris), time.Date(2026, 3, 8, 19, 59, 0, 0, paris)}},
+		{"late visit: 24 h before is after the window, moved to its end", time.Date(2026, 3, 9, 21, 30, 0, 0, paris),
+			[]time.Time{time.Date(2026, 3, 8, 19, 59, 0, 0, paris), time.Date(2026, 3, 9, 19, 30, 0, 0, paris)}},
+		{"DST: 24 real hours before a visit on the change day", time.Date(2026, 3, 29, 10, 0, 0, 0, paris),
+			[]time.Time{time.Date(2026, 3, 28, 8, 0, 0, 0, time.UTC), time.Date(2026, 3, 28, 19, 59, 0, 0, paris)}},
+		{"already past reminders are dropped", time.Date(2026, 3, 1, 12, 0, 0, 0, paris),
+			[]time.Time{time.Date(2026, 3, 1, 10, 0, 0, 0, paris)}},
+	} {
+		got := ReminderTimes(tc.start, now, p, paris)
+		if len(got) != len(tc.want) {
+			t.Errorf("%s: %v", tc.name, got)
+			continue
+		}
+		for i := range got {
+			if !got[i].Due.Equal(tc.want[i]) {
+				t.Errorf("%s: reminder %d at %s, want %s", tc.name, i, got[i].Due.In(paris), tc.want[i].In(paris))
+			}
+		}
+	}
+}
+
+func TestSignLink(t *testing.T) {
+	secret := []byte("s3cret")
+	exp := time.Date(2026, 3, 9, 11, 0, 0, 0, time.UTC)
+	tok := SignLink(secret, "appt-1", LinkManage, exp)
+	if id, act, err := VerifyLink(secret, tok, exp.Add(-time.Hour)); err != nil || id != "appt-1" || act != LinkManage {
+		t.Fatalf("VerifyLink = %q %q %v", id, act, err)
+	}
+	if _, _, err := VerifyLink(secret, tok, exp.Add(time.Second)); ErrorCode(err) != CodeInvalid {
+		t.Errorf("expired: %v", err)
+	}
+	if _, _, err := VerifyLink([]byte("other"), tok, exp.Add(-time.Hour)); ErrorCode(err) != CodeNotFound {
+		t.Errorf("other secret: %v", err)
+	}
+	if _, _, err := VerifyLink(secret, tok[:len(tok)-2]+"xx", exp.Add(-time.Hour)); ErrorCode(err) != CodeNotFound {
+		t.Errorf("tampered: %v", err)
 	}
 }
 
