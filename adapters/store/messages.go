@@ -228,11 +228,11 @@ func (s *Store) StrandedMessages(ctx context.Context, dueBefore, sendingBefore t
 	return collect(rows, scanMsg)
 }
 
-// RequeueMessage puts a failed message back in the queue, or a sending one
-// whose worker died.
+// RequeueMessage puts a failed message back in the queue (staff, orgID
+// set), or a sending one whose worker died (the sweeper, orgID "").
 func (s *Store) RequeueMessage(ctx context.Context, orgID, id string, now time.Time) (core.Message, error) {
 	res, err := s.w.ExecContext(ctx, `UPDATE messages SET status = 'queued', due_at = $1, updated_at = $1, last_error = '', error_code = ''
-		WHERE id = $2 AND ($3 = '' OR org_id = $3) AND status IN ('failed', 'sending')`, ms(now), id, orgID)
+		WHERE id = $2 AND ($3 = '' OR org_id = $3) AND (status = 'failed' OR ($3 = '' AND status = 'sending'))`, ms(now), id, orgID)
 	if err != nil {
 		return core.Message{}, fmt.Errorf("store: requeue: %w", err)
 	}
