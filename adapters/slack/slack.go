@@ -21,6 +21,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackutilsx"
 
+	"github.com/bookinggw/gateway/adapters/redact"
 	"github.com/bookinggw/gateway/core"
 )
 
@@ -206,7 +207,7 @@ var permanentErrors = map[string]bool{
 //	service_unavailable, request_timeout, unknown)     → temporary, Code E
 //	network, context, unreadable response             → temporary
 func (s *Sender) classify(ctx context.Context, err error) error {
-	se := &core.SendError{Err: scrub(err, s.token)}
+	se := &core.SendError{Err: redact.Scrub(err, s.token)}
 	var rl *slack.RateLimitedError
 	var sc slack.StatusCodeError
 	var er slack.SlackErrorResponse
@@ -229,49 +230,3 @@ func (s *Sender) classify(ctx context.Context, err error) error {
 	}
 	return se
 }
-
-// scrub removes secret (raw or URL-escaped) from err's text. A *url.Error
-// keeps its type and cause; any other error carrying the secret is replaced
-// by its redacted text, keeping only context cancellation as a cause.
-func scrub(err error, secret string) error {
-	if err == nil || secret == "" {
-		return err
-	}
-	forms := []string{secret, url.PathEscape(secret), url.QueryEscape(secret)}
-	has := func(s string) bool {
-		for _, f := range forms {
-			if strings.Contains(s, f) {
-				return true
-			}
-		}
-		return false
-	}
-	clean := func(s string) string {
-		for _, f := range forms {
-			s = strings.ReplaceAll(s, f, "REDACTED")
-		}
-		return s
-	}
-	if !has(err.Error()) {
-		return err
-	}
-	if ue, ok := err.(*url.Error); ok && !has(ue.Err.Error()) {
-		return &url.Error{Op: ue.Op, URL: clean(ue.URL), Err: ue.Err}
-	}
-	r := &redacted{msg: clean(err.Error())}
-	switch {
-	case errors.Is(err, context.Canceled):
-		r.cause = context.Canceled
-	case errors.Is(err, context.DeadlineExceeded):
-		r.cause = context.DeadlineExceeded
-	}
-	return r
-}
-
-type redacted struct {
-	msg   string
-	cause error
-}
-
-func (r *redacted) Error() string { return r.msg }
-func (r *redacted) Unwrap() error { return r.cause }

@@ -23,6 +23,7 @@ import (
 	"github.com/stripe/stripe-go/v76/client"
 	"github.com/stripe/stripe-go/v76/webhook"
 
+	"github.com/bookinggw/gateway/adapters/redact"
 	"github.com/bookinggw/gateway/core"
 )
 
@@ -400,23 +401,8 @@ func (l *Links) scrub(err error) error {
 	if !l.hasKey(err.Error()) {
 		return err
 	}
-	r := &redacted{msg: l.clean(err.Error())}
-	switch {
-	case errors.Is(err, context.Canceled):
-		r.cause = context.Canceled
-	case errors.Is(err, context.DeadlineExceeded):
-		r.cause = context.DeadlineExceeded
-	}
-	return r
+	return redact.Text(err, l.clean(err.Error()))
 }
-
-type redacted struct {
-	msg   string
-	cause error
-}
-
-func (r *redacted) Error() string { return r.msg }
-func (r *redacted) Unwrap() error { return r.cause }
 
 // retryAfter parses a Retry-After header: delay-seconds or an HTTP date.
 func retryAfter(h string, now time.Time) time.Duration {

@@ -25,6 +25,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/bookinggw/gateway/adapters/redact"
 	"github.com/bookinggw/gateway/core"
 )
 
@@ -198,7 +199,7 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 //	400 chat not found and every other 4xx (401 bad token included)
 //	                              → permanent
 func (s *Sender) classify(ctx context.Context, err error, ex *exchange) error {
-	se := &core.SendError{Err: scrub(err, s.cfg.Token)}
+	se := &core.SendError{Err: redact.Scrub(err, s.cfg.Token)}
 	var te *tgbotapi.Error
 	status := ex.status
 	switch {
@@ -244,49 +245,3 @@ func retryAfter(h string) time.Duration {
 	}
 	return 0
 }
-
-// scrub removes secret (raw or URL-escaped) from err's text. A *url.Error
-// keeps its type and cause; any other error carrying the secret is replaced
-// by its redacted text, keeping only context cancellation as a cause.
-func scrub(err error, secret string) error {
-	if err == nil || secret == "" {
-		return err
-	}
-	forms := []string{secret, url.PathEscape(secret), url.QueryEscape(secret)}
-	has := func(s string) bool {
-		for _, f := range forms {
-			if strings.Contains(s, f) {
-				return true
-			}
-		}
-		return false
-	}
-	clean := func(s string) string {
-		for _, f := range forms {
-			s = strings.ReplaceAll(s, f, "REDACTED")
-		}
-		return s
-	}
-	if !has(err.Error()) {
-		return err
-	}
-	if ue, ok := err.(*url.Error); ok && !has(ue.Err.Error()) {
-		return &url.Error{Op: ue.Op, URL: clean(ue.URL), Err: ue.Err}
-	}
-	r := &redacted{msg: clean(err.Error())}
-	switch {
-	case errors.Is(err, context.Canceled):
-		r.cause = context.Canceled
-	case errors.Is(err, context.DeadlineExceeded):
-		r.cause = context.DeadlineExceeded
-	}
-	return r
-}
-
-type redacted struct {
-	msg   string
-	cause error
-}
-
-func (r *redacted) Error() string { return r.msg }
-func (r *redacted) Unwrap() error { return r.cause }
