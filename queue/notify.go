@@ -38,10 +38,13 @@ type sendPayload struct {
 }
 
 // Client enqueues the pipeline's tasks.
-type Client struct{ c *asynq.Client }
+type Client struct {
+	c    *asynq.Client
+	insp *asynq.Inspector
+}
 
 // NewClient wraps the broker's client.
-func NewClient(b *Broker) *Client { return &Client{c: b.Client} }
+func NewClient(b *Broker) *Client { return &Client{c: b.Client, insp: b.Inspector} }
 
 // EnqueueSend schedules a message's send at its due time. The task id is
 // made of the message id, its attempt count and due instant: the same
@@ -50,10 +53,21 @@ func NewClient(b *Broker) *Client { return &Client{c: b.Client} }
 func (q *Client) EnqueueSend(ctx context.Context, m core.Message) error {
 	p, _ := json.Marshal(sendPayload{ID: m.ID})
 	id := fmt.Sprintf("send:%s:%d:%d", m.ID, m.Attempts, m.DueAt.UnixMilli())
-	_, err := q.c.EnqueueContext(ctx, asynq.NewTask(TypeSend, p), asynq.TaskID(id), asynq.Queue(Critical),
-		asynq.ProcessAt(m.DueAt), asynq.MaxRetry(5), asynq.Timeout(time.Minute))
+	opts := []asynq.Option{asynq.Queue(Critical), asynq.ProcessAt(m.DueAt), asynq.MaxRetry(5), asynq.Timeout(time.Minute)}
+	_, err := q.c.EnqueueContext(ctx, asynq.NewTask(TypeSend, p), append(opts, asynq.TaskID(id))...)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
-		return nil
+		// A task of that id that is still waiting will do. One held by a
+		// dead worker (active until Asynq's lease expires) or archived
+		// would never run: add another; only one can claim the message.
+		ti, ierr := q.insp.GetTaskInfo(Critical, id)
+		if ierr != nil || (ti.State != asynq.TaskStateActive && ti.State != asynq.TaskStateArchived) {
+			return nil
+		}
+		_, err = q.c.EnqueueContext(ctx, asynq.NewTask(TypeSend, p),
+			append(opts, asynq.TaskID(fmt.Sprintf("%s:again:%d", id, time.Now().UnixMilli())))...)
+		if errors.Is(err, asynq.ErrTaskIDConflict) {
+			return nil
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("queue: enqueue send %s: %w", m.ID, err)
