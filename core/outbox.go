@@ -138,6 +138,7 @@ const (
 	KindHelp          = "help"
 	KindPaymentLink   = "payment.link"
 	KindReceipt       = "payment.receipt"
+	KindStaffPayment  = "staff.payment"
 )
 
 // PlanEvent decides who is told what about an event: the client of every
@@ -175,7 +176,12 @@ func PlanEvent(e Event) []Intent {
 		if strings.HasPrefix(e.Data["amount_minor"], "-") {
 			return nil // refunds are told by the provider's own receipt
 		}
-		return []Intent{{KindReceipt, client}}
+		intents := []Intent{{KindReceipt, client}}
+		if e.Data["method"] == "stripe" && e.Data["specialist_id"] != "" {
+			// Staff recorded cash themselves; online payments they learn of here.
+			intents = append(intents, Intent{KindStaffPayment, Recipient{Kind: "staff", ID: e.Data["specialist_id"]}})
+		}
+		return intents
 	case EventWaitlistMatch:
 		return []Intent{{KindWaitlistMatch, specialist}}
 	}

@@ -50,6 +50,8 @@ func TestPlanEventReplies(t *testing.T) {
 		{EventConfirmed, map[string]string{"via": "link"}, "[]"},
 		{EventCancelled, map[string]string{"via": "whatsapp", "by_client": "true"}, "[{reply.cancelled {client c}} {staff.cancelled {staff s}}]"},
 		{EventPaymentAdded, map[string]string{"amount_minor": "-500"}, "[]"},
+		{EventPaymentAdded, map[string]string{"amount_minor": "500", "method": "stripe"}, "[{payment.receipt {client c}} {staff.payment {staff s}}]"},
+		{EventPaymentAdded, map[string]string{"amount_minor": "500", "method": "cash"}, "[{payment.receipt {client c}}]"},
 	} {
 		tc.data["client_id"], tc.data["specialist_id"] = "c", "s"
 		if got := fmt.Sprint(PlanEvent(Event{Kind: tc.kind, Data: tc.data})); got != tc.want {

@@ -55,13 +55,14 @@ const (
 	KindStaffNewRequest = "staff.new_request"     // to staff: a client asked for an appointment (Extra "client_phone")
 	KindStaffCancelled  = "staff.cancelled"       // to staff: an appointment was cancelled (Extra "reason")
 	KindPaymentLink     = "payment.link"          // to the client: PaymentURL to pay the balance (or the price)
-	KindPaymentReceipt  = "payment.receipt"       // to the client: payment received, total paid, balance
+	KindPaymentReceipt  = "payment.receipt"
+	KindStaffPayment    = "staff.payment" // to staff: a client paid (total paid, balance)       // to the client: payment received, total paid, balance
 )
 
 var kinds = []string{
 	KindRequested, KindAccepted, KindRejected, KindCancelled, KindMoved, KindCompleted,
 	KindReminder, KindReminderConfirm, KindReplyConfirmed, KindReplyCancelled, KindHelp,
-	KindWaitlistMatch, KindStaffNewRequest, KindStaffCancelled, KindPaymentLink, KindPaymentReceipt,
+	KindWaitlistMatch, KindStaffNewRequest, KindStaffCancelled, KindPaymentLink, KindPaymentReceipt, KindStaffPayment,
 }
 
 // DefaultLocale is used for any locale without templates.
@@ -81,7 +82,7 @@ func KnownKind(kind string) bool { return slices.Contains(kinds, kind) }
 // StaffKind reports whether a kind is addressed to staff rather than to a
 // client.
 func StaffKind(kind string) bool {
-	return kind == KindWaitlistMatch || kind == KindStaffNewRequest || kind == KindStaffCancelled
+	return kind == KindWaitlistMatch || kind == KindStaffNewRequest || kind == KindStaffCancelled || kind == KindStaffPayment
 }
 
 // NormalizeLocale maps a language tag to one of Locales: "fr-CA", "FR" and

@@ -300,3 +300,64 @@ func TestManualReminder(t *testing.T) {
 		}
 	})
 }
+
+// TestReminderSurvivesRestart: a reminder queued, then the queue lost
+// (Redis flushed, no worker running), is still sent once, and a voided one
+// never.
+func TestReminderSurvivesRestart(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e0 *apiEnv) {
+		e, fake := twilioEnv(t, freshURL(t, e0))
+		f := e.setup("Europe/Paris", allWeek(core.PeriodJSON{Start: "09:00", End: "18:00"}), core.ServiceInput{Name: "Physio", DurationMin: 60})
+		a := e.book(f, "2026-03-09T10:00:00+01:00")
+		b := e.book(f, "2026-03-09T14:00:00+01:00")
+		due := scheduled(e.reminders(a.ID))[0].Due
+		e.clock.Set(due)
+		for i := 0; i < 2; i++ { // two scheduler ticks, one message each
+			if _, err := e.app.Notify.QueueDueReminders(context.Background(), 6*time.Hour); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// b is cancelled after its reminder was queued: its message is voided.
+		e.must(200, "POST", "/api/v1/appointments/"+b.ID+"/status", map[string]any{"status": "cancelled"}, nil)
+		if err := e.app.Broker.Redis.FlushAll(context.Background()).Err(); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Set(due.Add(5 * time.Hour))
+		if err := e.app.StartWorker(); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the reminder of a", 30*time.Second, func() bool {
+			for _, m := range e.messages("appointment_id=" + a.ID) {
+				if m.Kind == core.KindReminderAsk && m.Status == core.MsgSent {
+					return true
+				}
+			}
+			return false
+		})
+		time.Sleep(2500 * time.Millisecond) // sweeps keep running: nothing more
+		reminders := map[string]int{}
+		for _, m := range fake.Messages() {
+			if strings.Contains(m.Body, "Physio") && (strings.Contains(m.Body, "1") && strings.Contains(m.Body, "2")) {
+				reminders[m.Body]++
+			}
+		}
+		var bmsgs []core.Message
+		for _, m := range e.messages("appointment_id=" + b.ID) {
+			if m.Kind == core.KindReminderAsk {
+				bmsgs = append(bmsgs, m)
+			}
+		}
+		if len(bmsgs) != 1 || bmsgs[0].Status != core.MsgSkipped {
+			t.Fatalf("voided reminder of b: %+v", bmsgs)
+		}
+		sent := 0
+		for _, m := range e.messages("") {
+			if m.Kind == core.KindReminderAsk && m.Status == core.MsgSent {
+				sent++
+			}
+		}
+		if sent != 1 {
+			t.Fatalf("%d reminders sent, want 1 (fake saw %v)", sent, reminders)
+		}
+	})
+}

@@ -508,7 +508,7 @@ func (s *Store) AddPayment(ctx context.Context, p core.Payment) (core.Appointmen
 			return err2
 		}
 		return addEvent(ctx, tx, core.Event{ID: core.NewID(), OrgID: p.OrgID, Kind: core.EventPaymentAdded, OccurredAt: p.CreatedAt,
-			Data: map[string]string{"appointment_id": a.ID, "client_id": a.ClientID, "payment_id": p.ID,
+			Data: map[string]string{"appointment_id": a.ID, "client_id": a.ClientID, "specialist_id": a.SpecialistID, "payment_id": p.ID,
 				"amount_minor": fmt.Sprint(p.AmountMinor), "currency": p.Currency, "method": p.Method}})
 	})
 	return a, !dup, err
