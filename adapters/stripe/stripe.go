@@ -24,6 +24,7 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/bookinggw/gateway/adapters/redact"
+	"github.com/bookinggw/gateway/adapters/retryafter"
 	"github.com/bookinggw/gateway/core"
 )
 
@@ -317,7 +318,7 @@ func (l *Links) classify(ctx context.Context, err error, ex *exchange) error {
 	}
 	switch {
 	case status == http.StatusTooManyRequests:
-		se.RetryAfter = retryAfter(ex.retryAfter, time.Now())
+		se.RetryAfter = retryafter.Parse(ex.retryAfter, time.Now())
 	case status == http.StatusRequestTimeout, status == http.StatusConflict:
 	case status >= 400 && status < 500:
 		se.Permanent = true
@@ -402,24 +403,6 @@ func (l *Links) scrub(err error) error {
 		return err
 	}
 	return redact.Text(err, l.clean(err.Error()))
-}
-
-// retryAfter parses a Retry-After header: delay-seconds or an HTTP date.
-func retryAfter(h string, now time.Time) time.Duration {
-	h = strings.TrimSpace(h)
-	if h == "" {
-		return 0
-	}
-	if n, err := strconv.ParseInt(h, 10, 64); err == nil {
-		if n < 0 {
-			return 0
-		}
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(h); err == nil && t.After(now) {
-		return t.Sub(now).Round(time.Second)
-	}
-	return 0
 }
 
 // VerifyEvent checks payload against the Stripe-Signature header with the

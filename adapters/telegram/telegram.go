@@ -26,6 +26,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/bookinggw/gateway/adapters/redact"
+	"github.com/bookinggw/gateway/adapters/retryafter"
 	"github.com/bookinggw/gateway/core"
 )
 
@@ -225,23 +226,11 @@ func (s *Sender) classify(ctx context.Context, err error, ex *exchange) error {
 	switch {
 	case status == http.StatusTooManyRequests:
 		if se.RetryAfter == 0 {
-			se.RetryAfter = retryAfter(ex.retryAfter)
+			se.RetryAfter = retryafter.Parse(ex.retryAfter, time.Now())
 		}
 	case status == http.StatusRequestTimeout:
 	case status >= 400 && status < 500:
 		se.Permanent = true
 	}
 	return se
-}
-
-func retryAfter(h string) time.Duration {
-	if n, err := strconv.Atoi(strings.TrimSpace(h)); err == nil && n > 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d.Round(time.Second)
-		}
-	}
-	return 0
 }

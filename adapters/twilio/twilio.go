@@ -27,6 +27,7 @@ import (
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 
 	"github.com/bookinggw/gateway/adapters/redact"
+	"github.com/bookinggw/gateway/adapters/retryafter"
 	"github.com/bookinggw/gateway/core"
 )
 
@@ -272,7 +273,7 @@ func (s *Sender) classify(ctx context.Context, err error, ex *exchange) error {
 	}
 	switch {
 	case status == http.StatusTooManyRequests:
-		se.RetryAfter = retryAfter(ex.retryAfter, time.Now())
+		se.RetryAfter = retryafter.Parse(ex.retryAfter, time.Now())
 	case status == http.StatusRequestTimeout:
 	case status >= 400 && status < 500:
 		se.Permanent = true
@@ -285,22 +286,4 @@ func codeOr(code, status int) string {
 		return strconv.Itoa(code)
 	}
 	return strconv.Itoa(status)
-}
-
-// retryAfter parses a Retry-After header: delay-seconds or an HTTP date.
-func retryAfter(h string, now time.Time) time.Duration {
-	h = strings.TrimSpace(h)
-	if h == "" {
-		return 0
-	}
-	if n, err := strconv.ParseInt(h, 10, 64); err == nil {
-		if n < 0 {
-			return 0
-		}
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(h); err == nil && t.After(now) {
-		return t.Sub(now).Round(time.Second)
-	}
-	return 0
 }
