@@ -167,16 +167,25 @@ func (s *Service) validateRoom(ctx context.Context, p Principal, in *RoomInput) 
 	if in.ServiceIDs == nil {
 		in.ServiceIDs = []string{}
 	}
-	for _, id := range in.ServiceIDs {
+	if err := s.checkServiceIDs(ctx, p.OrgID, in.ServiceIDs, &f); err != nil {
+		return err
+	}
+	return f.Err("invalid room")
+}
+
+// checkServiceIDs records a field error under service_ids for every id that
+// is not a service of the organization.
+func (s *Service) checkServiceIDs(ctx context.Context, orgID string, ids []string, f *Fields) error {
+	for _, id := range ids {
 		if !ValidID(id) {
 			f.Add("service_ids", id+" is not a service id")
-		} else if _, err := s.store.GetService(ctx, p.OrgID, id); ErrorCode(err) == CodeNotFound {
+		} else if _, err := s.store.GetService(ctx, orgID, id); ErrorCode(err) == CodeNotFound {
 			f.Add("service_ids", "no such service "+id)
 		} else if err != nil {
 			return err
 		}
 	}
-	return f.Err("invalid room")
+	return nil
 }
 
 // CreateRoom adds a room to a center.

@@ -101,14 +101,8 @@ func (s *Service) CreatePackage(ctx context.Context, p Principal, in PackageInpu
 	in.Currency = strings.ToUpper(in.Currency)
 	checkCurrency(&f, "currency", in.Currency)
 	f.Check(len(in.ServiceIDs) == 0, "service_ids", "name at least one service the package covers")
-	for _, id := range in.ServiceIDs {
-		if !ValidID(id) {
-			f.Add("service_ids", id+" is not a service id")
-		} else if _, err := s.store.GetService(ctx, p.OrgID, id); ErrorCode(err) == CodeNotFound {
-			f.Add("service_ids", "no such service "+id)
-		} else if err != nil {
-			return Package{}, err
-		}
+	if err := s.checkServiceIDs(ctx, p.OrgID, in.ServiceIDs, &f); err != nil {
+		return Package{}, err
 	}
 	if err := f.Err("invalid package"); err != nil {
 		return Package{}, err
