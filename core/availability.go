@@ -66,22 +66,11 @@ func (s *Service) Availability(ctx context.Context, p Principal, q AvailabilityQ
 		return out, nil
 	}
 	start, end := from.In(loc), to.AddDays(1).In(loc)
-	spec := bc.svc.Spec()
-	// Bookings of other services block a group slot entirely; same-service
-	// bookings take seats only.
 	held, err := s.store.Busy(ctx, p.OrgID, OwnerStaff, bc.specialist.ID, start, end.Add(24*time.Hour))
 	if err != nil {
 		return Availability{}, err
 	}
-	booked := make([]schedule.Booking, 0, len(held))
-	for _, a := range held {
-		seats := a.Seats
-		if a.ServiceID != bc.svc.ID {
-			seats = spec.Capacity + 1
-		}
-		booked = append(booked, schedule.Booking{Interval: schedule.Interval{Start: a.Start, End: a.End}, Seats: seats})
-	}
-	slots := schedule.Slots(bc.sched, spec, start, end, s.Now(), booked)
+	slots := schedule.Slots(bc.sched, bc.svc.Spec(), start, end, s.Now(), asBookings(held, bc.svc))
 	if bc.room != nil {
 		slots, err = s.roomFilter(ctx, p.OrgID, bc, slots, start, end)
 		if err != nil {
@@ -101,23 +90,32 @@ func (s *Service) roomFilter(ctx context.Context, orgID string, bc bookingContex
 	if err != nil {
 		return nil, err
 	}
-	var booked []schedule.Booking
-	for _, a := range held {
-		seats := a.Seats
-		if a.ServiceID != bc.svc.ID {
-			seats = bc.svc.Capacity + 1
-		}
-		booked = append(booked, schedule.Booking{Interval: schedule.Interval{Start: a.Start, End: a.End}, Seats: seats})
+	booked := asBookings(held, bc.svc)
+	rs := bc.roomSched
+	if !bc.roomHas {
+		rs = bc.sched
 	}
+	spec := bc.svc.Spec()
 	out := slots[:0]
 	for _, sl := range slots {
-		rs := bc.roomSched
-		if !bc.roomHas {
-			rs = bc.sched
-		}
-		if cs := schedule.Check(rs, bc.svc.Spec(), sl.Start, 1, time.Time{}, booked); len(cs) == 0 {
+		if cs := schedule.Check(rs, spec, sl.Start, 1, time.Time{}, booked); len(cs) == 0 {
 			out = append(out, sl)
 		}
 	}
 	return out, nil
+}
+
+// asBookings turns busy times into the slot arithmetic's bookings for a
+// service: bookings of another service block a session entirely (more
+// seats than it has); same-service ones take their seats only.
+func asBookings(held []Busy, svc Offering) []schedule.Booking {
+	out := make([]schedule.Booking, 0, len(held))
+	for _, a := range held {
+		seats := a.Seats
+		if a.ServiceID != svc.ID {
+			seats = max(svc.Capacity, 1) + 1
+		}
+		out = append(out, schedule.Booking{Interval: schedule.Interval{Start: a.Start, End: a.End}, Seats: seats})
+	}
+	return out
 }
