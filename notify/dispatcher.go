@@ -128,16 +128,33 @@ func (d *Dispatcher) RelayEvents(ctx context.Context) (int, error) {
 			return 0, err
 		}
 		for _, m := range created {
-			d.c.Counter.Inc(m.Channel, m.Status)
-			if m.Status == core.MsgQueued {
-				if err := d.c.Enqueuer.EnqueueSend(ctx, m); err != nil {
-					// The sweeper enqueues it later; nothing is lost.
-					d.c.Log.WarnContext(ctx, "enqueue failed", "message_id", m.ID, "error", err.Error())
-				}
-			}
+			d.dispatch(ctx, m)
 		}
 	}
 	return len(events), nil
+}
+
+// dispatch counts a newly written message and queues it if it is to be
+// sent. The row is stored already, so an enqueue failure only delays it to
+// the sweeper.
+func (d *Dispatcher) dispatch(ctx context.Context, m core.Message) {
+	d.c.Counter.Inc(m.Channel, m.Status)
+	if m.Status != core.MsgQueued {
+		return
+	}
+	if err := d.c.Enqueuer.EnqueueSend(ctx, m); err != nil {
+		d.c.Log.WarnContext(ctx, "enqueue failed; the sweeper will queue it", "message_id", m.ID, "error", err.Error())
+	}
+}
+
+// insert writes a message unless its dedupe key exists and dispatches it
+// when it is new; it returns the stored message either way.
+func (d *Dispatcher) insert(ctx context.Context, m core.Message) (core.Message, error) {
+	m, created, err := d.c.Store.InsertMessage(ctx, m)
+	if err == nil && created {
+		d.dispatch(ctx, m)
+	}
+	return m, err
 }
 
 // build renders one intent into a message for the first usable channel, or

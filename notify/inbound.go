@@ -74,12 +74,8 @@ func (d *Dispatcher) HandleInbound(ctx context.Context, id string) error {
 			if err != nil {
 				return err
 			}
-			if m, created, err := d.c.Store.InsertMessage(ctx, m); err != nil {
+			if _, err := d.insert(ctx, m); err != nil {
 				return err
-			} else if created && m.Status == core.MsgQueued {
-				if err := d.c.Enqueuer.EnqueueSend(ctx, m); err != nil {
-					d.c.Log.WarnContext(ctx, "enqueue failed", "message_id", m.ID, "error", err.Error())
-				}
 			}
 		}
 	}

@@ -89,15 +89,8 @@ func (d *Dispatcher) SendPaymentLink(ctx context.Context, p core.Principal, purp
 	if err != nil {
 		return LinkResult{}, err
 	}
-	m, created, err := d.c.Store.InsertMessage(ctx, m)
-	if err != nil {
+	if res.Message, err = d.insert(ctx, m); err != nil {
 		return LinkResult{}, err
 	}
-	if created && m.Status == core.MsgQueued {
-		if err := d.c.Enqueuer.EnqueueSend(ctx, m); err != nil {
-			d.c.Log.WarnContext(ctx, "enqueue failed", "message_id", m.ID, "error", err.Error())
-		}
-	}
-	res.Message = m
 	return res, nil
 }

@@ -67,12 +67,7 @@ func (d *Dispatcher) QueueDueReminders(ctx context.Context, lookahead time.Durat
 		if !ok {
 			continue
 		}
-		d.c.Counter.Inc(m.Channel, m.Status)
-		if m.Status == core.MsgQueued {
-			if err := d.c.Enqueuer.EnqueueSend(ctx, m); err != nil {
-				d.c.Log.WarnContext(ctx, "enqueue failed", "message_id", m.ID, "error", err.Error())
-			}
-		}
+		d.dispatch(ctx, m)
 		n++
 	}
 	return n, nil
@@ -111,14 +106,8 @@ func (d *Dispatcher) RemindNow(ctx context.Context, p core.Principal, ids []stri
 		if err != nil {
 			return nil, err
 		}
-		m, created, err := d.c.Store.InsertMessage(ctx, m)
-		if err != nil {
+		if m, err = d.insert(ctx, m); err != nil {
 			return nil, err
-		}
-		if created && m.Status == core.MsgQueued {
-			if err := d.c.Enqueuer.EnqueueSend(ctx, m); err != nil {
-				d.c.Log.WarnContext(ctx, "enqueue failed", "message_id", m.ID, "error", err.Error())
-			}
 		}
 		out = append(out, m)
 	}

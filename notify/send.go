@@ -120,15 +120,8 @@ func (d *Dispatcher) fallback(ctx context.Context, m core.Message) error {
 		return err
 	}
 	next.Fallback = m.Fallback[1:]
-	created, isNew, err := d.c.Store.InsertMessage(ctx, next)
-	if err != nil || !isNew {
-		return err
-	}
-	d.c.Counter.Inc(created.Channel, created.Status)
-	if created.Status != core.MsgQueued {
-		return nil
-	}
-	return d.c.Enqueuer.EnqueueSend(ctx, created)
+	_, err = d.insert(ctx, next)
+	return err
 }
 
 // Sweep re-enqueues messages that should be in the queue but may not be (a
