@@ -346,6 +346,13 @@ func (s *Service) CreateAppointment(ctx context.Context, p Principal, in Appoint
 	}
 	now := s.Now()
 	res := BookingResult{SeriesID: seriesID, Appointments: []Appointment{}, Skipped: []Skipped{}}
+	reminders := s.reminderPlanner()
+	if status == Accepted {
+		// Read the reminder settings before taking the specialist's lock.
+		if _, err := reminders.settings(ctx, Appointment{OrgID: p.OrgID, CenterID: in.CenterID, ServiceID: bc.svc.ID, ClientID: in.ClientID}); err != nil {
+			return BookingResult{}, err
+		}
+	}
 	var events []Event
 	err = s.store.InBookingTx(ctx, p.OrgID, bc.lockIDs(), func(tx BookingTx) error {
 		res.Appointments, res.Skipped, events = res.Appointments[:0], res.Skipped[:0], events[:0]
@@ -369,7 +376,7 @@ func (s *Service) CreateAppointment(ctx context.Context, p Principal, in Appoint
 			if err := tx.InsertAppointment(ctx, a); err != nil {
 				return err
 			}
-			if err := s.scheduleReminders(ctx, tx, a); err != nil {
+			if err := reminders.schedule(ctx, tx, a); err != nil {
 				return err
 			}
 			e := s.event(p, kind, a, nil)
@@ -534,6 +541,7 @@ func (s *Service) applyStatus(ctx context.Context, p Principal, ids []string, fi
 		}
 	}
 	now := s.Now()
+	reminders := s.reminderPlanner()
 	var out []Appointment
 	var events []Event
 	err = s.store.InBookingTx(ctx, p.OrgID, lock, func(tx BookingTx) error {
@@ -595,7 +603,7 @@ func (s *Service) applyStatus(ctx context.Context, p Principal, ids []string, fi
 			if err := tx.UpdateAppointment(ctx, a); err != nil {
 				return err
 			}
-			if err := s.scheduleReminders(ctx, tx, a); err != nil {
+			if err := reminders.schedule(ctx, tx, a); err != nil {
 				return err
 			}
 			extra := map[string]string{}
@@ -709,6 +717,7 @@ func (s *Service) MoveAppointment(ctx context.Context, p Principal, id string, i
 	dayShift := daysBetween(schedule.DateOf(oldL), schedule.DateOf(newL))
 	clockShift := wallClock(newL) - wallClock(oldL)
 	now := s.Now()
+	reminders := s.reminderPlanner()
 	res := MoveResult{Appointments: []Appointment{}, Skipped: []Skipped{}}
 	var events []Event
 	err = s.store.InBookingTx(ctx, p.OrgID, bc.lockIDs(), func(tx BookingTx) error {
@@ -751,7 +760,7 @@ func (s *Service) MoveAppointment(ctx context.Context, p Principal, id string, i
 			if err := tx.UpdateAppointment(ctx, cur); err != nil {
 				return err
 			}
-			if err := s.scheduleReminders(ctx, tx, cur); err != nil {
+			if err := reminders.schedule(ctx, tx, cur); err != nil {
 				return err
 			}
 			e := s.event(p, EventMoved, cur, map[string]string{"previous_start": from.UTC().Format(time.RFC3339)})
@@ -802,8 +811,8 @@ func daysBetween(a, b schedule.Date) int {
 // scheduleReminders replaces an appointment's reminders with those its
 // current state calls for, inside the booking transaction: accepting,
 // moving or cancelling a visit creates, moves or voids them atomically.
-func (s *Service) scheduleReminders(ctx context.Context, tx BookingTx, a Appointment) error {
-	rs, err := s.plannedReminders(ctx, a)
+func (r *reminderPlanner) schedule(ctx context.Context, tx BookingTx, a Appointment) error {
+	rs, err := r.plan(ctx, a)
 	if err != nil {
 		return err
 	}

@@ -197,27 +197,44 @@ type ReminderStore interface {
 	ClientTimezone(ctx context.Context, orgID, clientID string) (string, error)
 }
 
-// plannedReminders computes the reminders an appointment should have now:
-// none unless it is accepted and ahead.
-func (s *Service) plannedReminders(ctx context.Context, a Appointment) ([]Reminder, error) {
-	if a.Status != Accepted || !a.Start.After(s.Now()) {
-		return nil, nil
+// reminderPlanner computes the reminders appointments should have. It
+// reads each (center, service, client)'s policy and client zone once, so a
+// series or a bulk change inside the booking transaction costs one lookup,
+// and CreateAppointment can read it before taking the lock.
+type reminderPlanner struct {
+	s    *Service
+	seen map[[3]string]reminderSettings
+}
+
+type reminderSettings struct {
+	policy ReminderPolicy
+	loc    *time.Location
+}
+
+func (s *Service) reminderPlanner() *reminderPlanner {
+	return &reminderPlanner{s: s, seen: map[[3]string]reminderSettings{}}
+}
+
+func (r *reminderPlanner) settings(ctx context.Context, a Appointment) (reminderSettings, error) {
+	key := [3]string{a.CenterID, a.ServiceID, a.ClientID}
+	if st, ok := r.seen[key]; ok {
+		return st, nil
 	}
-	p, found, err := s.store.ReminderPolicyFor(ctx, a.OrgID, a.CenterID, a.ServiceID)
+	p, found, err := r.s.store.ReminderPolicyFor(ctx, a.OrgID, a.CenterID, a.ServiceID)
 	if err != nil {
-		return nil, err
+		return reminderSettings{}, err
 	}
 	if !found {
 		p = DefaultReminderPolicy()
 	}
-	tz, err := s.store.ClientTimezone(ctx, a.OrgID, a.ClientID)
+	tz, err := r.s.store.ClientTimezone(ctx, a.OrgID, a.ClientID)
 	if err != nil {
-		return nil, err
+		return reminderSettings{}, err
 	}
 	if tz == "" {
-		o, err := s.store.GetOrganization(ctx, a.OrgID)
+		o, err := r.s.store.GetOrganization(ctx, a.OrgID)
 		if err != nil {
-			return nil, err
+			return reminderSettings{}, err
 		}
 		tz = o.Timezone
 	}
@@ -225,6 +242,23 @@ func (s *Service) plannedReminders(ctx context.Context, a Appointment) ([]Remind
 	if err != nil {
 		loc = time.UTC
 	}
+	st := reminderSettings{policy: p, loc: loc}
+	r.seen[key] = st
+	return st, nil
+}
+
+// plan computes the reminders an appointment should have now: none unless
+// it is accepted and ahead.
+func (r *reminderPlanner) plan(ctx context.Context, a Appointment) ([]Reminder, error) {
+	s := r.s
+	if a.Status != Accepted || !a.Start.After(s.Now()) {
+		return nil, nil
+	}
+	st, err := r.settings(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	p, loc := st.policy, st.loc
 	var out []Reminder
 	for _, rt := range ReminderTimes(a.Start, s.Now(), p, loc) {
 		out = append(out, Reminder{ID: NewID(), OrgID: a.OrgID, AppointmentID: a.ID, OffsetMin: rt.OffsetMin, Due: rt.Due,
