@@ -69,7 +69,7 @@ func eachBackend(t *testing.T, fn func(t *testing.T, dbURL string)) {
 
 func bootstrap(t *testing.T, a *app.App, name string) core.BootstrapResult {
 	t.Helper()
-	res, err := a.Service.Bootstrap(context.Background(), core.BootstrapInput{OrgName: name, Timezone: "Europe/Paris"})
+	res, err := a.Services.Tenancy.Bootstrap(context.Background(), core.BootstrapInput{OrgName: name, Timezone: "Europe/Paris"})
 	if err != nil {
 		t.Fatalf("bootstrap %s: %v", name, err)
 	}

@@ -45,41 +45,41 @@ type WaitingStatusRequest struct {
 }
 
 func (s *Server) bookingRoutes() {
-	svc := s.d.Service
+	svc := s.d.Services
 	// Services and the catalogue.
 	s.handle(Route{Method: "POST", Path: "/services", Tag: "services", Summary: "create a catalogue service (no owner_id) or a specialist's service",
 		Req: core.ServiceInput{}, Resp: core.Offering{}, Status: 201}, func(c *gin.Context) {
 		var in core.ServiceInput
 		if bindJSON(c, &in) {
-			respond(c, http.StatusCreated)(svc.CreateService(c.Request.Context(), principal(c), in))
+			respond(c, http.StatusCreated)(svc.Catalogue.CreateService(c.Request.Context(), principal(c), in))
 		}
 	})
 	s.handle(Route{Method: "GET", Path: "/services", Tag: "services", Summary: "list the catalogue, or a specialist's services with ?owner_id=",
 		Resp: core.Offering{}, List: true, Query: []Param{{Name: "owner_id", Type: "string", Description: "a specialist's id"}}},
 		func(c *gin.Context) {
 			if pg, ok := page(c); ok {
-				l, err := svc.ListServices(c.Request.Context(), principal(c), c.Query("owner_id"), pg)
+				l, err := svc.Catalogue.ListServices(c.Request.Context(), principal(c), c.Query("owner_id"), pg)
 				respondList(c, l, err, pg, func(x core.Offering) string { return x.ID })
 			}
 		})
 	s.handle(Route{Method: "GET", Path: "/services/:id", Tag: "services", Summary: "one service", Resp: core.Offering{}},
 		func(c *gin.Context) {
 			if id, ok := idParam(c, "id", "service"); ok {
-				respond(c, http.StatusOK)(svc.GetService(c.Request.Context(), principal(c), id))
+				respond(c, http.StatusOK)(svc.Catalogue.GetService(c.Request.Context(), principal(c), id))
 			}
 		})
 	s.handle(Route{Method: "PUT", Path: "/services/:id", Tag: "services", Summary: "replace a service's fields",
 		Req: core.ServiceInput{}, Resp: core.Offering{}}, func(c *gin.Context) {
 		var in core.ServiceInput
 		if id, ok := idParam(c, "id", "service"); ok && bindJSON(c, &in) {
-			respond(c, http.StatusOK)(svc.UpdateService(c.Request.Context(), principal(c), id, in))
+			respond(c, http.StatusOK)(svc.Catalogue.UpdateService(c.Request.Context(), principal(c), id, in))
 		}
 	})
 	s.handle(Route{Method: "POST", Path: "/services/:id/import", Tag: "services", Summary: "copy a catalogue service to a specialist, who may edit the copy",
 		Req: ImportRequest{}, Resp: core.Offering{}, Status: 201}, func(c *gin.Context) {
 		var in ImportRequest
 		if id, ok := idParam(c, "id", "service"); ok && bindJSON(c, &in) {
-			respond(c, http.StatusCreated)(svc.ImportService(c.Request.Context(), principal(c), id, in.SpecialistID))
+			respond(c, http.StatusCreated)(svc.Catalogue.ImportService(c.Request.Context(), principal(c), id, in.SpecialistID))
 		}
 	})
 
@@ -88,26 +88,26 @@ func (s *Server) bookingRoutes() {
 		func(c *gin.Context) {
 			var in core.RoomInput
 			if bindJSON(c, &in) {
-				respond(c, http.StatusCreated)(svc.CreateRoom(c.Request.Context(), principal(c), in))
+				respond(c, http.StatusCreated)(svc.Catalogue.CreateRoom(c.Request.Context(), principal(c), in))
 			}
 		})
 	s.handle(Route{Method: "GET", Path: "/rooms", Tag: "rooms", Summary: "list rooms", Resp: core.Room{}, List: true,
 		Query: []Param{{Name: "center_id", Type: "string", Description: "only this center's rooms"}}}, func(c *gin.Context) {
 		if pg, ok := page(c); ok {
-			l, err := svc.ListRooms(c.Request.Context(), principal(c), c.Query("center_id"), pg)
+			l, err := svc.Catalogue.ListRooms(c.Request.Context(), principal(c), c.Query("center_id"), pg)
 			respondList(c, l, err, pg, func(x core.Room) string { return x.ID })
 		}
 	})
 	s.handle(Route{Method: "GET", Path: "/rooms/:id", Tag: "rooms", Summary: "one room", Resp: core.Room{}}, func(c *gin.Context) {
 		if id, ok := idParam(c, "id", "room"); ok {
-			respond(c, http.StatusOK)(svc.GetRoom(c.Request.Context(), principal(c), id))
+			respond(c, http.StatusOK)(svc.Catalogue.GetRoom(c.Request.Context(), principal(c), id))
 		}
 	})
 	s.handle(Route{Method: "PUT", Path: "/rooms/:id", Tag: "rooms", Summary: "replace a room's fields", Req: core.RoomInput{}, Resp: core.Room{}},
 		func(c *gin.Context) {
 			var in core.RoomInput
 			if id, ok := idParam(c, "id", "room"); ok && bindJSON(c, &in) {
-				respond(c, http.StatusOK)(svc.UpdateRoom(c.Request.Context(), principal(c), id, in))
+				respond(c, http.StatusOK)(svc.Catalogue.UpdateRoom(c.Request.Context(), principal(c), id, in))
 			}
 		})
 
@@ -122,13 +122,13 @@ func (s *Server) bookingRoutes() {
 			Req: core.ScheduleInput{}, Resp: core.Schedule{}}, func(c *gin.Context) {
 			var in core.ScheduleInput
 			if id, ok := idParam(c, "id", o.what); ok && bindJSON(c, &in) {
-				respond(c, http.StatusOK)(svc.PutSchedule(c.Request.Context(), principal(c), o.kind, id, in))
+				respond(c, http.StatusOK)(svc.Catalogue.PutSchedule(c.Request.Context(), principal(c), o.kind, id, in))
 			}
 		})
 		s.handle(Route{Method: "GET", Path: o.prefix + "/schedule", Tag: "schedules", Summary: "weekly hours and time off of a " + o.what,
 			Resp: ScheduleView{}}, func(c *gin.Context) {
 			if id, ok := idParam(c, "id", o.what); ok {
-				sc, ex, err := svc.GetSchedule(c.Request.Context(), principal(c), o.kind, id)
+				sc, ex, err := svc.Catalogue.GetSchedule(c.Request.Context(), principal(c), o.kind, id)
 				respond(c, http.StatusOK)(ScheduleView{Schedule: sc, Exceptions: ex}, err)
 			}
 		})
@@ -136,7 +136,7 @@ func (s *Server) bookingRoutes() {
 			Req: core.ExceptionInput{}, Resp: core.Exception{}, Status: 201}, func(c *gin.Context) {
 			var in core.ExceptionInput
 			if id, ok := idParam(c, "id", o.what); ok && bindJSON(c, &in) {
-				respond(c, http.StatusCreated)(svc.AddException(c.Request.Context(), principal(c), o.kind, id, in))
+				respond(c, http.StatusCreated)(svc.Catalogue.AddException(c.Request.Context(), principal(c), o.kind, id, in))
 			}
 		})
 		s.handle(Route{Method: "DELETE", Path: o.prefix + "/time-off/:exception_id", Tag: "schedules", Summary: "remove time off", Status: 204},
@@ -149,7 +149,7 @@ func (s *Server) bookingRoutes() {
 				if !ok {
 					return
 				}
-				if err := svc.DeleteException(c.Request.Context(), principal(c), o.kind, id, eid); err != nil {
+				if err := svc.Catalogue.DeleteException(c.Request.Context(), principal(c), o.kind, id, eid); err != nil {
 					Fail(c, err)
 					return
 				}
@@ -167,7 +167,7 @@ func (s *Server) bookingRoutes() {
 			{Name: "to", Type: "string", Required: true, Description: "last local date (inclusive), at most 62 days after from"},
 			{Name: "timezone", Type: "string", Description: "IANA zone of the dates and of the answer; default the specialist's"},
 		}}, func(c *gin.Context) {
-		respond(c, http.StatusOK)(svc.Availability(c.Request.Context(), principal(c), core.AvailabilityQuery{SpecialistID: c.Query("specialist_id"),
+		respond(c, http.StatusOK)(svc.Booking.Availability(c.Request.Context(), principal(c), core.AvailabilityQuery{SpecialistID: c.Query("specialist_id"),
 			ServiceID: c.Query("service_id"), RoomID: c.Query("room_id"), From: c.Query("from"), To: c.Query("to"), Timezone: c.Query("timezone")}))
 	})
 
@@ -177,7 +177,7 @@ func (s *Server) bookingRoutes() {
 		Req:     core.AppointmentInput{}, Resp: core.BookingResult{}, Status: 201}, func(c *gin.Context) {
 		var in core.AppointmentInput
 		if bindJSON(c, &in) {
-			respond(c, http.StatusCreated)(svc.CreateAppointment(c.Request.Context(), principal(c), in))
+			respond(c, http.StatusCreated)(svc.Booking.CreateAppointment(c.Request.Context(), principal(c), in))
 		}
 	})
 	s.handle(Route{Method: "GET", Path: "/appointments", Tag: "appointments", Summary: "list appointments", Resp: core.Appointment{}, List: true,
@@ -204,13 +204,13 @@ func (s *Server) bookingRoutes() {
 					*q.dst = t
 				}
 			}
-			l, err := svc.ListAppointments(c.Request.Context(), principal(c), f, pg)
+			l, err := svc.Booking.ListAppointments(c.Request.Context(), principal(c), f, pg)
 			respondList(c, l, err, pg, func(x core.Appointment) string { return x.ID })
 		})
 	s.handle(Route{Method: "GET", Path: "/appointments/:id", Tag: "appointments", Summary: "one appointment", Resp: core.Appointment{}},
 		func(c *gin.Context) {
 			if id, ok := idParam(c, "id", "appointment"); ok {
-				respond(c, http.StatusOK)(svc.GetAppointment(c.Request.Context(), principal(c), id))
+				respond(c, http.StatusOK)(svc.Booking.GetAppointment(c.Request.Context(), principal(c), id))
 			}
 		})
 	s.handle(Route{Method: "POST", Path: "/appointments/:id/status", Tag: "appointments",
@@ -218,7 +218,7 @@ func (s *Server) bookingRoutes() {
 		func(c *gin.Context) {
 			var in core.StatusChange
 			if id, ok := idParam(c, "id", "appointment"); ok && bindJSON(c, &in) {
-				l, err := svc.ChangeStatus(c.Request.Context(), principal(c), id, in)
+				l, err := svc.Booking.ChangeStatus(c.Request.Context(), principal(c), id, in)
 				respond(c, http.StatusOK)(AppointmentsResponse{Appointments: l}, err)
 			}
 		})
@@ -227,7 +227,7 @@ func (s *Server) bookingRoutes() {
 		func(c *gin.Context) {
 			var in BulkStatusRequest
 			if bindJSON(c, &in) {
-				l, err := svc.BulkStatus(c.Request.Context(), principal(c), in.IDs, in.FromStatus, core.StatusChange{Status: in.Status, Reason: in.Reason})
+				l, err := svc.Booking.BulkStatus(c.Request.Context(), principal(c), in.IDs, in.FromStatus, core.StatusChange{Status: in.Status, Reason: in.Reason})
 				respond(c, http.StatusOK)(AppointmentsResponse{Appointments: l}, err)
 			}
 		})
@@ -236,21 +236,21 @@ func (s *Server) bookingRoutes() {
 		func(c *gin.Context) {
 			var in core.MoveInput
 			if id, ok := idParam(c, "id", "appointment"); ok && bindJSON(c, &in) {
-				respond(c, http.StatusOK)(svc.MoveAppointment(c.Request.Context(), principal(c), id, in))
+				respond(c, http.StatusOK)(svc.Booking.MoveAppointment(c.Request.Context(), principal(c), id, in))
 			}
 		})
 	s.handle(Route{Method: "POST", Path: "/appointments/:id/payments", Tag: "appointments", Summary: "record a payment (or a negative refund)",
 		Req: core.PaymentInput{}, Resp: PaymentResponse{}, Status: 201}, func(c *gin.Context) {
 		var in core.PaymentInput
 		if id, ok := idParam(c, "id", "appointment"); ok && bindJSON(c, &in) {
-			a, p, err := svc.AddPayment(c.Request.Context(), principal(c), id, in)
+			a, p, err := svc.Money.AddPayment(c.Request.Context(), principal(c), id, in)
 			respond(c, http.StatusCreated)(PaymentResponse{Payment: p, Appointment: a}, err)
 		}
 	})
 	s.handle(Route{Method: "GET", Path: "/appointments/:id/payments", Tag: "appointments", Summary: "an appointment's payments",
 		Resp: ListResponse[core.Payment]{}}, func(c *gin.Context) {
 		if id, ok := idParam(c, "id", "appointment"); ok {
-			l, err := svc.ListPayments(c.Request.Context(), principal(c), id)
+			l, err := svc.Money.ListPayments(c.Request.Context(), principal(c), id)
 			respond(c, http.StatusOK)(ListResponse[core.Payment]{Items: l}, err)
 		}
 	})
@@ -260,14 +260,14 @@ func (s *Server) bookingRoutes() {
 		Req: core.WaitingInput{}, Resp: core.WaitingEntry{}, Status: 201}, func(c *gin.Context) {
 		var in core.WaitingInput
 		if bindJSON(c, &in) {
-			respond(c, http.StatusCreated)(svc.AddWaiting(c.Request.Context(), principal(c), in))
+			respond(c, http.StatusCreated)(svc.Booking.AddWaiting(c.Request.Context(), principal(c), in))
 		}
 	})
 	s.handle(Route{Method: "GET", Path: "/waiting-list", Tag: "waiting list", Summary: "list waiting-list entries", Resp: core.WaitingEntry{}, List: true,
 		Query: []Param{{Name: "specialist_id", Type: "string"}, {Name: "status", Type: "string", Description: "waiting, matched, booked or removed"}}},
 		func(c *gin.Context) {
 			if pg, ok := page(c); ok {
-				l, err := svc.ListWaiting(c.Request.Context(), principal(c), c.Query("specialist_id"), c.Query("status"), pg)
+				l, err := svc.Booking.ListWaiting(c.Request.Context(), principal(c), c.Query("specialist_id"), c.Query("status"), pg)
 				respondList(c, l, err, pg, func(x core.WaitingEntry) string { return x.ID })
 			}
 		})
@@ -275,7 +275,7 @@ func (s *Server) bookingRoutes() {
 		Req: WaitingStatusRequest{}, Status: 204}, func(c *gin.Context) {
 		var in WaitingStatusRequest
 		if id, ok := idParam(c, "id", "waiting-list entry"); ok && bindJSON(c, &in) {
-			if err := svc.SetWaitingStatus(c.Request.Context(), principal(c), id, in.Status); err != nil {
+			if err := svc.Booking.SetWaitingStatus(c.Request.Context(), principal(c), id, in.Status); err != nil {
 				Fail(c, err)
 				return
 			}
@@ -287,7 +287,7 @@ func (s *Server) bookingRoutes() {
 	s.handle(Route{Method: "GET", Path: "/domain-events", Tag: "events", Summary: "the organization's domain events, oldest first (director)",
 		Resp: core.Event{}, List: true}, func(c *gin.Context) {
 		if pg, ok := page(c); ok {
-			l, err := svc.ListEvents(c.Request.Context(), principal(c), pg)
+			l, err := svc.Booking.ListEvents(c.Request.Context(), principal(c), pg)
 			respondList(c, l, err, pg, func(x core.Event) string { return x.ID })
 		}
 	})

@@ -22,13 +22,13 @@ type InvitationView struct {
 }
 
 func (s *Server) clientRoutes() {
-	svc := s.d.Service
+	svc := s.d.Services
 	s.handle(Route{Method: "POST", Path: "/clients", Tag: "clients", Summary: "add a client",
 		Req: core.ClientInput{}, Resp: core.Client{}, Status: 201},
 		func(c *gin.Context) {
 			var in core.ClientInput
 			if bindJSON(c, &in) {
-				respond(c, http.StatusCreated)(svc.CreateClient(c.Request.Context(), principal(c), in))
+				respond(c, http.StatusCreated)(svc.Clients.CreateClient(c.Request.Context(), principal(c), in))
 			}
 		})
 	s.handle(Route{Method: "GET", Path: "/clients", Tag: "clients", Resp: core.Client{}, List: true,
@@ -47,13 +47,13 @@ func (s *Server) clientRoutes() {
 			}
 			f := core.ClientFilter{Query: c.Query("q"), GroupID: c.Query("group_id"), CenterID: c.Query("center_id"),
 				Status: c.Query("status"), Archived: c.Query("archived")}
-			l, err := svc.ListClients(c.Request.Context(), principal(c), f, pg)
+			l, err := svc.Clients.ListClients(c.Request.Context(), principal(c), f, pg)
 			respondList(c, l, err, pg, func(x core.Client) string { return x.ID })
 		})
 	s.handle(Route{Method: "GET", Path: "/clients/:id", Tag: "clients", Summary: "one client with their activity status", Resp: core.Client{}},
 		func(c *gin.Context) {
 			if id, ok := idParam(c, "id", "client"); ok {
-				respond(c, http.StatusOK)(svc.GetClient(c.Request.Context(), principal(c), id))
+				respond(c, http.StatusOK)(svc.Clients.GetClient(c.Request.Context(), principal(c), id))
 			}
 		})
 	s.handle(Route{Method: "PUT", Path: "/clients/:id", Tag: "clients", Summary: "replace a client's fields",
@@ -61,19 +61,19 @@ func (s *Server) clientRoutes() {
 		func(c *gin.Context) {
 			var in core.ClientInput
 			if id, ok := idParam(c, "id", "client"); ok && bindJSON(c, &in) {
-				respond(c, http.StatusOK)(svc.UpdateClient(c.Request.Context(), principal(c), id, in))
+				respond(c, http.StatusOK)(svc.Clients.UpdateClient(c.Request.Context(), principal(c), id, in))
 			}
 		})
 	s.handle(Route{Method: "POST", Path: "/clients/:id/archive", Tag: "clients", Summary: "archive a client (clients are never deleted)", Resp: core.Client{}},
 		func(c *gin.Context) {
 			if id, ok := idParam(c, "id", "client"); ok {
-				respond(c, http.StatusOK)(svc.ArchiveClient(c.Request.Context(), principal(c), id))
+				respond(c, http.StatusOK)(svc.Clients.ArchiveClient(c.Request.Context(), principal(c), id))
 			}
 		})
 	s.handle(Route{Method: "POST", Path: "/clients/:id/unarchive", Tag: "clients", Summary: "bring an archived client back", Resp: core.Client{}},
 		func(c *gin.Context) {
 			if id, ok := idParam(c, "id", "client"); ok {
-				respond(c, http.StatusOK)(svc.UnarchiveClient(c.Request.Context(), principal(c), id))
+				respond(c, http.StatusOK)(svc.Clients.UnarchiveClient(c.Request.Context(), principal(c), id))
 			}
 		})
 	s.handle(Route{Method: "POST", Path: "/clients/:id/family", Tag: "clients",
@@ -82,13 +82,13 @@ func (s *Server) clientRoutes() {
 		func(c *gin.Context) {
 			var in core.FamilyLinkInput
 			if id, ok := idParam(c, "id", "client"); ok && bindJSON(c, &in) {
-				respond(c, http.StatusCreated)(svc.LinkFamily(c.Request.Context(), principal(c), id, in))
+				respond(c, http.StatusCreated)(svc.Clients.LinkFamily(c.Request.Context(), principal(c), id, in))
 			}
 		})
 	s.handle(Route{Method: "GET", Path: "/clients/:id/family", Tag: "clients", Summary: "a client's family links", Resp: FamilyList{}},
 		func(c *gin.Context) {
 			if id, ok := idParam(c, "id", "client"); ok {
-				l, err := svc.ListFamily(c.Request.Context(), principal(c), id)
+				l, err := svc.Clients.ListFamily(c.Request.Context(), principal(c), id)
 				respond(c, http.StatusOK)(FamilyList{Items: l}, err)
 			}
 		})
@@ -102,7 +102,7 @@ func (s *Server) clientRoutes() {
 			if !ok {
 				return
 			}
-			if err := svc.UnlinkFamily(c.Request.Context(), principal(c), id, other); err != nil {
+			if err := svc.Clients.UnlinkFamily(c.Request.Context(), principal(c), id, other); err != nil {
 				Fail(c, err)
 				return
 			}
@@ -114,13 +114,13 @@ func (s *Server) clientRoutes() {
 		func(c *gin.Context) {
 			var in core.ClientGroupInput
 			if bindJSON(c, &in) {
-				respond(c, http.StatusCreated)(svc.CreateClientGroup(c.Request.Context(), principal(c), in))
+				respond(c, http.StatusCreated)(svc.Clients.CreateClientGroup(c.Request.Context(), principal(c), in))
 			}
 		})
 	s.handle(Route{Method: "GET", Path: "/client-groups", Tag: "clients", Summary: "list client groups", Resp: core.ClientGroup{}, List: true},
 		func(c *gin.Context) {
 			if pg, ok := page(c); ok {
-				l, err := svc.ListClientGroups(c.Request.Context(), principal(c), pg)
+				l, err := svc.Clients.ListClientGroups(c.Request.Context(), principal(c), pg)
 				respondList(c, l, err, pg, func(x core.ClientGroup) string { return x.ID })
 			}
 		})
@@ -136,7 +136,7 @@ func (s *Server) clientRoutes() {
 		func(c *gin.Context) {
 			var in core.InvitationInput
 			if bindJSON(c, &in) {
-				respond(c, http.StatusCreated)(view(c)(svc.CreateInvitation(c.Request.Context(), principal(c), in)))
+				respond(c, http.StatusCreated)(view(c)(svc.Invitations.CreateInvitation(c.Request.Context(), principal(c), in)))
 			}
 		})
 	s.handle(Route{Method: "GET", Path: "/invitations", Tag: "invitations", Summary: "list invitation links with their counters",
@@ -146,7 +146,7 @@ func (s *Server) clientRoutes() {
 			if !ok {
 				return
 			}
-			l, err := svc.ListInvitations(c.Request.Context(), principal(c), pg)
+			l, err := svc.Invitations.ListInvitations(c.Request.Context(), principal(c), pg)
 			vs := make([]InvitationView, len(l))
 			for i, inv := range l {
 				vs[i] = InvitationView{Invitation: inv, URL: s.joinURL(inv.Code)}
@@ -156,7 +156,7 @@ func (s *Server) clientRoutes() {
 	s.handle(Route{Method: "GET", Path: "/invitations/:id", Tag: "invitations", Summary: "one invitation link with its counters", Resp: InvitationView{}},
 		func(c *gin.Context) {
 			if id, ok := idParam(c, "id", "invitation"); ok {
-				respond(c, http.StatusOK)(view(c)(svc.GetInvitation(c.Request.Context(), principal(c), id)))
+				respond(c, http.StatusOK)(view(c)(svc.Invitations.GetInvitation(c.Request.Context(), principal(c), id)))
 			}
 		})
 	s.handle(Route{Method: "PUT", Path: "/invitations/:id", Tag: "invitations", Summary: "replace an invitation's fields (the code and counters stay)",
@@ -164,13 +164,13 @@ func (s *Server) clientRoutes() {
 		func(c *gin.Context) {
 			var in core.InvitationInput
 			if id, ok := idParam(c, "id", "invitation"); ok && bindJSON(c, &in) {
-				respond(c, http.StatusOK)(view(c)(svc.UpdateInvitation(c.Request.Context(), principal(c), id, in)))
+				respond(c, http.StatusOK)(view(c)(svc.Invitations.UpdateInvitation(c.Request.Context(), principal(c), id, in)))
 			}
 		})
 	s.handle(Route{Method: "POST", Path: "/invitations/:id/deactivate", Tag: "invitations", Summary: "deactivate an invitation link", Resp: InvitationView{}},
 		func(c *gin.Context) {
 			if id, ok := idParam(c, "id", "invitation"); ok {
-				respond(c, http.StatusOK)(view(c)(svc.DeactivateInvitation(c.Request.Context(), principal(c), id)))
+				respond(c, http.StatusOK)(view(c)(svc.Invitations.DeactivateInvitation(c.Request.Context(), principal(c), id)))
 			}
 		})
 	s.handle(Route{Method: "GET", Path: "/invitations/:id/qr.png", Tag: "invitations",
@@ -190,7 +190,7 @@ func (s *Server) clientRoutes() {
 				}
 				size = n
 			}
-			inv, err := svc.GetInvitation(c.Request.Context(), principal(c), id)
+			inv, err := svc.Invitations.GetInvitation(c.Request.Context(), principal(c), id)
 			if err != nil {
 				Fail(c, err)
 				return
@@ -209,7 +209,7 @@ func (s *Server) clientRoutes() {
 		func(c *gin.Context) {
 			var in core.ClientInput
 			if id, ok := idParam(c, "id", "invitation"); ok && bindJSON(c, &in) {
-				respond(c, http.StatusCreated)(svc.JoinInvitationByID(c.Request.Context(), principal(c), id, in))
+				respond(c, http.StatusCreated)(svc.Invitations.JoinInvitationByID(c.Request.Context(), principal(c), id, in))
 			}
 		})
 }

@@ -1,33 +1,16 @@
 package api
 
 import (
-	"context"
 	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/bookinggw/gateway/core"
-	"github.com/bookinggw/gateway/notify"
 	"github.com/bookinggw/gateway/templates"
 )
 
 // Notifier is the outbox as staff see it.
-type Notifier interface {
-	ListMessages(ctx context.Context, p core.Principal, f core.MessageFilter, pg core.Page) ([]core.Message, error)
-	GetMessage(ctx context.Context, p core.Principal, id string) (core.Message, error)
-	Retry(ctx context.Context, p core.Principal, id string) (core.Message, error)
-	ClientChannels(ctx context.Context, p core.Principal, clientID string) (notify.ChannelSettings, error)
-	SetClientChannels(ctx context.Context, p core.Principal, clientID string, in notify.ChannelSettings) (notify.ChannelSettings, error)
-	PreviewTemplate(ctx context.Context, p core.Principal, in notify.PreviewInput) (notify.Preview, error)
-	PutTemplate(ctx context.Context, p core.Principal, kind, locale string, in templates.Override) error
-	DeleteTemplate(ctx context.Context, p core.Principal, kind, locale string) error
-	RemindNow(ctx context.Context, p core.Principal, ids []string, get func(ctx context.Context, p core.Principal, id string) (core.Appointment, error)) ([]core.Message, error)
-	ListInbound(ctx context.Context, p core.Principal, pg core.Page) ([]core.Inbound, error)
-	SendPaymentLink(ctx context.Context, p core.Principal, purpose, id string,
-		getAppt func(ctx context.Context, p core.Principal, id string) (core.Appointment, error)) (notify.LinkResult, error)
-}
-
 // RemindRequest selects appointments to remind now.
 type RemindRequest struct {
 	IDs []string `json:"ids"`
@@ -63,10 +46,7 @@ type TemplateInfo struct {
 }
 
 func (s *Server) messageRoutes() {
-	n := s.d.Notify
-	if n == nil {
-		return
-	}
+	n := s.d.Services.Messaging
 	s.handle(Route{Method: "GET", Path: "/messages", Tag: "messages", Summary: "the outbox: every message with its status", Resp: core.Message{}, List: true,
 		Query: []Param{{Name: "status", Type: "string", Description: "queued, sending, sent, delivered, failed, undelivered or skipped"},
 			{Name: "channel", Type: "string"}, {Name: "recipient_id", Type: "string"}, {Name: "appointment_id", Type: "string"}}},
@@ -86,18 +66,18 @@ func (s *Server) messageRoutes() {
 	s.handle(Route{Method: "POST", Path: "/messages/:id/retry", Tag: "messages", Summary: "send a failed message again", Resp: core.Message{}},
 		func(c *gin.Context) {
 			if id, ok := idParam(c, "id", "message"); ok {
-				respond(c, http.StatusOK)(n.Retry(c.Request.Context(), principal(c), id))
+				respond(c, http.StatusOK)(n.RetryMessage(c.Request.Context(), principal(c), id))
 			}
 		})
 	s.handle(Route{Method: "GET", Path: "/clients/:id/channels", Tag: "messages", Summary: "a client's channels: consent, opt-out, preference",
-		Resp: notify.ChannelSettings{}}, func(c *gin.Context) {
+		Resp: core.ChannelSettings{}}, func(c *gin.Context) {
 		if id, ok := idParam(c, "id", "client"); ok {
 			respond(c, http.StatusOK)(n.ClientChannels(c.Request.Context(), principal(c), id))
 		}
 	})
 	s.handle(Route{Method: "PUT", Path: "/clients/:id/channels", Tag: "messages", Summary: "replace a client's channel settings (list order is preference)",
-		Req: notify.ChannelSettings{}, Resp: notify.ChannelSettings{}}, func(c *gin.Context) {
-		var in notify.ChannelSettings
+		Req: core.ChannelSettings{}, Resp: core.ChannelSettings{}}, func(c *gin.Context) {
+		var in core.ChannelSettings
 		if id, ok := idParam(c, "id", "client"); ok && bindJSON(c, &in) {
 			respond(c, http.StatusOK)(n.SetClientChannels(c.Request.Context(), principal(c), id, in))
 		}
@@ -107,17 +87,17 @@ func (s *Server) messageRoutes() {
 			c.JSON(http.StatusOK, TemplateInfo{Kinds: templates.Kinds(), Locales: templates.Locales()})
 		})
 	s.handle(Route{Method: "POST", Path: "/templates/preview", Tag: "templates",
-		Summary: "render a kind with sample data (and an unsaved override); shows SMS encoding and segments", Req: notify.PreviewInput{}, Resp: notify.Preview{}},
+		Summary: "render a kind with sample data (and an unsaved override); shows SMS encoding and segments", Req: core.TemplatePreviewInput{}, Resp: core.TemplatePreview{}},
 		func(c *gin.Context) {
-			var in notify.PreviewInput
+			var in core.TemplatePreviewInput
 			if bindJSON(c, &in) {
 				respond(c, http.StatusOK)(n.PreviewTemplate(c.Request.Context(), principal(c), in))
 			}
 		})
 	s.handle(Route{Method: "PUT", Path: "/templates/:kind/:locale", Tag: "templates",
-		Summary: "override a template for the organization; a template that does not parse is a 400", Req: templates.Override{}, Status: 204},
+		Summary: "override a template for the organization; a template that does not parse is a 400", Req: core.TemplateOverride{}, Status: 204},
 		func(c *gin.Context) {
-			var in templates.Override
+			var in core.TemplateOverride
 			if bindJSON(c, &in) {
 				if err := n.PutTemplate(c.Request.Context(), principal(c), c.Param("kind"), c.Param("locale"), in); err != nil {
 					Fail(c, err)
@@ -139,18 +119,21 @@ func (s *Server) messageRoutes() {
 		func(c *gin.Context) {
 			var in RemindRequest
 			if bindJSON(c, &in) {
-				l, err := n.RemindNow(c.Request.Context(), principal(c), in.IDs, s.d.Service.GetAppointment)
+				l, err := n.RemindNow(c.Request.Context(), principal(c), in.IDs)
 				respond(c, http.StatusOK)(MessagesResponse{Messages: l}, err)
 			}
 		})
-	for _, pl := range []struct{ purpose, path, what string }{{"appointment", "/appointments/:id/payment-link", "appointment"},
-		{"package_sale", "/package-sales/:id/payment-link", "package sale"}} {
+	for _, pl := range []struct {
+		purpose    core.PaymentPurpose
+		path, what string
+	}{{core.PayAppointment, "/appointments/:id/payment-link", "appointment"},
+		{core.PayPackageSale, "/package-sales/:id/payment-link", "package sale"}} {
 		pl := pl
 		s.handle(Route{Method: "POST", Path: pl.path, Tag: "payments",
 			Summary: "send the client a link to pay the " + pl.what + "'s balance (Stripe Checkout, or the service's static link); asking again sends the same link",
-			Resp:    notify.LinkResult{}}, func(c *gin.Context) {
+			Resp:    core.LinkResult{}}, func(c *gin.Context) {
 			if id, ok := idParam(c, "id", pl.what); ok {
-				respond(c, http.StatusOK)(n.SendPaymentLink(c.Request.Context(), principal(c), pl.purpose, id, s.d.Service.GetAppointment))
+				respond(c, http.StatusOK)(n.SendPaymentLink(c.Request.Context(), principal(c), pl.purpose, id))
 			}
 		})
 	}
@@ -168,20 +151,20 @@ func (s *Server) messageRoutes() {
 		sc := sc
 		s.handle(Route{Method: "GET", Path: sc.path, Tag: "reminders", Summary: "the reminder policy (" + string(sc.scope) + ")", Resp: core.ReminderPolicy{}},
 			func(c *gin.Context) {
-				respond(c, http.StatusOK)(s.d.Service.GetReminderPolicy(c.Request.Context(), principal(c), sc.scope, c.Param("id")))
+				respond(c, http.StatusOK)(s.d.Services.Messaging.GetReminderPolicy(c.Request.Context(), principal(c), sc.scope, c.Param("id")))
 			})
 		s.handle(Route{Method: "PUT", Path: sc.path, Tag: "reminders",
 			Summary: "set the reminder policy (" + string(sc.scope) + "): offsets, confirmation, sending window", Req: core.ReminderPolicy{}, Resp: core.ReminderPolicy{}},
 			func(c *gin.Context) {
 				var in core.ReminderPolicy
 				if bindJSON(c, &in) {
-					respond(c, http.StatusOK)(s.d.Service.PutReminderPolicy(c.Request.Context(), principal(c), sc.scope, c.Param("id"), in))
+					respond(c, http.StatusOK)(s.d.Services.Messaging.PutReminderPolicy(c.Request.Context(), principal(c), sc.scope, c.Param("id"), in))
 				}
 			})
 		if sc.scope != core.ScopeOrganization {
 			s.handle(Route{Method: "DELETE", Path: sc.path, Tag: "reminders", Summary: "remove the override; the organization's applies", Status: 204},
 				func(c *gin.Context) {
-					if err := s.d.Service.DeleteReminderPolicy(c.Request.Context(), principal(c), sc.scope, c.Param("id")); err != nil {
+					if err := s.d.Services.Messaging.DeleteReminderPolicy(c.Request.Context(), principal(c), sc.scope, c.Param("id")); err != nil {
 						Fail(c, err)
 						return
 					}
@@ -191,8 +174,13 @@ func (s *Server) messageRoutes() {
 	}
 	if s.d.DevOutbox != nil {
 		s.handle(Route{Method: "GET", Path: "/devsink/messages", Tag: "messages",
-			Summary: "messages the embedded devsink channel kept instead of sending (no provider configured)", Resp: ListResponse[DevMessage]{}},
+			Summary: "messages the embedded devsink channel kept instead of sending (no provider configured; director)", Resp: ListResponse[DevMessage]{}},
 			func(c *gin.Context) {
+				// The devsink keeps no centre: only directors see every centre.
+				if err := principal(c).Require(core.RoleDirector); err != nil {
+					Fail(c, err)
+					return
+				}
 				items := s.d.DevOutbox.Recent(principal(c).OrgID)
 				if items == nil {
 					items = []DevMessage{}

@@ -9,18 +9,18 @@ import (
 )
 
 func (s *Server) packageRoutes() {
-	svc := s.d.Service
+	svc := s.d.Services
 	s.handle(Route{Method: "POST", Path: "/packages", Tag: "packages", Summary: "create a package: N visits of given services, valid for some days",
 		Req: core.PackageInput{}, Resp: core.Package{}, Status: 201}, func(c *gin.Context) {
 		var in core.PackageInput
 		if bindJSON(c, &in) {
-			respond(c, http.StatusCreated)(svc.CreatePackage(c.Request.Context(), principal(c), in))
+			respond(c, http.StatusCreated)(svc.Money.CreatePackage(c.Request.Context(), principal(c), in))
 		}
 	})
 	s.handle(Route{Method: "GET", Path: "/packages", Tag: "packages", Summary: "list packages", Resp: core.Package{}, List: true},
 		func(c *gin.Context) {
 			if pg, ok := page(c); ok {
-				l, err := svc.ListPackages(c.Request.Context(), principal(c), pg)
+				l, err := svc.Money.ListPackages(c.Request.Context(), principal(c), pg)
 				respondList(c, l, err, pg, func(x core.Package) string { return x.ID })
 			}
 		})
@@ -28,27 +28,27 @@ func (s *Server) packageRoutes() {
 		Req: core.SaleInput{}, Resp: core.PackageSale{}, Status: 201}, func(c *gin.Context) {
 		var in core.SaleInput
 		if bindJSON(c, &in) {
-			respond(c, http.StatusCreated)(svc.SellPackage(c.Request.Context(), principal(c), in))
+			respond(c, http.StatusCreated)(svc.Money.SellPackage(c.Request.Context(), principal(c), in))
 		}
 	})
 	s.handle(Route{Method: "GET", Path: "/package-sales", Tag: "packages", Summary: "list package sales", Resp: core.PackageSale{}, List: true,
 		Query: []Param{{Name: "client_id", Type: "string"}}}, func(c *gin.Context) {
 		if pg, ok := page(c); ok {
-			l, err := svc.ListSales(c.Request.Context(), principal(c), c.Query("client_id"), pg)
+			l, err := svc.Money.ListSales(c.Request.Context(), principal(c), c.Query("client_id"), pg)
 			respondList(c, l, err, pg, func(x core.PackageSale) string { return x.ID })
 		}
 	})
 	s.handle(Route{Method: "GET", Path: "/package-sales/:id", Tag: "packages", Summary: "one package sale", Resp: core.PackageSale{}},
 		func(c *gin.Context) {
 			if id, ok := idParam(c, "id", "package sale"); ok {
-				respond(c, http.StatusOK)(svc.GetSale(c.Request.Context(), principal(c), id))
+				respond(c, http.StatusOK)(svc.Money.GetSale(c.Request.Context(), principal(c), id))
 			}
 		})
 	s.handle(Route{Method: "POST", Path: "/package-sales/:id/payments", Tag: "packages", Summary: "record a payment (or a negative refund) for a sale",
 		Req: core.PaymentInput{}, Resp: core.PackageSale{}, Status: 201}, func(c *gin.Context) {
 		var in core.PaymentInput
 		if id, ok := idParam(c, "id", "package sale"); ok && bindJSON(c, &in) {
-			respond(c, http.StatusCreated)(svc.SalePayment(c.Request.Context(), principal(c), id, in))
+			respond(c, http.StatusCreated)(svc.Money.SalePayment(c.Request.Context(), principal(c), id, in))
 		}
 	})
 	s.handle(Route{Method: "POST", Path: "/package-sales/:id/change", Tag: "packages",
@@ -56,19 +56,19 @@ func (s *Server) packageRoutes() {
 		func(c *gin.Context) {
 			var in core.SaleChange
 			if id, ok := idParam(c, "id", "package sale"); ok && bindJSON(c, &in) {
-				respond(c, http.StatusOK)(svc.ChangeSale(c.Request.Context(), principal(c), id, in))
+				respond(c, http.StatusOK)(svc.Money.ChangeSale(c.Request.Context(), principal(c), id, in))
 			}
 		})
 	s.handle(Route{Method: "POST", Path: "/package-sales/:id/recalculate", Tag: "packages",
 		Summary: "recount used visits from the visits charged to the sale", Resp: core.PackageSale{}}, func(c *gin.Context) {
 		if id, ok := idParam(c, "id", "package sale"); ok {
-			respond(c, http.StatusOK)(svc.RecalculateSale(c.Request.Context(), principal(c), id))
+			respond(c, http.StatusOK)(svc.Money.RecalculateSale(c.Request.Context(), principal(c), id))
 		}
 	})
 	s.handle(Route{Method: "GET", Path: "/debtors", Tag: "packages",
 		Summary: "clients who owe money: completed visits without package and unpaid, unpaid package sales", Resp: ListResponse[core.Debtor]{}},
 		func(c *gin.Context) {
-			l, err := svc.Debtors(c.Request.Context(), principal(c))
+			l, err := svc.Money.Debtors(c.Request.Context(), principal(c))
 			if l == nil {
 				l = []core.Debtor{}
 			}

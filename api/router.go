@@ -23,7 +23,7 @@ type ReadyCheck struct {
 
 // Deps are what the HTTP layer needs.
 type Deps struct {
-	Service     *core.Service
+	Services    *core.Services
 	Idempotency IdempotencyStore
 	Log         *slog.Logger
 	Registry    *prometheus.Registry
@@ -36,8 +36,6 @@ type Deps struct {
 	// QueueDashboard is asynqmon, mounted at /admin/queues; nil leaves it out.
 	QueueDashboard http.Handler
 	Now            func() time.Time
-	// Notify is the outbox; nil leaves its routes out.
-	Notify Notifier
 	// DevOutbox shows what the devsink channel kept; nil when every
 	// channel has a real provider.
 	DevOutbox DevOutbox
@@ -85,7 +83,7 @@ func New(d Deps) *Server {
 		}
 		c.Data(http.StatusOK, "application/json", doc)
 	})
-	s.authed = s.v1.Group("", auth(d.Service))
+	s.authed = s.v1.Group("", auth(d.Services.Tenancy))
 	s.tenancyRoutes()
 	s.clientRoutes()
 	s.bookingRoutes()

@@ -30,7 +30,7 @@ type APIKeyCreated struct {
 }
 
 func (s *Server) tenancyRoutes() {
-	svc := s.d.Service
+	svc := s.d.Services
 	s.handle(Route{Method: "GET", Path: "/me", Tag: "tenancy", Summary: "who the API key belongs to", Resp: Me{}},
 		func(c *gin.Context) {
 			p := principal(c)
@@ -41,13 +41,15 @@ func (s *Server) tenancyRoutes() {
 			c.JSON(http.StatusOK, Me{OrganizationID: p.OrgID, StaffID: p.StaffID, KeyID: p.KeyID, Role: p.Role, CenterIDs: ids})
 		})
 	s.handle(Route{Method: "GET", Path: "/organization", Tag: "tenancy", Summary: "the caller's organization", Resp: core.Organization{}},
-		func(c *gin.Context) { respond(c, http.StatusOK)(svc.Organization(c.Request.Context(), principal(c))) })
+		func(c *gin.Context) {
+			respond(c, http.StatusOK)(svc.Tenancy.Organization(c.Request.Context(), principal(c)))
+		})
 	s.handle(Route{Method: "PATCH", Path: "/organization", Tag: "tenancy", Summary: "change organization settings (director)",
 		Req: core.OrganizationPatch{}, Resp: core.Organization{}},
 		func(c *gin.Context) {
 			var in core.OrganizationPatch
 			if bindJSON(c, &in) {
-				respond(c, http.StatusOK)(svc.UpdateOrganization(c.Request.Context(), principal(c), in))
+				respond(c, http.StatusOK)(svc.Tenancy.UpdateOrganization(c.Request.Context(), principal(c), in))
 			}
 		})
 
@@ -56,20 +58,20 @@ func (s *Server) tenancyRoutes() {
 		func(c *gin.Context) {
 			var in core.CenterInput
 			if bindJSON(c, &in) {
-				respond(c, http.StatusCreated)(svc.CreateCenter(c.Request.Context(), principal(c), in))
+				respond(c, http.StatusCreated)(svc.Tenancy.CreateCenter(c.Request.Context(), principal(c), in))
 			}
 		})
 	s.handle(Route{Method: "GET", Path: "/centers", Tag: "tenancy", Summary: "list the centers the caller may see", Resp: core.Center{}, List: true},
 		func(c *gin.Context) {
 			if pg, ok := page(c); ok {
-				l, err := svc.ListCenters(c.Request.Context(), principal(c), pg)
+				l, err := svc.Tenancy.ListCenters(c.Request.Context(), principal(c), pg)
 				respondList(c, l, err, pg, func(x core.Center) string { return x.ID })
 			}
 		})
 	s.handle(Route{Method: "GET", Path: "/centers/:id", Tag: "tenancy", Summary: "one center", Resp: core.Center{}},
 		func(c *gin.Context) {
 			if id, ok := idParam(c, "id", "center"); ok {
-				respond(c, http.StatusOK)(svc.GetCenter(c.Request.Context(), principal(c), id))
+				respond(c, http.StatusOK)(svc.Tenancy.GetCenter(c.Request.Context(), principal(c), id))
 			}
 		})
 	s.handle(Route{Method: "PUT", Path: "/centers/:id", Tag: "tenancy", Summary: "replace a center's fields (director)",
@@ -77,7 +79,7 @@ func (s *Server) tenancyRoutes() {
 		func(c *gin.Context) {
 			var in core.CenterInput
 			if id, ok := idParam(c, "id", "center"); ok && bindJSON(c, &in) {
-				respond(c, http.StatusOK)(svc.UpdateCenter(c.Request.Context(), principal(c), id, in))
+				respond(c, http.StatusOK)(svc.Tenancy.UpdateCenter(c.Request.Context(), principal(c), id, in))
 			}
 		})
 
@@ -86,20 +88,20 @@ func (s *Server) tenancyRoutes() {
 		func(c *gin.Context) {
 			var in core.StaffInput
 			if bindJSON(c, &in) {
-				respond(c, http.StatusCreated)(svc.CreateStaff(c.Request.Context(), principal(c), in))
+				respond(c, http.StatusCreated)(svc.Tenancy.CreateStaff(c.Request.Context(), principal(c), in))
 			}
 		})
 	s.handle(Route{Method: "GET", Path: "/staff", Tag: "tenancy", Summary: "list staff", Resp: core.Staff{}, List: true},
 		func(c *gin.Context) {
 			if pg, ok := page(c); ok {
-				l, err := svc.ListStaff(c.Request.Context(), principal(c), pg)
+				l, err := svc.Tenancy.ListStaff(c.Request.Context(), principal(c), pg)
 				respondList(c, l, err, pg, func(x core.Staff) string { return x.ID })
 			}
 		})
 	s.handle(Route{Method: "GET", Path: "/staff/:id", Tag: "tenancy", Summary: "one staff member", Resp: core.Staff{}},
 		func(c *gin.Context) {
 			if id, ok := idParam(c, "id", "staff member"); ok {
-				respond(c, http.StatusOK)(svc.GetStaff(c.Request.Context(), principal(c), id))
+				respond(c, http.StatusOK)(svc.Tenancy.GetStaff(c.Request.Context(), principal(c), id))
 			}
 		})
 	s.handle(Route{Method: "PUT", Path: "/staff/:id", Tag: "tenancy", Summary: "replace a staff member's fields (director)",
@@ -107,7 +109,7 @@ func (s *Server) tenancyRoutes() {
 		func(c *gin.Context) {
 			var in core.StaffInput
 			if id, ok := idParam(c, "id", "staff member"); ok && bindJSON(c, &in) {
-				respond(c, http.StatusOK)(svc.UpdateStaff(c.Request.Context(), principal(c), id, in))
+				respond(c, http.StatusOK)(svc.Tenancy.UpdateStaff(c.Request.Context(), principal(c), id, in))
 			}
 		})
 
@@ -118,20 +120,20 @@ func (s *Server) tenancyRoutes() {
 			if !bindJSON(c, &in) {
 				return
 			}
-			k, plain, err := svc.CreateAPIKey(c.Request.Context(), principal(c), in.StaffID, in.Name)
+			k, plain, err := svc.Tenancy.CreateAPIKey(c.Request.Context(), principal(c), in.StaffID, in.Name)
 			respond(c, http.StatusCreated)(APIKeyCreated{APIKey: k, Key: plain}, err)
 		})
 	s.handle(Route{Method: "GET", Path: "/api-keys", Tag: "tenancy", Summary: "list API keys (director; never the secrets)", Resp: core.APIKey{}, List: true},
 		func(c *gin.Context) {
 			if pg, ok := page(c); ok {
-				l, err := svc.ListAPIKeys(c.Request.Context(), principal(c), pg)
+				l, err := svc.Tenancy.ListAPIKeys(c.Request.Context(), principal(c), pg)
 				respondList(c, l, err, pg, func(x core.APIKey) string { return x.ID })
 			}
 		})
 	s.handle(Route{Method: "DELETE", Path: "/api-keys/:id", Tag: "tenancy", Summary: "revoke an API key (director)", Status: 204},
 		func(c *gin.Context) {
 			if id, ok := idParam(c, "id", "API key"); ok {
-				if err := svc.RevokeAPIKey(c.Request.Context(), principal(c), id); err != nil {
+				if err := svc.Tenancy.RevokeAPIKey(c.Request.Context(), principal(c), id); err != nil {
 					Fail(c, err)
 					return
 				}

@@ -27,13 +27,13 @@ import (
 
 // App is a wired service.
 type App struct {
-	Config  Config
-	Log     *slog.Logger
-	Store   *store.Store
-	Broker  *queue.Broker
-	Service *core.Service
-	HTTP    *api.Server
-	Notify  *notify.Dispatcher
+	Config   Config
+	Log      *slog.Logger
+	Store    *store.Store
+	Broker   *queue.Broker
+	Services *core.Services
+	HTTP     *api.Server
+	Notify   *notify.Dispatcher
 	// DevSink keeps what channels without a provider would have sent.
 	DevSink *devsink.Sink
 	worker  *queue.Worker
@@ -65,11 +65,11 @@ func (a *App) wire() error {
 		clock = a.Config.Clock
 	}
 	qc := queue.NewClient(a.Broker)
-	svc, err := core.NewService(a.Store, clock, eventSink{pub: qc, log: a.Log})
+	svc, err := core.NewServices(a.Store, clock, eventSink{pub: qc, log: a.Log})
 	if err != nil {
 		return err
 	}
-	a.Service = svc
+	a.Services = svc
 	tmpl, err := templates.Default()
 	if err != nil {
 		return err
@@ -95,13 +95,16 @@ func (a *App) wire() error {
 		}
 		links = l
 	}
-	d, err := notify.New(notify.Config{LinkSecret: secret, Actions: svc, Links: links, Store: a.Store, Templates: tmpl, Senders: senders, Enqueuer: qc, Counter: newMessageCounter(reg),
+	d, err := notify.New(notify.Config{LinkSecret: secret, Actions: svc.Booking, Links: links, Store: a.Store, Templates: tmpl, Senders: senders, Enqueuer: qc, Counter: newMessageCounter(reg),
 		Pacer: queue.NewPacer(a.Broker, a.Config.Rates, 5*time.Second, a.Config.Providers.TwilioFrom),
 		Clock: clock, Log: a.Log, PublicURL: a.Config.PublicURL})
 	if err != nil {
 		return err
 	}
 	a.Notify = d
+	if svc.Messaging, err = core.NewMessagingService(svc, a.Store, d); err != nil {
+		return err
+	}
 	var dev api.DevOutbox
 	if sink != nil {
 		dev = devOutbox{sink: sink}
@@ -111,7 +114,7 @@ func (a *App) wire() error {
 		dash = asynqmon.New(asynqmon.Options{RootPath: "/admin/queues", RedisConnOpt: a.Broker.Opt})
 	}
 	a.HTTP = api.New(api.Deps{
-		Service:     svc,
+		Services:    svc,
 		Idempotency: a.Store,
 		Log:         a.Log,
 		Registry:    reg,
@@ -124,13 +127,12 @@ func (a *App) wire() error {
 		PublicURL:      a.Config.PublicURL,
 		QueueDashboard: dash,
 		Now:            clock.Now,
-		Notify:         d,
 		DevOutbox:      dev,
 	})
 	webhooks.Mount(a.HTTP.Engine, webhooks.Config{Store: a.Store, Clock: clock, Log: a.Log, PublicURL: a.Config.PublicURL,
 		TwilioAuthToken: a.Config.Providers.TwilioAuthToken, Registry: reg, MaxBody: a.Config.MaxBodyBytes, Queue: qc,
-		StripeSecret: a.Config.Providers.StripeWebhookKey, Payments: svc, Refunds: a.Store})
-	pages.Mount(a.HTTP.Engine, pages.Config{Store: a.Store, Actions: svc, Secret: secret, Clock: clock})
+		StripeSecret: a.Config.Providers.StripeWebhookKey, Payments: svc.Money, Refunds: a.Store})
+	pages.Mount(a.HTTP.Engine, pages.Config{Store: a.Store, Actions: svc.Booking, Secret: secret, Clock: clock})
 
 	if a.Config.Role != RoleAPI {
 		w := queue.NewWorker(a.Broker, a.Log, queue.WorkerConfig{Concurrency: a.Config.WorkerConcurrency, ShutdownTimeout: a.Config.ShutdownTimeout})

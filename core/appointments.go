@@ -59,29 +59,6 @@ func (sc Scope) valid() bool {
 	return sc == ScopeThis || sc == ScopeFollowing || sc == ScopeAll || sc == ""
 }
 
-// canActOn: directors act on everything; administrators on their centers'
-// appointments and those with no center; specialists on their own;
-// marketers only read.
-func canActOn(p Principal, a Appointment) error {
-	switch p.Role {
-	case RoleDirector:
-		return nil
-	case RoleAdministrator:
-		if a.CenterID == "" || p.CanCenter(a.CenterID) {
-			return nil
-		}
-	case RoleSpecialist:
-		if a.SpecialistID == p.StaffID {
-			return nil
-		}
-	}
-	return Forbidden("this appointment is not yours to change")
-}
-
-func canSee(p Principal, a Appointment) bool {
-	return p.AllCenters() || a.CenterID == "" || p.CanCenter(a.CenterID) || a.SpecialistID == p.StaffID
-}
-
 // bookingContext is what checking a booking needs, loaded before the
 // transaction (none of it is what concurrent bookings change).
 type bookingContext struct {
@@ -95,8 +72,12 @@ type bookingContext struct {
 }
 
 // loadBookingContext reads what checking a booking needs in few queries:
-// booking is the hot path. clientID "" skips the client check.
-func (s *Service) loadBookingContext(ctx context.Context, orgID, specialistID, serviceID, roomID, clientID string) (bookingContext, error) {
+// booking is the hot path. clientID "" skips the client check. What the
+// caller may not see (another centre's specialist, client or room) is
+// reported as missing, exactly like an id that does not exist; directors
+// see everything and pay no extra read.
+func (s *BookingService) loadBookingContext(ctx context.Context, p Principal, specialistID, serviceID, roomID, clientID string) (bookingContext, error) {
+	orgID := p.OrgID
 	var bc bookingContext
 	var f Fields
 	var err error
@@ -107,9 +88,13 @@ func (s *Service) loadBookingContext(ctx context.Context, orgID, specialistID, s
 		f.Add("specialist_id", "no such staff member")
 	} else if err != nil {
 		return bc, err
+	} else if hidden, err := s.hiddenRefs(ctx, p, specialistID, clientID, refs.ClientFound); err != nil {
+		return bc, err
+	} else if hidden == "specialist_id" {
+		f.Add("specialist_id", "no such staff member")
 	} else {
 		bc.specialist = Staff{ID: specialistID, OrgID: orgID, Timezone: refs.Timezone}
-		if clientID != "" && !refs.ClientFound {
+		if clientID != "" && (!refs.ClientFound || hidden == "client_id") {
 			f.Add("client_id", "no such client")
 		}
 	}
@@ -122,13 +107,20 @@ func (s *Service) loadBookingContext(ctx context.Context, orgID, specialistID, s
 		f.Add("service_id", "no such service")
 	} else if err != nil {
 		return bc, err
+	} else if bc.svc.OwnerID != "" && bc.svc.OwnerID != specialistID {
+		// A specialist's own service is booked only with that specialist.
+		if serviceVisible(ctx, s.policy, s.store, p, bc.svc) != nil {
+			f.Add("service_id", "no such service")
+		} else {
+			f.Add("service_id", "is another specialist's own service")
+		}
 	} else if !bc.svc.Active {
 		f.Add("service_id", "service is not active")
 	}
 	if roomID != "" {
 		r, err := s.store.GetRoom(ctx, orgID, roomID)
 		switch {
-		case !ValidID(roomID) || ErrorCode(err) == CodeNotFound:
+		case !ValidID(roomID) || ErrorCode(err) == CodeNotFound || err == nil && s.policy.Room(p, r) != nil:
 			f.Add("room_id", "no such room")
 		case err != nil:
 			return bc, err
@@ -157,11 +149,37 @@ func (s *Service) loadBookingContext(ctx context.Context, orgID, specialistID, s
 		bc.sched = schedule.Schedule{Location: loc}
 	}
 	if bc.room != nil {
-		if bc.roomSched, bc.roomHas, err = s.loadSchedule(ctx, orgID, bc.room.ID); err != nil {
+		if bc.roomSched, bc.roomHas, err = loadSchedule(ctx, s.store, orgID, bc.room.ID); err != nil {
 			return bc, err
 		}
 	}
 	return bc, nil
+}
+
+// hiddenRefs names the reference ("specialist_id" or "client_id") the
+// caller may not see, or "". Directors see every centre: no read.
+func (s *BookingService) hiddenRefs(ctx context.Context, p Principal, specialistID, clientID string, clientFound bool) (string, error) {
+	if p.AllCenters() {
+		return "", nil
+	}
+	st, err := s.store.GetStaff(ctx, p.OrgID, specialistID)
+	if err != nil {
+		return "", err
+	}
+	if s.policy.Staff(p, st) != nil {
+		return "specialist_id", nil
+	}
+	if clientID == "" || !clientFound {
+		return "", nil
+	}
+	c, err := s.store.GetClient(ctx, p.OrgID, clientID)
+	if err != nil {
+		return "", err
+	}
+	if s.policy.Client(p, c) != nil {
+		return "client_id", nil
+	}
+	return "", nil
 }
 
 func (bc bookingContext) lockIDs() []string {
@@ -175,7 +193,7 @@ func (bc bookingContext) lockIDs() []string {
 // conflicts lists every reason putting a visit at [start, start+duration)
 // fails, reading what is booked inside the transaction. ignore is the
 // appointment being moved.
-func (s *Service) conflicts(ctx context.Context, tx BookingTx, bc bookingContext, start time.Time, seats int, ignore string) ([]ConflictItem, error) {
+func (s *BookingService) conflicts(ctx context.Context, tx BookingTx, bc bookingContext, start time.Time, seats int, ignore string) ([]ConflictItem, error) {
 	spec := bc.svc.Spec()
 	end := start.Add(spec.Duration)
 	now := s.Now()
@@ -268,7 +286,7 @@ func dedupe(items []ConflictItem) []ConflictItem {
 // CreateAppointment books a visit (or a series). Conflicts make it a 409
 // listing all of them, unless staff override; a client request never
 // overrides and starts pending.
-func (s *Service) CreateAppointment(ctx context.Context, p Principal, in AppointmentInput) (BookingResult, error) {
+func (s *BookingService) CreateAppointment(ctx context.Context, p Principal, in AppointmentInput) (BookingResult, error) {
 	if p.Role == RoleMarketer {
 		return BookingResult{}, Forbidden("marketers do not book appointments")
 	}
@@ -307,7 +325,7 @@ func (s *Service) CreateAppointment(ctx context.Context, p Principal, in Appoint
 	if err := f.Err("invalid appointment"); err != nil {
 		return BookingResult{}, err
 	}
-	bc, err := s.loadBookingContext(ctx, p.OrgID, in.SpecialistID, in.ServiceID, in.RoomID, in.ClientID)
+	bc, err := s.loadBookingContext(ctx, p, in.SpecialistID, in.ServiceID, in.RoomID, in.ClientID)
 	if err != nil {
 		return BookingResult{}, err
 	}
@@ -408,20 +426,35 @@ func checkLocation(f *Fields, l Location) {
 	f.Check(len(l.Details) > 2000, "location.details", "is too long")
 }
 
-func (s *Service) checkClient(ctx context.Context, orgID, clientID string, f *Fields) error {
+// checkClient adds a field error unless clientID names a client the
+// caller may see.
+func checkClient(ctx context.Context, pol Policy, r interface {
+	GetClient(ctx context.Context, orgID, id string) (Client, error)
+}, p Principal, clientID string, f *Fields) error {
 	if !ValidID(clientID) {
 		f.Add("client_id", "is required")
 		return nil
 	}
-	_, err := s.store.GetClient(ctx, orgID, clientID)
-	if ErrorCode(err) == CodeNotFound {
+	c, err := r.GetClient(ctx, p.OrgID, clientID)
+	if ErrorCode(err) == CodeNotFound || err == nil && pol.Client(p, c) != nil {
 		f.Add("client_id", "no such client")
 		return nil
 	}
 	return err
 }
 
-func (s *Service) event(p Principal, kind EventKind, a Appointment, extra map[string]string) Event {
+// getAppointment reads an appointment the caller may see.
+func getAppointment(ctx context.Context, pol Policy, r interface {
+	GetAppointment(ctx context.Context, orgID, id string) (Appointment, error)
+}, p Principal, id string) (Appointment, error) {
+	a, err := r.GetAppointment(ctx, p.OrgID, id)
+	if err != nil {
+		return Appointment{}, err
+	}
+	return a, pol.Appointment(p, a)
+}
+
+func (s *BookingService) event(p Principal, kind EventKind, a Appointment, extra map[string]string) Event {
 	d := map[string]string{"appointment_id": a.ID, "client_id": a.ClientID, "specialist_id": a.SpecialistID,
 		"start": a.Start.UTC().Format(time.RFC3339), "status": string(a.Status)}
 	if p.StaffID != "" {
@@ -433,33 +466,23 @@ func (s *Service) event(p Principal, kind EventKind, a Appointment, extra map[st
 	return Event{ID: NewID(), OrgID: a.OrgID, Kind: kind, OccurredAt: s.Now(), Data: d}
 }
 
-// publish hands committed events to the sink. They are already stored in
-// the event outbox, so a sink failure delays them but loses nothing.
-func (s *Service) publish(ctx context.Context, events []Event) {
-	for _, e := range events {
-		_ = s.events.Publish(ctx, e)
-	}
-}
-
 // GetAppointment returns one appointment the caller may see.
-func (s *Service) GetAppointment(ctx context.Context, p Principal, id string) (Appointment, error) {
-	a, err := s.store.GetAppointment(ctx, p.OrgID, id)
-	if err == nil && !canSee(p, a) {
-		return Appointment{}, NotFound("appointment")
-	}
-	return a, err
+func (s *BookingService) GetAppointment(ctx context.Context, p Principal, id string) (Appointment, error) {
+	return getAppointment(ctx, s.policy, s.store, p, id)
 }
 
 // ListAppointments lists appointments the caller may see.
-func (s *Service) ListAppointments(ctx context.Context, p Principal, f AppointmentFilter, pg Page) ([]Appointment, error) {
+func (s *BookingService) ListAppointments(ctx context.Context, p Principal, f AppointmentFilter, pg Page) ([]Appointment, error) {
 	if f.Status != "" && !f.Status.Valid() {
 		return nil, Invalid("bad filter", FieldError{Field: "status", Message: "unknown status"})
 	}
-	if !p.AllCenters() && p.Role != RoleSpecialist {
-		f.CenterIDs = append([]string{""}, p.CenterIDs...)
-	}
 	if p.Role == RoleSpecialist {
+		if f.SpecialistID != "" && f.SpecialistID != p.StaffID {
+			return nil, Forbidden("specialists see only their own appointments")
+		}
 		f.SpecialistID = p.StaffID
+	} else {
+		f.CenterIDs = s.policy.VisibleCenters(p)
 	}
 	return s.store.ListAppointments(ctx, p.OrgID, f, pg)
 }
@@ -478,7 +501,7 @@ type StatusChange struct {
 }
 
 // ChangeStatus applies a status change with the allowed transitions.
-func (s *Service) ChangeStatus(ctx context.Context, p Principal, id string, in StatusChange) ([]Appointment, error) {
+func (s *BookingService) ChangeStatus(ctx context.Context, p Principal, id string, in StatusChange) ([]Appointment, error) {
 	var f Fields
 	f.Check(!in.Status.Valid() || in.Status == Pending, "status", "must be accepted, rejected, cancelled, completed or missed")
 	f.Check(!in.Scope.valid(), "scope", "must be this, following or all")
@@ -490,7 +513,7 @@ func (s *Service) ChangeStatus(ctx context.Context, p Principal, id string, in S
 	if err != nil {
 		return nil, err
 	}
-	if err := canActOn(p, a); err != nil {
+	if err := s.policy.ChangeAppointment(p, a); err != nil {
 		return nil, err
 	}
 	return s.applyStatus(ctx, p, []string{a.ID}, a, in, "")
@@ -499,7 +522,7 @@ func (s *Service) ChangeStatus(ctx context.Context, p Principal, id string, in S
 // BulkStatus changes the status of selected appointments that are all in
 // one status (seed: select appointments of one status, change them
 // together). Nothing changes unless all can.
-func (s *Service) BulkStatus(ctx context.Context, p Principal, ids []string, from Status, in StatusChange) ([]Appointment, error) {
+func (s *BookingService) BulkStatus(ctx context.Context, p Principal, ids []string, from Status, in StatusChange) ([]Appointment, error) {
 	var f Fields
 	f.Check(len(ids) == 0 || len(ids) > 500, "ids", "must list 1 to 500 appointments")
 	f.Check(!from.Valid(), "from_status", "is required")
@@ -520,7 +543,7 @@ func (s *Service) BulkStatus(ctx context.Context, p Principal, ids []string, fro
 	return s.applyStatus(ctx, p, ids, first, in, from)
 }
 
-func (s *Service) applyStatus(ctx context.Context, p Principal, ids []string, first Appointment, in StatusChange, mustBe Status) ([]Appointment, error) {
+func (s *BookingService) applyStatus(ctx context.Context, p Principal, ids []string, first Appointment, in StatusChange, mustBe Status) ([]Appointment, error) {
 	org, err := s.store.GetOrganization(ctx, p.OrgID)
 	if err != nil {
 		return nil, err
@@ -568,7 +591,7 @@ func (s *Service) applyStatus(ctx context.Context, p Principal, ids []string, fi
 			if err != nil {
 				return err
 			}
-			if err := canActOn(p, a); err != nil || !canSee(p, a) {
+			if err := s.policy.ChangeAppointment(p, a); err != nil || s.policy.Appointment(p, a) != nil {
 				return NotFound("appointment " + id)
 			}
 			if mustBe != "" && a.Status != mustBe {
@@ -644,7 +667,7 @@ func (s *Service) applyStatus(ctx context.Context, p Principal, ids []string, fi
 
 // matchWaiting raises a waiting-list match for every waiting entry of the
 // specialist whose wished window overlaps the freed time.
-func (s *Service) matchWaiting(ctx context.Context, tx BookingTx, p Principal, specialistID string, from, to time.Time) ([]Event, error) {
+func (s *BookingService) matchWaiting(ctx context.Context, tx BookingTx, p Principal, specialistID string, from, to time.Time) ([]Event, error) {
 	ws, err := tx.WaitingOverlapping(ctx, specialistID, from, to)
 	if err != nil {
 		return nil, err
@@ -689,7 +712,7 @@ type MoveResult struct {
 // MoveAppointment reschedules. For a series, the same shift in local days and
 // wall-clock time applies to each chosen occurrence, each checked for
 // conflicts; those that conflict stay where they were and are reported.
-func (s *Service) MoveAppointment(ctx context.Context, p Principal, id string, in MoveInput) (MoveResult, error) {
+func (s *BookingService) MoveAppointment(ctx context.Context, p Principal, id string, in MoveInput) (MoveResult, error) {
 	var f Fields
 	f.Check(in.Start.IsZero(), "start", "is required")
 	f.Check(!in.Scope.valid(), "scope", "must be this, following or all")
@@ -700,14 +723,14 @@ func (s *Service) MoveAppointment(ctx context.Context, p Principal, id string, i
 	if err != nil {
 		return MoveResult{}, err
 	}
-	if err := canActOn(p, a); err != nil {
+	if err := s.policy.ChangeAppointment(p, a); err != nil {
 		return MoveResult{}, err
 	}
 	if a.Status != Pending && a.Status != Accepted {
 		return MoveResult{}, Conflict("only pending or accepted appointments can move",
 			ConflictItem{Kind: "transition", Detail: "appointment is " + string(a.Status), Extra: a.ID})
 	}
-	bc, err := s.loadBookingContext(ctx, p.OrgID, a.SpecialistID, a.ServiceID, a.RoomID, "")
+	bc, err := s.loadBookingContext(ctx, p, a.SpecialistID, a.ServiceID, a.RoomID, "")
 	if err != nil {
 		return MoveResult{}, err
 	}
@@ -825,7 +848,7 @@ func system(orgID string) Principal { return Principal{OrgID: orgID, Role: RoleD
 
 // ConfirmByClient records that the client confirmed a visit (SMS reply or
 // signed link). Confirming twice changes nothing.
-func (s *Service) ConfirmByClient(ctx context.Context, orgID, id, via string) (Appointment, error) {
+func (s *BookingService) ConfirmByClient(ctx context.Context, orgID, id, via string) (Appointment, error) {
 	a, err := s.store.GetAppointment(ctx, orgID, id)
 	if err != nil {
 		return a, err
@@ -862,7 +885,7 @@ func (s *Service) ConfirmByClient(ctx context.Context, orgID, id, via string) (A
 
 // CancelByClient cancels a visit at the client's request; inside the
 // organization's notice period it is recorded as a late cancellation.
-func (s *Service) CancelByClient(ctx context.Context, orgID, id, via string) (Appointment, error) {
+func (s *BookingService) CancelByClient(ctx context.Context, orgID, id, via string) (Appointment, error) {
 	a, err := s.store.GetAppointment(ctx, orgID, id)
 	if err != nil {
 		return a, err

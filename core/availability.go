@@ -37,7 +37,7 @@ const maxAvailabilityDays = 62
 // service's slot grid, minus holidays, vacations, out-of-office and booked
 // time (or booked seats, for group services), and minus the room's bookings
 // when a room is named.
-func (s *Service) Availability(ctx context.Context, p Principal, q AvailabilityQuery) (Availability, error) {
+func (s *BookingService) Availability(ctx context.Context, p Principal, q AvailabilityQuery) (Availability, error) {
 	var f Fields
 	from, err1 := schedule.ParseDate(q.From)
 	to, err2 := schedule.ParseDate(q.To)
@@ -53,7 +53,7 @@ func (s *Service) Availability(ctx context.Context, p Principal, q AvailabilityQ
 	if err := f.Err("invalid availability query"); err != nil {
 		return Availability{}, err
 	}
-	bc, err := s.loadBookingContext(ctx, p.OrgID, q.SpecialistID, q.ServiceID, q.RoomID, "")
+	bc, err := s.loadBookingContext(ctx, p, q.SpecialistID, q.ServiceID, q.RoomID, "")
 	if err != nil {
 		return Availability{}, err
 	}
@@ -85,7 +85,7 @@ func (s *Service) Availability(ctx context.Context, p Principal, q AvailabilityQ
 
 // roomFilter drops slots the room cannot take: outside its own hours (if it
 // has any) or taken by another session.
-func (s *Service) roomFilter(ctx context.Context, orgID string, bc bookingContext, slots []schedule.Slot, from, to time.Time) ([]schedule.Slot, error) {
+func (s *BookingService) roomFilter(ctx context.Context, orgID string, bc bookingContext, slots []schedule.Slot, from, to time.Time) ([]schedule.Slot, error) {
 	held, err := s.store.Busy(ctx, orgID, OwnerRoom, bc.room.ID, from, to.Add(24*time.Hour))
 	if err != nil {
 		return nil, err

@@ -257,30 +257,41 @@ type BookingTx interface {
 	AddEvent(ctx context.Context, e Event) error
 }
 
-// BookingStore keeps the booking domain: services, rooms, schedules,
-// appointments, payments and the waiting list.
-type BookingStore interface {
-	CreateService(ctx context.Context, s Offering) error
+// CatalogueReader reads the catalogue records bookings and availability
+// check against.
+type CatalogueReader interface {
 	GetService(ctx context.Context, orgID, id string) (Offering, error)
+	GetRoom(ctx context.Context, orgID, id string) (Room, error)
+	// GetSchedule returns a stored schedule, or NotFound when none is set.
+	GetSchedule(ctx context.Context, orgID, ownerID string) (Schedule, error)
+	ListExceptions(ctx context.Context, orgID, ownerID string) ([]Exception, error)
+}
+
+// CatalogueStore keeps services, rooms, schedules and time off.
+type CatalogueStore interface {
+	Directory
+	CatalogueReader
+	CreateService(ctx context.Context, s Offering) error
 	ListServices(ctx context.Context, orgID, ownerID string, catalogue bool, p Page) ([]Offering, error)
 	UpdateService(ctx context.Context, s Offering) error
-
 	CreateRoom(ctx context.Context, r Room) error
-	GetRoom(ctx context.Context, orgID, id string) (Room, error)
 	ListRooms(ctx context.Context, orgID, centerID string, p Page) ([]Room, error)
 	UpdateRoom(ctx context.Context, r Room) error
+	PutSchedule(ctx context.Context, s Schedule) error
+	AddException(ctx context.Context, e Exception) error
+	DeleteException(ctx context.Context, orgID, ownerID, id string) error
+}
 
+// BookingStore keeps appointments and the waiting list, and reads what
+// booking checks against.
+type BookingStore interface {
+	Directory
+	CatalogueReader
 	// SpecialistRefs reads, in one query, a specialist's timezone and
 	// schedule and whether a client exists (clientID "" skips it);
 	// NotFound when the specialist does not exist.
 	SpecialistRefs(ctx context.Context, orgID, specialistID, clientID string) (SpecialistRefs, error)
-	// GetSchedule returns a stored schedule, or NotFound when none is set.
-	GetSchedule(ctx context.Context, orgID, ownerID string) (Schedule, error)
-	PutSchedule(ctx context.Context, s Schedule) error
-	AddException(ctx context.Context, e Exception) error
-	ListExceptions(ctx context.Context, orgID, ownerID string) ([]Exception, error)
-	DeleteException(ctx context.Context, orgID, ownerID, id string) error
-
+	GetClient(ctx context.Context, orgID, id string) (Client, error)
 	// InBookingTx runs fn in one transaction that first locks the given
 	// specialists and rooms (in a fixed order), so two bookings for the
 	// same time cannot both pass their checks.
@@ -290,20 +301,27 @@ type BookingStore interface {
 	// Busy lists the times held by a specialist's or room's appointments
 	// overlapping [from, to), for availability (outside any transaction).
 	Busy(ctx context.Context, orgID string, kind OwnerKind, ownerID string, from, to time.Time) ([]Busy, error)
-
-	// AddPayment records a payment and updates the appointment's paid
-	// amount in one transaction.
-	// It reports false (and records nothing) when the provider reference
-	// was recorded before.
-	AddPayment(ctx context.Context, p Payment) (Appointment, bool, error)
-	ListPayments(ctx context.Context, orgID, appointmentID string) ([]Payment, error)
+	// ReminderPolicyFor resolves the policy of a visit: the service's, else
+	// the center's, else the organization's; found false means none is set.
+	ReminderPolicyFor(ctx context.Context, orgID, centerID, serviceID string) (ReminderPolicy, bool, error)
+	// ClientTimezone reads a client's timezone ("" if unset).
+	ClientTimezone(ctx context.Context, orgID, clientID string) (string, error)
 
 	AddWaiting(ctx context.Context, w WaitingEntry) error
-	ListWaiting(ctx context.Context, orgID, specialistID, status string, p Page) ([]WaitingEntry, error)
+	GetWaiting(ctx context.Context, orgID, id string) (WaitingEntry, error)
+	ListWaiting(ctx context.Context, orgID string, f WaitingFilter, p Page) ([]WaitingEntry, error)
 	UpdateWaitingStatus(ctx context.Context, orgID, id, status string) error
-
 	// ListEvents reads the domain event outbox (oldest first, after a cursor).
 	ListEvents(ctx context.Context, orgID string, p Page) ([]Event, error)
+}
+
+// WaitingFilter selects waiting-list entries.
+type WaitingFilter struct {
+	SpecialistID string
+	Status       string
+	// CenterIDs limits the entries to clients of these centres ("" stands
+	// for clients of no centre); nil is every client.
+	CenterIDs []string
 }
 
 // SpecialistRefs is what a booking check reads about its specialist and client.

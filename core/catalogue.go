@@ -24,7 +24,7 @@ type ServiceInput struct {
 	Active      *bool  `json:"active"`
 }
 
-func (s *Service) validateService(ctx context.Context, p Principal, in *ServiceInput) error {
+func (s *CatalogueService) validateService(ctx context.Context, p Principal, in *ServiceInput) error {
 	var f Fields
 	in.Name = strings.TrimSpace(in.Name)
 	f.Check(in.Name == "", "name", "is required")
@@ -53,7 +53,7 @@ func (s *Service) validateService(ctx context.Context, p Principal, in *ServiceI
 	if in.OwnerID != "" {
 		if !ValidID(in.OwnerID) {
 			f.Add("owner_id", "is not a staff id")
-		} else if _, err := s.store.GetStaff(ctx, p.OrgID, in.OwnerID); ErrorCode(err) == CodeNotFound {
+		} else if _, err := s.visibleStaff(ctx, p, in.OwnerID); ErrorCode(err) == CodeNotFound {
 			f.Add("owner_id", "no such staff member")
 		} else if err != nil {
 			return err
@@ -62,21 +62,9 @@ func (s *Service) validateService(ctx context.Context, p Principal, in *ServiceI
 	return f.Err("invalid service")
 }
 
-// canManageService: directors and administrators manage every service;
-// specialists manage their own copies.
-func canManageService(p Principal, ownerID string) error {
-	if p.Role == RoleDirector || p.Role == RoleAdministrator {
-		return nil
-	}
-	if p.Role == RoleSpecialist && ownerID != "" && ownerID == p.StaffID {
-		return nil
-	}
-	return Forbidden("only directors, administrators and the owning specialist manage services")
-}
-
 // CreateService adds a catalogue service or a specialist's own service.
-func (s *Service) CreateService(ctx context.Context, p Principal, in ServiceInput) (Offering, error) {
-	if err := canManageService(p, in.OwnerID); err != nil {
+func (s *CatalogueService) CreateService(ctx context.Context, p Principal, in ServiceInput) (Offering, error) {
+	if err := s.policy.ChangeService(p, Offering{OwnerID: in.OwnerID}); err != nil {
 		return Offering{}, err
 	}
 	if err := s.validateService(ctx, p, &in); err != nil {
@@ -90,12 +78,12 @@ func (s *Service) CreateService(ctx context.Context, p Principal, in ServiceInpu
 }
 
 // UpdateService replaces a service's fields. Its owner cannot change.
-func (s *Service) UpdateService(ctx context.Context, p Principal, id string, in ServiceInput) (Offering, error) {
-	sv, err := s.store.GetService(ctx, p.OrgID, id)
+func (s *CatalogueService) UpdateService(ctx context.Context, p Principal, id string, in ServiceInput) (Offering, error) {
+	sv, err := s.GetService(ctx, p, id)
 	if err != nil {
 		return Offering{}, err
 	}
-	if err := canManageService(p, sv.OwnerID); err != nil {
+	if err := s.policy.ChangeService(p, sv); err != nil {
 		return Offering{}, err
 	}
 	if in.OwnerID != sv.OwnerID {
@@ -112,33 +100,58 @@ func (s *Service) UpdateService(ctx context.Context, p Principal, id string, in 
 	return sv, s.store.UpdateService(ctx, sv)
 }
 
-// GetService returns one service.
-func (s *Service) GetService(ctx context.Context, p Principal, id string) (Offering, error) {
-	return s.store.GetService(ctx, p.OrgID, id)
+// GetService returns one service the caller may see.
+func (s *CatalogueService) GetService(ctx context.Context, p Principal, id string) (Offering, error) {
+	sv, err := s.store.GetService(ctx, p.OrgID, id)
+	if err != nil {
+		return Offering{}, err
+	}
+	return sv, serviceVisible(ctx, s.policy, s.store, p, sv)
 }
 
 // ListServices lists a specialist's services (ownerID) or the catalogue.
-func (s *Service) ListServices(ctx context.Context, p Principal, ownerID string, pg Page) ([]Offering, error) {
+func (s *CatalogueService) ListServices(ctx context.Context, p Principal, ownerID string, pg Page) ([]Offering, error) {
+	if ownerID != "" {
+		if _, err := s.visibleStaff(ctx, p, ownerID); err != nil {
+			return nil, err
+		}
+	}
 	return s.store.ListServices(ctx, p.OrgID, ownerID, ownerID == "", pg)
+}
+
+// visibleStaff reads a staff member the caller may see.
+func (s *CatalogueService) visibleStaff(ctx context.Context, p Principal, id string) (Staff, error) {
+	return visibleStaff(ctx, s.policy, s.store, p, id)
+}
+
+func visibleStaff(ctx context.Context, pol Policy, dir Directory, p Principal, id string) (Staff, error) {
+	if !ValidID(id) {
+		return Staff{}, NotFound("staff member")
+	}
+	st, err := dir.GetStaff(ctx, p.OrgID, id)
+	if err != nil {
+		return Staff{}, err
+	}
+	return st, pol.Staff(p, st)
 }
 
 // ImportService copies a catalogue service to a specialist, who may then
 // edit the copy without touching the original.
-func (s *Service) ImportService(ctx context.Context, p Principal, catalogueID, specialistID string) (Offering, error) {
+func (s *CatalogueService) ImportService(ctx context.Context, p Principal, catalogueID, specialistID string) (Offering, error) {
 	if specialistID == "" {
 		specialistID = p.StaffID
 	}
-	if err := canManageService(p, specialistID); err != nil {
+	if err := s.policy.ChangeService(p, Offering{OwnerID: specialistID}); err != nil {
 		return Offering{}, err
 	}
-	src, err := s.store.GetService(ctx, p.OrgID, catalogueID)
+	src, err := s.GetService(ctx, p, catalogueID)
 	if err != nil {
 		return Offering{}, err
 	}
 	if src.OwnerID != "" {
 		return Offering{}, Invalid("only catalogue services can be imported", FieldError{Field: "service_id", Message: "belongs to a specialist"})
 	}
-	if _, err := s.store.GetStaff(ctx, p.OrgID, specialistID); err != nil {
+	if _, err := s.visibleStaff(ctx, p, specialistID); err != nil {
 		return Offering{}, err
 	}
 	cp := src
@@ -153,7 +166,7 @@ type RoomInput struct {
 	ServiceIDs []string `json:"service_ids" doc:"services the room can host; empty means any"`
 }
 
-func (s *Service) validateRoom(ctx context.Context, p Principal, in *RoomInput) error {
+func (s *CatalogueService) validateRoom(ctx context.Context, p Principal, in *RoomInput) error {
 	var f Fields
 	in.Name = strings.TrimSpace(in.Name)
 	f.Check(in.Name == "", "name", "is required")
@@ -167,7 +180,7 @@ func (s *Service) validateRoom(ctx context.Context, p Principal, in *RoomInput) 
 	if in.ServiceIDs == nil {
 		in.ServiceIDs = []string{}
 	}
-	if err := s.checkServiceIDs(ctx, p.OrgID, in.ServiceIDs, &f); err != nil {
+	if err := checkServiceIDs(ctx, s.store, p.OrgID, in.ServiceIDs, &f); err != nil {
 		return err
 	}
 	return f.Err("invalid room")
@@ -175,11 +188,13 @@ func (s *Service) validateRoom(ctx context.Context, p Principal, in *RoomInput) 
 
 // checkServiceIDs records a field error under service_ids for every id that
 // is not a service of the organization.
-func (s *Service) checkServiceIDs(ctx context.Context, orgID string, ids []string, f *Fields) error {
+func checkServiceIDs(ctx context.Context, r interface {
+	GetService(ctx context.Context, orgID, id string) (Offering, error)
+}, orgID string, ids []string, f *Fields) error {
 	for _, id := range ids {
 		if !ValidID(id) {
 			f.Add("service_ids", id+" is not a service id")
-		} else if _, err := s.store.GetService(ctx, orgID, id); ErrorCode(err) == CodeNotFound {
+		} else if _, err := r.GetService(ctx, orgID, id); ErrorCode(err) == CodeNotFound {
 			f.Add("service_ids", "no such service "+id)
 		} else if err != nil {
 			return err
@@ -189,7 +204,7 @@ func (s *Service) checkServiceIDs(ctx context.Context, orgID string, ids []strin
 }
 
 // CreateRoom adds a room to a center.
-func (s *Service) CreateRoom(ctx context.Context, p Principal, in RoomInput) (Room, error) {
+func (s *CatalogueService) CreateRoom(ctx context.Context, p Principal, in RoomInput) (Room, error) {
 	if err := p.Require(RoleDirector, RoleAdministrator); err != nil {
 		return Room{}, err
 	}
@@ -201,7 +216,7 @@ func (s *Service) CreateRoom(ctx context.Context, p Principal, in RoomInput) (Ro
 }
 
 // UpdateRoom replaces a room's fields.
-func (s *Service) UpdateRoom(ctx context.Context, p Principal, id string, in RoomInput) (Room, error) {
+func (s *CatalogueService) UpdateRoom(ctx context.Context, p Principal, id string, in RoomInput) (Room, error) {
 	if err := p.Require(RoleDirector, RoleAdministrator); err != nil {
 		return Room{}, err
 	}
@@ -217,30 +232,22 @@ func (s *Service) UpdateRoom(ctx context.Context, p Principal, id string, in Roo
 }
 
 // GetRoom returns a room of a center the caller sees.
-func (s *Service) GetRoom(ctx context.Context, p Principal, id string) (Room, error) {
+func (s *CatalogueService) GetRoom(ctx context.Context, p Principal, id string) (Room, error) {
 	r, err := s.store.GetRoom(ctx, p.OrgID, id)
-	if err == nil && !p.CanCenter(r.CenterID) {
-		return Room{}, NotFound("room")
+	if err != nil {
+		return Room{}, err
 	}
-	return r, err
+	return r, s.policy.Room(p, r)
 }
 
 // ListRooms lists the rooms of a center.
-func (s *Service) ListRooms(ctx context.Context, p Principal, centerID string, pg Page) ([]Room, error) {
+func (s *CatalogueService) ListRooms(ctx context.Context, p Principal, centerID string, pg Page) ([]Room, error) {
 	if centerID != "" && !p.CanCenter(centerID) {
 		return nil, NotFound("center")
 	}
-	rs, err := s.store.ListRooms(ctx, p.OrgID, centerID, pg)
-	if err != nil || p.AllCenters() {
-		return rs, err
-	}
-	out := rs[:0]
-	for _, r := range rs {
-		if p.CanCenter(r.CenterID) {
-			out = append(out, r)
-		}
-	}
-	return out, nil
+	return visiblePage(pg, func(r Room) string { return r.ID },
+		func(pg Page) ([]Room, error) { return s.store.ListRooms(ctx, p.OrgID, centerID, pg) },
+		func(r Room) (bool, error) { return s.policy.Room(p, r) == nil, nil })
 }
 
 var weekdays = map[string]time.Weekday{"sunday": time.Sunday, "monday": time.Monday, "tuesday": time.Tuesday,
@@ -254,15 +261,17 @@ type ScheduleInput struct {
 
 // owner resolves a schedule owner the caller may edit or read, and its
 // default timezone. Specialists edit only their own schedule.
-func (s *Service) owner(ctx context.Context, p Principal, kind OwnerKind, id string, write bool) (string, error) {
+func (s *CatalogueService) owner(ctx context.Context, p Principal, kind OwnerKind, id string, write bool) (string, error) {
 	switch kind {
 	case OwnerStaff:
-		st, err := s.store.GetStaff(ctx, p.OrgID, id)
+		st, err := s.visibleStaff(ctx, p, id)
 		if err != nil {
 			return "", err
 		}
-		if write && p.Role != RoleDirector && p.Role != RoleAdministrator && p.StaffID != id {
-			return "", Forbidden("specialists edit only their own schedule")
+		if write {
+			if err := s.policy.ChangeStaffData(p, id); err != nil {
+				return "", err
+			}
 		}
 		return st.Timezone, nil
 	case OwnerRoom:
@@ -282,7 +291,7 @@ func (s *Service) owner(ctx context.Context, p Principal, kind OwnerKind, id str
 }
 
 // PutSchedule replaces weekly working hours of a specialist or a room.
-func (s *Service) PutSchedule(ctx context.Context, p Principal, kind OwnerKind, id string, in ScheduleInput) (Schedule, error) {
+func (s *CatalogueService) PutSchedule(ctx context.Context, p Principal, kind OwnerKind, id string, in ScheduleInput) (Schedule, error) {
 	tz, err := s.owner(ctx, p, kind, id, true)
 	if err != nil {
 		return Schedule{}, err
@@ -301,7 +310,7 @@ func (s *Service) PutSchedule(ctx context.Context, p Principal, kind OwnerKind, 
 }
 
 // GetSchedule returns weekly hours and exceptions.
-func (s *Service) GetSchedule(ctx context.Context, p Principal, kind OwnerKind, id string) (Schedule, []Exception, error) {
+func (s *CatalogueService) GetSchedule(ctx context.Context, p Principal, kind OwnerKind, id string) (Schedule, []Exception, error) {
 	if _, err := s.owner(ctx, p, kind, id, false); err != nil {
 		return Schedule{}, nil, err
 	}
@@ -374,7 +383,7 @@ type ExceptionInput struct {
 }
 
 // AddException adds a holiday, vacation or out-of-office block.
-func (s *Service) AddException(ctx context.Context, p Principal, kind OwnerKind, id string, in ExceptionInput) (Exception, error) {
+func (s *CatalogueService) AddException(ctx context.Context, p Principal, kind OwnerKind, id string, in ExceptionInput) (Exception, error) {
 	if _, err := s.owner(ctx, p, kind, id, true); err != nil {
 		return Exception{}, err
 	}
@@ -411,7 +420,7 @@ func (s *Service) AddException(ctx context.Context, p Principal, kind OwnerKind,
 }
 
 // DeleteException removes time off.
-func (s *Service) DeleteException(ctx context.Context, p Principal, kind OwnerKind, ownerID, id string) error {
+func (s *CatalogueService) DeleteException(ctx context.Context, p Principal, kind OwnerKind, ownerID, id string) error {
 	if _, err := s.owner(ctx, p, kind, ownerID, true); err != nil {
 		return err
 	}
@@ -420,15 +429,15 @@ func (s *Service) DeleteException(ctx context.Context, p Principal, kind OwnerKi
 
 // loadSchedule reads and compiles an owner's schedule; ok is false when the
 // owner has none (a room without its own hours follows the specialist's).
-func (s *Service) loadSchedule(ctx context.Context, orgID, ownerID string) (schedule.Schedule, bool, error) {
-	sc, err := s.store.GetSchedule(ctx, orgID, ownerID)
+func loadSchedule(ctx context.Context, r CatalogueReader, orgID, ownerID string) (schedule.Schedule, bool, error) {
+	sc, err := r.GetSchedule(ctx, orgID, ownerID)
 	if ErrorCode(err) == CodeNotFound {
 		return schedule.Schedule{}, false, nil
 	}
 	if err != nil {
 		return schedule.Schedule{}, false, err
 	}
-	ex, err := s.store.ListExceptions(ctx, orgID, ownerID)
+	ex, err := r.ListExceptions(ctx, orgID, ownerID)
 	if err != nil {
 		return schedule.Schedule{}, false, err
 	}

@@ -195,7 +195,7 @@ func checkIDList(f *Fields, field, what string, ids []string) []string {
 
 // checkClientRefs reports groups and centers that do not exist in the
 // organization as field errors.
-func (s *Service) checkClientRefs(ctx context.Context, orgID string, f *Fields, in *ClientInput) error {
+func (s *ClientService) checkClientRefs(ctx context.Context, orgID string, f *Fields, in *ClientInput) error {
 	for _, id := range in.GroupIDs {
 		if !ValidID(id) {
 			continue
@@ -226,17 +226,7 @@ func (s *Service) checkClientRefs(ctx context.Context, orgID string, f *Fields, 
 // of their centers, or who belongs to no center at all (a client not yet
 // tied to a branch is everyone's to serve). A client they cannot see is
 // reported as not found, like another organization's.
-func clientVisible(p Principal, c Client) bool {
-	if p.AllCenters() || len(c.CenterIDs) == 0 {
-		return true
-	}
-	for _, id := range c.CenterIDs {
-		if p.CanCenter(id) {
-			return true
-		}
-	}
-	return false
-}
+func clientVisible(p Principal, c Client) bool { return Policy{}.Client(p, c) == nil }
 
 // checkCenterAccess rejects, for staff other than directors, centers they
 // have no access to.
@@ -250,7 +240,7 @@ func checkCenterAccess(p Principal, f *Fields, centerIDs []string) {
 
 // CreateClient adds a client. Any staff role may; staff other than
 // directors may put the client only in their own centers (or in none).
-func (s *Service) CreateClient(ctx context.Context, p Principal, in ClientInput) (Client, error) {
+func (s *ClientService) CreateClient(ctx context.Context, p Principal, in ClientInput) (Client, error) {
 	o, err := s.store.GetOrganization(ctx, p.OrgID)
 	if err != nil {
 		return Client{}, err
@@ -284,19 +274,16 @@ func applyClientInput(c *Client, in ClientInput) {
 }
 
 // getVisibleClient reads a client the principal may see.
-func (s *Service) getVisibleClient(ctx context.Context, p Principal, id string) (Client, error) {
+func (s *ClientService) getVisibleClient(ctx context.Context, p Principal, id string) (Client, error) {
 	c, err := s.store.GetClient(ctx, p.OrgID, id)
 	if err != nil {
 		return Client{}, err
 	}
-	if !clientVisible(p, c) {
-		return Client{}, NotFound("client")
-	}
-	return c, nil
+	return c, s.policy.Client(p, c)
 }
 
 // GetClient returns a client the caller may see, with its activity status.
-func (s *Service) GetClient(ctx context.Context, p Principal, id string) (Client, error) {
+func (s *ClientService) GetClient(ctx context.Context, p Principal, id string) (Client, error) {
 	c, err := s.getVisibleClient(ctx, p, id)
 	if err != nil {
 		return Client{}, err
@@ -313,7 +300,7 @@ func (s *Service) GetClient(ctx context.Context, p Principal, id string) (Client
 // their own centers; the client's other centers are kept as they are. An
 // empty source keeps the current one; the invitation a client joined
 // through never changes, so invitation counters stay true.
-func (s *Service) UpdateClient(ctx context.Context, p Principal, id string, in ClientInput) (Client, error) {
+func (s *ClientService) UpdateClient(ctx context.Context, p Principal, id string, in ClientInput) (Client, error) {
 	c, err := s.getVisibleClient(ctx, p, id)
 	if err != nil {
 		return Client{}, err
@@ -349,16 +336,16 @@ func (s *Service) UpdateClient(ctx context.Context, p Principal, id string, in C
 
 // ArchiveClient hides a client from lists (clients are archived, never
 // deleted). Archiving twice keeps the first instant.
-func (s *Service) ArchiveClient(ctx context.Context, p Principal, id string) (Client, error) {
+func (s *ClientService) ArchiveClient(ctx context.Context, p Principal, id string) (Client, error) {
 	return s.setArchived(ctx, p, id, true)
 }
 
 // UnarchiveClient brings an archived client back.
-func (s *Service) UnarchiveClient(ctx context.Context, p Principal, id string) (Client, error) {
+func (s *ClientService) UnarchiveClient(ctx context.Context, p Principal, id string) (Client, error) {
 	return s.setArchived(ctx, p, id, false)
 }
 
-func (s *Service) setArchived(ctx context.Context, p Principal, id string, archived bool) (Client, error) {
+func (s *ClientService) setArchived(ctx context.Context, p Principal, id string, archived bool) (Client, error) {
 	if _, err := s.getVisibleClient(ctx, p, id); err != nil {
 		return Client{}, err
 	}
@@ -416,7 +403,7 @@ func ActivityStatus(now, created time.Time, v VisitSummary, lostAfterDays int) s
 }
 
 // withActivity fills the activity status of one client.
-func (s *Service) withActivity(ctx context.Context, o Organization, c Client) (Client, error) {
+func (s *ClientService) withActivity(ctx context.Context, o Organization, c Client) (Client, error) {
 	l, err := s.withActivities(ctx, o, []Client{c})
 	if err != nil {
 		return Client{}, err
@@ -425,7 +412,7 @@ func (s *Service) withActivity(ctx context.Context, o Organization, c Client) (C
 }
 
 // withActivities fills the activity status of clients from their visits.
-func (s *Service) withActivities(ctx context.Context, o Organization, cs []Client) ([]Client, error) {
+func (s *ClientService) withActivities(ctx context.Context, o Organization, cs []Client) ([]Client, error) {
 	if len(cs) == 0 {
 		return cs, nil
 	}
@@ -535,7 +522,7 @@ func phoneQuery(s string) (string, bool) {
 // a status filter is applied here after fetching: the store is read in
 // batches until the page is full or the list ends. The page's last item
 // remains a correct cursor, because everything before it was examined.
-func (s *Service) ListClients(ctx context.Context, p Principal, f ClientFilter, pg Page) ([]Client, error) {
+func (s *ClientService) ListClients(ctx context.Context, p Principal, f ClientFilter, pg Page) ([]Client, error) {
 	q, err := f.query(p)
 	if err != nil {
 		return nil, err
@@ -610,7 +597,7 @@ type FamilyLink struct {
 
 // LinkFamily links client_id to client id with a relation (and the other
 // side with its inverse). Both clients must be visible to the caller.
-func (s *Service) LinkFamily(ctx context.Context, p Principal, id string, in FamilyLinkInput) (FamilyLink, error) {
+func (s *ClientService) LinkFamily(ctx context.Context, p Principal, id string, in FamilyLinkInput) (FamilyLink, error) {
 	var f Fields
 	inverse, ok := familyInverse[in.Relation]
 	f.Check(!ok, "relation", "must be one of "+strings.Join(FamilyRelations, ", "))
@@ -637,7 +624,7 @@ func (s *Service) LinkFamily(ctx context.Context, p Principal, id string, in Fam
 }
 
 // ListFamily lists a client's linked clients that the caller may see.
-func (s *Service) ListFamily(ctx context.Context, p Principal, id string) ([]FamilyLink, error) {
+func (s *ClientService) ListFamily(ctx context.Context, p Principal, id string) ([]FamilyLink, error) {
 	if _, err := s.getVisibleClient(ctx, p, id); err != nil {
 		return nil, err
 	}
@@ -655,7 +642,7 @@ func (s *Service) ListFamily(ctx context.Context, p Principal, id string) ([]Fam
 }
 
 // UnlinkFamily removes the link between two clients (both directions).
-func (s *Service) UnlinkFamily(ctx context.Context, p Principal, id, otherID string) error {
+func (s *ClientService) UnlinkFamily(ctx context.Context, p Principal, id, otherID string) error {
 	if _, err := s.getVisibleClient(ctx, p, id); err != nil {
 		return err
 	}
@@ -680,7 +667,7 @@ type ClientGroupInput struct {
 }
 
 // CreateClientGroup adds a group; names are unique in an organization.
-func (s *Service) CreateClientGroup(ctx context.Context, p Principal, in ClientGroupInput) (ClientGroup, error) {
+func (s *ClientService) CreateClientGroup(ctx context.Context, p Principal, in ClientGroupInput) (ClientGroup, error) {
 	var f Fields
 	in.Name = strings.TrimSpace(in.Name)
 	f.Check(in.Name == "", "name", "is required")
@@ -693,13 +680,14 @@ func (s *Service) CreateClientGroup(ctx context.Context, p Principal, in ClientG
 }
 
 // ListClientGroups lists the organization's groups.
-func (s *Service) ListClientGroups(ctx context.Context, p Principal, pg Page) ([]ClientGroup, error) {
+func (s *ClientService) ListClientGroups(ctx context.Context, p Principal, pg Page) ([]ClientGroup, error) {
 	return s.store.ListClientGroups(ctx, p.OrgID, pg)
 }
 
 // ClientStore keeps clients, their groups and family links, and invitation
 // links.
 type ClientStore interface {
+	Directory
 	CreateClient(ctx context.Context, c Client) error
 	GetClient(ctx context.Context, orgID, id string) (Client, error)
 	UpdateClient(ctx context.Context, c Client) error
@@ -724,7 +712,12 @@ type ClientStore interface {
 	CreateClientGroup(ctx context.Context, g ClientGroup) error
 	GetClientGroup(ctx context.Context, orgID, id string) (ClientGroup, error)
 	ListClientGroups(ctx context.Context, orgID string, p Page) ([]ClientGroup, error)
+}
 
+// InvitationStore keeps invitation links.
+type InvitationStore interface {
+	Directory
+	GetClient(ctx context.Context, orgID, id string) (Client, error)
 	CreateInvitation(ctx context.Context, inv Invitation) error
 	GetInvitation(ctx context.Context, orgID, id string) (Invitation, error)
 	ListInvitations(ctx context.Context, orgID string, p Page) ([]Invitation, error)

@@ -386,14 +386,10 @@ type clientTestSink struct{}
 
 func (clientTestSink) Publish(context.Context, Event) error { return nil }
 
-func newClientTestService(t *testing.T) (*Service, *clientFakeStore) {
+func newClientTestService(t *testing.T) (*ClientService, *clientFakeStore) {
 	t.Helper()
 	st := &clientFakeStore{org: Organization{ID: NewID(), Locale: "en", Timezone: "UTC", LostAfterDays: 14}, visits: map[string]VisitSummary{}}
-	svc, err := NewService(st, clientTestClock{clientTestNow}, clientTestSink{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return svc, st
+	return &ClientService{base: base{clock: clientTestClock{clientTestNow}, events: clientTestSink{}}, store: st}, st
 }
 
 func TestCreateClientRejectsWithoutWriting(t *testing.T) {

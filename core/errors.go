@@ -120,3 +120,12 @@ func (f Fields) Err(msg string) error {
 	}
 	return &Error{Code: CodeInvalid, Message: msg, Fields: f}
 }
+
+// orNotFound is err, or NotFound(what) when err is nil: for a resource the
+// caller may not see.
+func orNotFound(err error, what string) error {
+	if err != nil {
+		return err
+	}
+	return NotFound(what)
+}

@@ -111,11 +111,11 @@ func (in *InvitationInput) validate() (from, until *time.Time, f Fields) {
 
 // checkTarget reports a target that is not an active staff member of the
 // organization as a field error.
-func (s *Service) checkTarget(ctx context.Context, orgID, staffID string, f *Fields) error {
+func (s *InvitationService) checkTarget(ctx context.Context, p Principal, staffID string, f *Fields) error {
 	if staffID == "" || !ValidID(staffID) {
 		return nil
 	}
-	st, err := s.store.GetStaff(ctx, orgID, staffID)
+	st, err := visibleStaff(ctx, s.policy, s.store, p, staffID)
 	if ErrorCode(err) == CodeNotFound {
 		f.Add("target_staff_id", "staff member does not exist")
 		return nil
@@ -145,14 +145,14 @@ func targetOf(staffID string) string {
 }
 
 // CreateInvitation makes a link with a fresh code.
-func (s *Service) CreateInvitation(ctx context.Context, p Principal, in InvitationInput) (Invitation, error) {
+func (s *InvitationService) CreateInvitation(ctx context.Context, p Principal, in InvitationInput) (Invitation, error) {
 	if err := canManageInvitation(p, in.TargetStaffID); err != nil {
 		return Invitation{}, err
 	}
 	now := s.Now()
 	from, until, f := in.validate()
 	f.Check(until != nil && !until.After(now), "valid_until", "is in the past")
-	if err := s.checkTarget(ctx, p.OrgID, in.TargetStaffID, &f); err != nil {
+	if err := s.checkTarget(ctx, p, in.TargetStaffID, &f); err != nil {
 		return Invitation{}, err
 	}
 	if err := f.Err("invalid invitation"); err != nil {
@@ -165,20 +165,52 @@ func (s *Service) CreateInvitation(ctx context.Context, p Principal, in Invitati
 	return inv, s.store.CreateInvitation(ctx, inv)
 }
 
-// GetInvitation returns a link of the caller's organization with its counters.
-func (s *Service) GetInvitation(ctx context.Context, p Principal, id string) (Invitation, error) {
-	return s.store.GetInvitation(ctx, p.OrgID, id)
+// GetInvitation returns a link the caller may see, with its counters.
+func (s *InvitationService) GetInvitation(ctx context.Context, p Principal, id string) (Invitation, error) {
+	inv, err := s.store.GetInvitation(ctx, p.OrgID, id)
+	if err != nil {
+		return Invitation{}, err
+	}
+	return inv, s.visible(ctx, p, inv, nil)
 }
 
-// ListInvitations lists the organization's links with their counters.
-func (s *Service) ListInvitations(ctx context.Context, p Principal, pg Page) ([]Invitation, error) {
-	return s.store.ListInvitations(ctx, p.OrgID, pg)
+// visible asks the policy about a link, reading its specialist (once per
+// specialist when seen is a cache).
+func (s *InvitationService) visible(ctx context.Context, p Principal, inv Invitation, seen map[string]Staff) error {
+	if inv.TargetStaffID == "" {
+		return s.policy.Invitation(p, nil)
+	}
+	st, ok := seen[inv.TargetStaffID]
+	if !ok {
+		var err error
+		if st, err = s.store.GetStaff(ctx, p.OrgID, inv.TargetStaffID); err != nil {
+			return err
+		}
+		if seen != nil {
+			seen[st.ID] = st
+		}
+	}
+	return s.policy.Invitation(p, &st)
+}
+
+// ListInvitations lists the links the caller may see, with their counters.
+func (s *InvitationService) ListInvitations(ctx context.Context, p Principal, pg Page) ([]Invitation, error) {
+	seen := map[string]Staff{}
+	return visiblePage(pg, func(inv Invitation) string { return inv.ID },
+		func(pg Page) ([]Invitation, error) { return s.store.ListInvitations(ctx, p.OrgID, pg) },
+		func(inv Invitation) (bool, error) {
+			err := s.visible(ctx, p, inv, seen)
+			if ErrorCode(err) == CodeNotFound {
+				return false, nil
+			}
+			return err == nil, err
+		})
 }
 
 // UpdateInvitation replaces a link's editable fields; its code and counters
 // stay. Lowering max_uses below the uses so far simply closes the link.
-func (s *Service) UpdateInvitation(ctx context.Context, p Principal, id string, in InvitationInput) (Invitation, error) {
-	inv, err := s.store.GetInvitation(ctx, p.OrgID, id)
+func (s *InvitationService) UpdateInvitation(ctx context.Context, p Principal, id string, in InvitationInput) (Invitation, error) {
+	inv, err := s.GetInvitation(ctx, p, id)
 	if err != nil {
 		return Invitation{}, err
 	}
@@ -189,7 +221,7 @@ func (s *Service) UpdateInvitation(ctx context.Context, p Principal, id string, 
 		return Invitation{}, err
 	}
 	from, until, f := in.validate()
-	if err := s.checkTarget(ctx, p.OrgID, in.TargetStaffID, &f); err != nil {
+	if err := s.checkTarget(ctx, p, in.TargetStaffID, &f); err != nil {
 		return Invitation{}, err
 	}
 	if err := f.Err("invalid invitation"); err != nil {
@@ -208,8 +240,8 @@ func (s *Service) UpdateInvitation(ctx context.Context, p Principal, id string, 
 }
 
 // DeactivateInvitation closes a link; clients who joined stay counted.
-func (s *Service) DeactivateInvitation(ctx context.Context, p Principal, id string) (Invitation, error) {
-	inv, err := s.store.GetInvitation(ctx, p.OrgID, id)
+func (s *InvitationService) DeactivateInvitation(ctx context.Context, p Principal, id string) (Invitation, error) {
+	inv, err := s.GetInvitation(ctx, p, id)
 	if err != nil {
 		return Invitation{}, err
 	}
@@ -230,7 +262,7 @@ func (s *Service) DeactivateInvitation(ctx context.Context, p Principal, id stri
 // joins race; the losers get a conflict "invitation already used". The
 // client's source is the invitation (its name, unless the input names one).
 // The Telegram bot calls this with the code of the link the client opened.
-func (s *Service) JoinInvitation(ctx context.Context, orgID, code string, in ClientInput) (Client, error) {
+func (s *InvitationService) JoinInvitation(ctx context.Context, orgID, code string, in ClientInput) (Client, error) {
 	code = strings.TrimSpace(code)
 	if code == "" || len(code) > 64 {
 		return Client{}, NotFound("invitation")
@@ -240,7 +272,7 @@ func (s *Service) JoinInvitation(ctx context.Context, orgID, code string, in Cli
 		return Client{}, err
 	}
 	f := in.validate(o.Locale, o.Timezone)
-	if err := s.checkClientRefs(ctx, orgID, &f, &in); err != nil {
+	if err := s.clients.checkClientRefs(ctx, orgID, &f, &in); err != nil {
 		return Client{}, err
 	}
 	if err := f.Err("invalid client"); err != nil {
@@ -261,14 +293,14 @@ func (s *Service) JoinInvitation(ctx context.Context, orgID, code string, in Cli
 	if err != nil {
 		return Client{}, err
 	}
-	return s.withActivity(ctx, o, c)
+	return s.clients.withActivity(ctx, o, c)
 }
 
 // JoinInvitationByID is JoinInvitation for staff acting through the API on
 // a link they name by id. Staff other than directors may put the client
 // only in their own centers, as when creating a client.
-func (s *Service) JoinInvitationByID(ctx context.Context, p Principal, id string, in ClientInput) (Client, error) {
-	inv, err := s.store.GetInvitation(ctx, p.OrgID, id)
+func (s *InvitationService) JoinInvitationByID(ctx context.Context, p Principal, id string, in ClientInput) (Client, error) {
+	inv, err := s.GetInvitation(ctx, p, id)
 	if err != nil {
 		return Client{}, err
 	}

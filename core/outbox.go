@@ -70,6 +70,9 @@ type MessageFilter struct {
 	Channel       Channel
 	RecipientID   string
 	AppointmentID string
+	// CenterIDs limits the list to messages of these centres ("" stands
+	// for messages of no centre); nil is every message.
+	CenterIDs []string
 }
 
 // MessageStore keeps the outbox and the event relay's progress.

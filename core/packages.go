@@ -51,8 +51,19 @@ type Debtor struct {
 	Packages  int    `json:"unpaid_packages"`
 }
 
-// PackageStore keeps packages, their sales and the ledger entries of sales.
-type PackageStore interface {
+// MoneyStore keeps appointment payments, packages, their sales and the
+// ledger entries of sales.
+type MoneyStore interface {
+	Directory
+	GetClient(ctx context.Context, orgID, id string) (Client, error)
+	GetService(ctx context.Context, orgID, id string) (Offering, error)
+	GetAppointment(ctx context.Context, orgID, id string) (Appointment, error)
+	// AddPayment records a payment and updates the appointment's paid
+	// amount in one transaction.
+	// It reports false (and records nothing) when the provider reference
+	// was recorded before.
+	AddPayment(ctx context.Context, p Payment) (Appointment, bool, error)
+	ListPayments(ctx context.Context, orgID, appointmentID string) ([]Payment, error)
 	CreatePackage(ctx context.Context, p Package) error
 	GetPackage(ctx context.Context, orgID, id string) (Package, error)
 	ListPackages(ctx context.Context, orgID string, pg Page) ([]Package, error)
@@ -81,7 +92,7 @@ type PackageInput struct {
 }
 
 // CreatePackage adds a package to the catalogue.
-func (s *Service) CreatePackage(ctx context.Context, p Principal, in PackageInput) (Package, error) {
+func (s *MoneyService) CreatePackage(ctx context.Context, p Principal, in PackageInput) (Package, error) {
 	if err := p.Require(RoleDirector, RoleAdministrator); err != nil {
 		return Package{}, err
 	}
@@ -101,7 +112,7 @@ func (s *Service) CreatePackage(ctx context.Context, p Principal, in PackageInpu
 	in.Currency = strings.ToUpper(in.Currency)
 	checkCurrency(&f, "currency", in.Currency)
 	f.Check(len(in.ServiceIDs) == 0, "service_ids", "name at least one service the package covers")
-	if err := s.checkServiceIDs(ctx, p.OrgID, in.ServiceIDs, &f); err != nil {
+	if err := checkServiceIDs(ctx, s.store, p.OrgID, in.ServiceIDs, &f); err != nil {
 		return Package{}, err
 	}
 	if err := f.Err("invalid package"); err != nil {
@@ -123,7 +134,7 @@ type SaleInput struct {
 
 // SellPackage sells a package; the sale covers the package's visits until
 // valid_from + validity.
-func (s *Service) SellPackage(ctx context.Context, p Principal, in SaleInput) (PackageSale, error) {
+func (s *MoneyService) SellPackage(ctx context.Context, p Principal, in SaleInput) (PackageSale, error) {
 	if err := p.Require(RoleDirector, RoleAdministrator, RoleSpecialist); err != nil {
 		return PackageSale{}, err
 	}
@@ -139,7 +150,7 @@ func (s *Service) SellPackage(ctx context.Context, p Principal, in SaleInput) (P
 	} else if !pk.Active {
 		f.Add("package_id", "package is not sold any more")
 	}
-	if err := s.checkClient(ctx, p.OrgID, in.ClientID, &f); err != nil {
+	if err := checkClient(ctx, s.policy, s.store, p, in.ClientID, &f); err != nil {
 		return PackageSale{}, err
 	}
 	f.Check(in.PaidMinor < 0, "paid_minor", "must not be negative")
@@ -165,11 +176,11 @@ func (s *Service) SellPackage(ctx context.Context, p Principal, in SaleInput) (P
 }
 
 // SalePayment records money for a sale by hand (refunds are negative).
-func (s *Service) SalePayment(ctx context.Context, p Principal, saleID string, in PaymentInput) (PackageSale, error) {
+func (s *MoneyService) SalePayment(ctx context.Context, p Principal, saleID string, in PaymentInput) (PackageSale, error) {
 	if err := p.Require(RoleDirector, RoleAdministrator, RoleSpecialist); err != nil {
 		return PackageSale{}, err
 	}
-	sale, err := s.store.GetSale(ctx, p.OrgID, saleID)
+	sale, err := s.GetSale(ctx, p, saleID)
 	if err != nil {
 		return sale, err
 	}
@@ -195,7 +206,7 @@ type SaleChange struct {
 
 // ChangeSale refunds unused visits (pro rata of the price, in whole minor
 // units, never more than was paid) or changes the end date.
-func (s *Service) ChangeSale(ctx context.Context, p Principal, id string, in SaleChange) (PackageSale, error) {
+func (s *MoneyService) ChangeSale(ctx context.Context, p Principal, id string, in SaleChange) (PackageSale, error) {
 	if err := p.Require(RoleDirector, RoleAdministrator); err != nil {
 		return PackageSale{}, err
 	}
@@ -203,6 +214,9 @@ func (s *Service) ChangeSale(ctx context.Context, p Principal, id string, in Sal
 	f.Check(!in.RefundUnused && in.ValidUntil == nil, "refund_unused", "say what to change: refund_unused or valid_until")
 	f.Check(in.RefundUnused && !paymentMethods[strings.ToLower(in.Method)], "method", "must be cash, card, transfer or other")
 	if err := f.Err("invalid change"); err != nil {
+		return PackageSale{}, err
+	}
+	if _, err := s.GetSale(ctx, p, id); err != nil {
 		return PackageSale{}, err
 	}
 	now := s.Now()
@@ -234,32 +248,83 @@ func (s *Service) ChangeSale(ctx context.Context, p Principal, id string, in Sal
 
 // RecalculateSale recounts a sale's used visits from the visits recorded
 // against it.
-func (s *Service) RecalculateSale(ctx context.Context, p Principal, id string) (PackageSale, error) {
+func (s *MoneyService) RecalculateSale(ctx context.Context, p Principal, id string) (PackageSale, error) {
 	if err := p.Require(RoleDirector, RoleAdministrator); err != nil {
+		return PackageSale{}, err
+	}
+	if _, err := s.GetSale(ctx, p, id); err != nil {
 		return PackageSale{}, err
 	}
 	return s.store.RecountSale(ctx, p.OrgID, id)
 }
 
 // ListPackages, GetSale, ListSales and Debtors read.
-func (s *Service) ListPackages(ctx context.Context, p Principal, pg Page) ([]Package, error) {
+func (s *MoneyService) ListPackages(ctx context.Context, p Principal, pg Page) ([]Package, error) {
 	return s.store.ListPackages(ctx, p.OrgID, pg)
 }
 
-// GetSale reads a sale.
-func (s *Service) GetSale(ctx context.Context, p Principal, id string) (PackageSale, error) {
-	return s.store.GetSale(ctx, p.OrgID, id)
+// GetSale reads a sale of a client the caller may see.
+func (s *MoneyService) GetSale(ctx context.Context, p Principal, id string) (PackageSale, error) {
+	sale, err := s.store.GetSale(ctx, p.OrgID, id)
+	if err != nil {
+		return PackageSale{}, err
+	}
+	if ok, err := s.clientVisible(ctx, p, sale.ClientID, nil); err != nil || !ok {
+		return PackageSale{}, orNotFound(err, "package sale")
+	}
+	return sale, nil
 }
 
-// ListSales lists sales, of one client when clientID is set.
-func (s *Service) ListSales(ctx context.Context, p Principal, clientID string, pg Page) ([]PackageSale, error) {
-	return s.store.ListSales(ctx, p.OrgID, clientID, pg)
+// clientVisible asks the policy about a client by id (cached in seen when
+// it is not nil). Directors see every client: no read.
+func (s *MoneyService) clientVisible(ctx context.Context, p Principal, clientID string, seen map[string]bool) (bool, error) {
+	if p.AllCenters() {
+		return true, nil
+	}
+	if ok, found := seen[clientID]; found {
+		return ok, nil
+	}
+	c, err := s.store.GetClient(ctx, p.OrgID, clientID)
+	if ErrorCode(err) == CodeNotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	ok := s.policy.Client(p, c) == nil
+	if seen != nil {
+		seen[clientID] = ok
+	}
+	return ok, nil
 }
 
-// Debtors lists clients who owe money.
-func (s *Service) Debtors(ctx context.Context, p Principal) ([]Debtor, error) {
+// ListSales lists sales of clients the caller may see, of one client when
+// clientID is set.
+func (s *MoneyService) ListSales(ctx context.Context, p Principal, clientID string, pg Page) ([]PackageSale, error) {
+	seen := map[string]bool{}
+	return visiblePage(pg, func(x PackageSale) string { return x.ID },
+		func(pg Page) ([]PackageSale, error) { return s.store.ListSales(ctx, p.OrgID, clientID, pg) },
+		func(x PackageSale) (bool, error) { return s.clientVisible(ctx, p, x.ClientID, seen) })
+}
+
+// Debtors lists clients the caller may see who owe money.
+func (s *MoneyService) Debtors(ctx context.Context, p Principal) ([]Debtor, error) {
 	if err := p.Require(RoleDirector, RoleAdministrator); err != nil {
 		return nil, err
 	}
-	return s.store.Debtors(ctx, p.OrgID)
+	ds, err := s.store.Debtors(ctx, p.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	out := ds[:0]
+	for _, d := range ds {
+		ok, err := s.clientVisible(ctx, p, d.ClientID, nil)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, d)
+		}
+	}
+	return out, nil
 }

@@ -64,7 +64,7 @@ type LinkStore interface {
 // appointment or a package sale (a negative amount is a refund). The
 // provider reference is unique: a replayed event records nothing and
 // returns false. Unknown objects are NotFound.
-func (s *Service) RecordProviderPayment(ctx context.Context, orgID, purpose, refID string, amount int64, currency, providerRef, note string) (bool, error) {
+func (s *MoneyService) RecordProviderPayment(ctx context.Context, orgID, purpose, refID string, amount int64, currency, providerRef, note string) (bool, error) {
 	p := Payment{ID: NewID(), OrgID: orgID, AmountMinor: amount, Currency: strings.ToUpper(currency), Method: "stripe", Note: note,
 		ProviderRef: providerRef, CreatedAt: s.Now()}
 	switch purpose {

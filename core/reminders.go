@@ -185,24 +185,12 @@ func VerifyLink(secret []byte, token string, now time.Time) (string, LinkAction,
 	return string(payload[9:]), LinkAction(payload[8:9]), nil
 }
 
-// ReminderStore keeps reminder policies.
-type ReminderStore interface {
-	// ReminderPolicyFor resolves the policy of a visit: the service's, else
-	// the center's, else the organization's; found false means none is set.
-	ReminderPolicyFor(ctx context.Context, orgID, centerID, serviceID string) (ReminderPolicy, bool, error)
-	GetReminderPolicy(ctx context.Context, orgID, scope, scopeID string) (ReminderPolicy, error)
-	PutReminderPolicy(ctx context.Context, orgID, scope, scopeID string, p ReminderPolicy) error
-	DeleteReminderPolicy(ctx context.Context, orgID, scope, scopeID string) error
-	// ClientTimezone reads a client's timezone ("" if unset).
-	ClientTimezone(ctx context.Context, orgID, clientID string) (string, error)
-}
-
 // reminderPlanner computes the reminders appointments should have. It
 // reads each (center, service, client)'s policy and client zone once, so a
 // series or a bulk change inside the booking transaction costs one lookup,
 // and CreateAppointment can read it before taking the lock.
 type reminderPlanner struct {
-	s    *Service
+	s    *BookingService
 	seen map[[3]string]reminderSettings
 }
 
@@ -211,7 +199,7 @@ type reminderSettings struct {
 	loc    *time.Location
 }
 
-func (s *Service) reminderPlanner() *reminderPlanner {
+func (s *BookingService) reminderPlanner() *reminderPlanner {
 	return &reminderPlanner{s: s, seen: map[[3]string]reminderSettings{}}
 }
 
@@ -265,70 +253,6 @@ func (r *reminderPlanner) plan(ctx context.Context, a Appointment) ([]Reminder, 
 			AskConfirm: p.AskConfirm, Status: "scheduled"})
 	}
 	return out, nil
-}
-
-// PolicyScope names what a reminder policy applies to.
-type PolicyScope string
-
-const (
-	ScopeOrganization PolicyScope = "org"
-	ScopeCenter       PolicyScope = "center"
-	ScopeService      PolicyScope = "service"
-)
-
-// GetReminderPolicy reads a policy; for the organization, the default when
-// none is set.
-func (s *Service) GetReminderPolicy(ctx context.Context, p Principal, scope PolicyScope, id string) (ReminderPolicy, error) {
-	if err := s.checkPolicyScope(ctx, p, scope, id); err != nil {
-		return ReminderPolicy{}, err
-	}
-	rp, err := s.store.GetReminderPolicy(ctx, p.OrgID, string(scope), id)
-	if ErrorCode(err) == CodeNotFound && scope == ScopeOrganization {
-		return DefaultReminderPolicy(), nil
-	}
-	return rp, err
-}
-
-// PutReminderPolicy sets a policy; directors and administrators.
-func (s *Service) PutReminderPolicy(ctx context.Context, p Principal, scope PolicyScope, id string, rp ReminderPolicy) (ReminderPolicy, error) {
-	if err := p.Require(RoleDirector, RoleAdministrator); err != nil {
-		return ReminderPolicy{}, err
-	}
-	if err := s.checkPolicyScope(ctx, p, scope, id); err != nil {
-		return ReminderPolicy{}, err
-	}
-	if rp.OffsetsMin == nil {
-		rp.OffsetsMin = []int{}
-	}
-	if err := rp.Validate(); err != nil {
-		return ReminderPolicy{}, err
-	}
-	return rp, s.store.PutReminderPolicy(ctx, p.OrgID, string(scope), id, rp)
-}
-
-// DeleteReminderPolicy removes a center's or service's override.
-func (s *Service) DeleteReminderPolicy(ctx context.Context, p Principal, scope PolicyScope, id string) error {
-	if err := p.Require(RoleDirector, RoleAdministrator); err != nil {
-		return err
-	}
-	if err := s.checkPolicyScope(ctx, p, scope, id); err != nil {
-		return err
-	}
-	return s.store.DeleteReminderPolicy(ctx, p.OrgID, string(scope), id)
-}
-
-func (s *Service) checkPolicyScope(ctx context.Context, p Principal, scope PolicyScope, id string) error {
-	switch scope {
-	case ScopeOrganization:
-		return nil
-	case ScopeCenter:
-		_, err := s.GetCenter(ctx, p, id)
-		return err
-	case ScopeService:
-		_, err := s.store.GetService(ctx, p.OrgID, id)
-		return err
-	}
-	return NotFound("policy scope")
 }
 
 // Inbound is a message a client sent (an SMS or WhatsApp reply).

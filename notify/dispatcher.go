@@ -38,7 +38,6 @@ type Store interface {
 	AwaitingReply(ctx context.Context, phone string, now time.Time) (core.Message, error)
 	ClientsByPhone(ctx context.Context, phone string) ([]core.Client, error)
 	SetOptOut(ctx context.Context, orgID, clientID string, channel core.Channel, at *time.Time) error
-	ListInbound(ctx context.Context, orgID string, p core.Page) ([]core.Inbound, error)
 	GetSale(ctx context.Context, orgID, id string) (core.PackageSale, error)
 	GetPackage(ctx context.Context, orgID, id string) (core.Package, error)
 	FindPaymentLink(ctx context.Context, orgID, purpose, refID string, amount int64) (core.StoredLink, error)
@@ -106,6 +105,11 @@ type nopCounter struct{}
 func (nopCounter) Inc(core.Channel, core.MessageStatus) {}
 
 func (d *Dispatcher) now() time.Time { return d.c.Clock.Now().UTC().Truncate(time.Millisecond) }
+
+// EnqueueSend queues a message's send task (a retry staff asked for).
+func (d *Dispatcher) EnqueueSend(ctx context.Context, m core.Message) error {
+	return d.c.Enqueuer.EnqueueSend(ctx, m)
+}
 
 // RelayEvents turns pending domain events into messages, a batch at a time,
 // and enqueues them. It returns how many events it handled.

@@ -73,35 +73,13 @@ func (d *Dispatcher) QueueDueReminders(ctx context.Context, lookahead time.Durat
 	return n, nil
 }
 
-// RemindNow sends a reminder at once for each selected appointment (seed:
-// "Send reminder" on selected appointments). It returns the messages.
-func (d *Dispatcher) RemindNow(ctx context.Context, p core.Principal, ids []string, get func(ctx context.Context, p core.Principal, id string) (core.Appointment, error)) ([]core.Message, error) {
-	if err := p.Require(core.RoleDirector, core.RoleAdministrator, core.RoleSpecialist); err != nil {
-		return nil, err
-	}
-	var f core.Fields
-	f.Check(len(ids) == 0 || len(ids) > 200, "ids", "must list 1 to 200 appointments")
-	if err := f.Err("invalid reminder request"); err != nil {
-		return nil, err
-	}
-	var as []core.Appointment
-	for _, id := range ids {
-		if !core.ValidID(id) {
-			return nil, core.Invalid("invalid reminder request", core.FieldError{Field: "ids", Message: id + " is not an appointment id"})
-		}
-		a, err := get(ctx, p, id)
-		if err != nil {
-			return nil, err
-		}
-		if a.Status != core.Accepted && a.Status != core.Pending || !a.End.After(d.now()) {
-			return nil, core.Conflict("only upcoming pending or accepted visits get reminders",
-				core.ConflictItem{Kind: "status", Detail: "appointment is " + string(a.Status), Extra: a.ID})
-		}
-		as = append(as, a)
-	}
+// RemindNow sends a reminder at once for each appointment (seed: "Send
+// reminder" on selected appointments); the messaging service has checked
+// the caller and the appointments. It returns the messages.
+func (d *Dispatcher) RemindNow(ctx context.Context, orgID string, as []core.Appointment) ([]core.Message, error) {
 	var out []core.Message
 	for _, a := range as {
-		e := synthetic("manual:"+a.ID+":"+d.now().Format("20060102T150405.000"), p.OrgID, map[string]string{"appointment_id": a.ID, "client_id": a.ClientID})
+		e := synthetic("manual:"+a.ID+":"+d.now().Format("20060102T150405.000"), orgID, map[string]string{"appointment_id": a.ID, "client_id": a.ClientID})
 		m, err := d.build(ctx, e, core.Intent{Kind: core.KindReminder, Recipient: core.Recipient{Kind: "client", ID: a.ClientID}}, nil, "")
 		if err != nil {
 			return nil, err

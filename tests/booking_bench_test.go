@@ -38,11 +38,11 @@ func benchApp(b *testing.B, dbURL string) (*app.App, core.Principal, *fakeClock)
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { a.Close() })
-	res, err := a.Service.Bootstrap(context.Background(), core.BootstrapInput{OrgName: "Bench", Timezone: "Europe/Paris"})
+	res, err := a.Services.Tenancy.Bootstrap(context.Background(), core.BootstrapInput{OrgName: "Bench", Timezone: "Europe/Paris"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	p, err := a.Service.Authenticate(context.Background(), res.PlainKey)
+	p, err := a.Services.Tenancy.Authenticate(context.Background(), res.PlainKey)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -65,20 +65,20 @@ func benchSetup(b *testing.B, a *app.App, p core.Principal, n int) benchFixture 
 		week[d] = []core.PeriodJSON{{Start: "08:00", End: "20:00"}}
 	}
 	for i := 0; i < n; i++ {
-		st, err := a.Service.CreateStaff(ctx, p, core.StaffInput{Name: fmt.Sprint("S", i), Role: core.RoleSpecialist, Timezone: "Europe/Paris"})
+		st, err := a.Services.Tenancy.CreateStaff(ctx, p, core.StaffInput{Name: fmt.Sprint("S", i), Role: core.RoleSpecialist, Timezone: "Europe/Paris"})
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := a.Service.PutSchedule(ctx, p, core.OwnerStaff, st.ID, core.ScheduleInput{Weekly: week}); err != nil {
+		if _, err := a.Services.Catalogue.PutSchedule(ctx, p, core.OwnerStaff, st.ID, core.ScheduleInput{Weekly: week}); err != nil {
 			b.Fatal(err)
 		}
-		sv, err := a.Service.CreateService(ctx, p, core.ServiceInput{OwnerID: st.ID, Name: "Visit", DurationMin: 30, IntervalMin: 30})
+		sv, err := a.Services.Catalogue.CreateService(ctx, p, core.ServiceInput{OwnerID: st.ID, Name: "Visit", DurationMin: 30, IntervalMin: 30})
 		if err != nil {
 			b.Fatal(err)
 		}
 		f.specialists, f.services = append(f.specialists, st.ID), append(f.services, sv.ID)
 	}
-	c, err := a.Service.CreateClient(ctx, p, core.ClientInput{Name: "Bench Client", Phone: "+33612345678"})
+	c, err := a.Services.Clients.CreateClient(ctx, p, core.ClientInput{Name: "Bench Client", Phone: "+33612345678"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func BenchmarkAvailabilityMonth(b *testing.B) {
 			}
 			for i := 0; i < 2000; i++ {
 				at := days[i%len(days)].Add(time.Duration(i/len(days)) * 9 * time.Minute)
-				if _, err := a.Service.CreateAppointment(ctx, p, core.AppointmentInput{SpecialistID: f.specialists[0],
+				if _, err := a.Services.Booking.CreateAppointment(ctx, p, core.AppointmentInput{SpecialistID: f.specialists[0],
 					ServiceID: f.services[0], ClientID: f.client, Start: at, Override: true}); err != nil {
 					b.Fatal(err)
 				}
@@ -113,7 +113,7 @@ func BenchmarkAvailabilityMonth(b *testing.B) {
 			q := core.AvailabilityQuery{SpecialistID: f.specialists[0], ServiceID: f.services[0], From: "2026-03-01", To: "2026-03-31", Timezone: "Europe/Paris"}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				if _, err := a.Service.Availability(ctx, p, q); err != nil {
+				if _, err := a.Services.Booking.Availability(ctx, p, q); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -142,7 +142,7 @@ func BenchmarkBookingConcurrent(b *testing.B) {
 					day, slot := k/24, k%24
 					date := base.AddDate(0, 0, day+day/6) // skip Sundays
 					at := date.Add(time.Duration(slot) * 30 * time.Minute)
-					if _, err := a.Service.CreateAppointment(ctx, p, core.AppointmentInput{SpecialistID: f.specialists[sp],
+					if _, err := a.Services.Booking.CreateAppointment(ctx, p, core.AppointmentInput{SpecialistID: f.specialists[sp],
 						ServiceID: f.services[sp], ClientID: f.client, Start: at}); err != nil {
 						b.Error(err)
 						return

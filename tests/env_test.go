@@ -107,7 +107,7 @@ func newAPIEnv(t *testing.T, dbURL string, env ...map[string]string) *apiEnv {
 
 func (e *apiEnv) bootstrap(name, tz string) (key, org string) {
 	e.t.Helper()
-	res, err := e.app.Service.Bootstrap(context.Background(), core.BootstrapInput{OrgName: name, Timezone: tz, Locale: "fr"})
+	res, err := e.app.Services.Tenancy.Bootstrap(context.Background(), core.BootstrapInput{OrgName: name, Timezone: tz, Locale: "fr"})
 	if err != nil {
 		e.t.Fatal(err)
 	}

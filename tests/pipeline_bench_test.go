@@ -106,7 +106,7 @@ func newDispatchEnv(b *testing.B, dbURL, redisURL string) *dispatchEnv {
 	if redisURL != "" {
 		a.Broker.Redis.FlushDB(ctx)
 	}
-	res, err := a.Service.Bootstrap(ctx, core.BootstrapInput{OrgName: "Dispatch bench", Timezone: "Europe/Paris", Locale: "fr"})
+	res, err := a.Services.Tenancy.Bootstrap(ctx, core.BootstrapInput{OrgName: "Dispatch bench", Timezone: "Europe/Paris", Locale: "fr"})
 	if err != nil {
 		a.Close()
 		b.Fatal(err)

@@ -540,11 +540,28 @@ func (s *Store) AddWaiting(ctx context.Context, w core.WaitingEntry) error {
 	return nil
 }
 
+// GetWaiting reads a waiting-list entry.
+func (s *Store) GetWaiting(ctx context.Context, orgID, id string) (core.WaitingEntry, error) {
+	w, err := scanWaiting(s.r.QueryRowContext(ctx, `SELECT `+waitCols+` FROM waiting_list WHERE org_id = $1 AND id = $2`, orgID, id))
+	if err != nil {
+		return w, notFound(err, "waiting-list entry")
+	}
+	return w, nil
+}
+
 // ListWaiting lists waiting-list entries in creation order.
-func (s *Store) ListWaiting(ctx context.Context, orgID, specialistID, status string, p core.Page) ([]core.WaitingEntry, error) {
+func (s *Store) ListWaiting(ctx context.Context, orgID string, f core.WaitingFilter, p core.Page) ([]core.WaitingEntry, error) {
 	limit, after := pageArgs(p)
-	rows, err := s.r.QueryContext(ctx, `SELECT `+waitCols+` FROM waiting_list WHERE org_id = $1 AND ($2 = '' OR specialist_id = $2)
-		AND ($3 = '' OR status = $3) AND id > $4 ORDER BY id LIMIT $5`, orgID, specialistID, status, after, limit)
+	q := `SELECT ` + waitCols + ` FROM waiting_list WHERE org_id = $1 AND ($2 = '' OR specialist_id = $2)
+		AND ($3 = '' OR status = $3) AND id > $4`
+	args := []any{orgID, f.SpecialistID, f.Status, after}
+	if f.CenterIDs != nil {
+		cond, more := clientCenters("waiting_list.client_id", len(args)+1, f.CenterIDs)
+		q += cond
+		args = append(args, more...)
+	}
+	args = append(args, limit)
+	rows, err := s.r.QueryContext(ctx, q+fmt.Sprintf(" ORDER BY id LIMIT $%d", len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: waiting list: %w", err)
 	}

@@ -276,18 +276,18 @@ func TestInvitations(t *testing.T) {
 		a, dirA, _ := newOrg(t, s, "A")
 		b, dirB, _ := newOrg(t, s, "B")
 		now := time.Now().UTC().Truncate(time.Millisecond)
-		svc, err := core.NewService(s, clientsClock{now}, clientsNoEvents{})
+		all, err := core.NewServices(s, clientsClock{now}, clientsNoEvents{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		pa := core.Principal{OrgID: a.ID, StaffID: dirA.ID, Role: core.RoleDirector}
 		pb := core.Principal{OrgID: b.ID, StaffID: dirB.ID, Role: core.RoleDirector}
 
-		multi, err := svc.CreateInvitation(ctx, pa, core.InvitationInput{Name: "Instagram", TargetStaffID: dirA.ID})
+		multi, err := all.Invitations.CreateInvitation(ctx, pa, core.InvitationInput{Name: "Instagram", TargetStaffID: dirA.ID})
 		if err != nil {
 			t.Fatal(err)
 		}
-		single, err := svc.CreateInvitation(ctx, pa, core.InvitationInput{Name: "Business card", SingleUse: true})
+		single, err := all.Invitations.CreateInvitation(ctx, pa, core.InvitationInput{Name: "Business card", SingleUse: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -300,19 +300,19 @@ func TestInvitations(t *testing.T) {
 			t.Fatalf("multi = %+v", got)
 		}
 		// B cannot see, list, update or use A's links.
-		if _, err := svc.GetInvitation(ctx, pb, single.ID); core.ErrorCode(err) != core.CodeNotFound {
+		if _, err := all.Invitations.GetInvitation(ctx, pb, single.ID); core.ErrorCode(err) != core.CodeNotFound {
 			t.Fatalf("cross-org GetInvitation err = %v", err)
 		}
-		if l, _ := svc.ListInvitations(ctx, pb, core.Page{}); len(l) != 0 {
+		if l, _ := all.Invitations.ListInvitations(ctx, pb, core.Page{}); len(l) != 0 {
 			t.Fatalf("B lists %d invitations", len(l))
 		}
-		if _, err := svc.UpdateInvitation(ctx, pb, single.ID, core.InvitationInput{Name: "x"}); core.ErrorCode(err) != core.CodeNotFound {
+		if _, err := all.Invitations.UpdateInvitation(ctx, pb, single.ID, core.InvitationInput{Name: "x"}); core.ErrorCode(err) != core.CodeNotFound {
 			t.Fatalf("cross-org update err = %v", err)
 		}
-		if _, err := svc.JoinInvitation(ctx, b.ID, single.Code, core.ClientInput{Name: "x"}); core.ErrorCode(err) != core.CodeNotFound {
+		if _, err := all.Invitations.JoinInvitation(ctx, b.ID, single.Code, core.ClientInput{Name: "x"}); core.ErrorCode(err) != core.CodeNotFound {
 			t.Fatalf("cross-org join err = %v", err)
 		}
-		if _, err := svc.CreateInvitation(ctx, pb, core.InvitationInput{Name: "x", TargetStaffID: dirA.ID}); core.ErrorCode(err) != core.CodeInvalid {
+		if _, err := all.Invitations.CreateInvitation(ctx, pb, core.InvitationInput{Name: "x", TargetStaffID: dirA.ID}); core.ErrorCode(err) != core.CodeInvalid {
 			t.Fatalf("B targets A's staff err = %v", err)
 		}
 
@@ -323,7 +323,7 @@ func TestInvitations(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, results[i] = svc.JoinInvitation(ctx, a.ID, single.Code, core.ClientInput{Name: "Racer", Phone: "+33612345678"})
+				_, results[i] = all.Invitations.JoinInvitation(ctx, a.ID, single.Code, core.ClientInput{Name: "Racer", Phone: "+33612345678"})
 			}()
 		}
 		wg.Wait()
@@ -340,23 +340,23 @@ func TestInvitations(t *testing.T) {
 		if wins != 1 {
 			t.Fatalf("%d joins of a single-use link succeeded", wins)
 		}
-		joined, err := svc.ListClients(ctx, pa, core.ClientFilter{Query: "racer"}, core.Page{})
+		joined, err := all.Clients.ListClients(ctx, pa, core.ClientFilter{Query: "racer"}, core.Page{})
 		if err != nil || len(joined) != 1 || joined[0].SourceInvitationID != single.ID || joined[0].Source != "Business card" {
 			t.Fatalf("joined clients = %+v, %v", joined, err)
 		}
 
 		// A multi-use link counts every join.
 		for i := range 3 {
-			c, err := svc.JoinInvitation(ctx, a.ID, multi.Code, core.ClientInput{Name: "Fan", TelegramID: core.TelegramID("10" + string(rune('0'+i)))})
+			c, err := all.Invitations.JoinInvitation(ctx, a.ID, multi.Code, core.ClientInput{Name: "Fan", TelegramID: core.TelegramID("10" + string(rune('0'+i)))})
 			if err != nil || c.SourceInvitationID != multi.ID || c.Source != "Instagram" || c.Language != a.Locale {
 				t.Fatalf("join multi = %+v, %v", c, err)
 			}
 		}
 		// Bad input writes nothing and counts nothing.
-		if _, err := svc.JoinInvitation(ctx, a.ID, multi.Code, core.ClientInput{Name: "Fan", Email: "nope"}); core.ErrorCode(err) != core.CodeInvalid {
+		if _, err := all.Invitations.JoinInvitation(ctx, a.ID, multi.Code, core.ClientInput{Name: "Fan", Email: "nope"}); core.ErrorCode(err) != core.CodeInvalid {
 			t.Fatalf("invalid join err = %v", err)
 		}
-		l, err := svc.ListInvitations(ctx, pa, core.Page{})
+		l, err := all.Invitations.ListInvitations(ctx, pa, core.Page{})
 		if err != nil || len(l) != 2 || l[0].ID != multi.ID || l[0].Uses != 3 || l[0].ClientsJoined != 3 ||
 			l[1].Uses != 1 || l[1].ClientsJoined != 1 {
 			t.Fatalf("counters = %+v, %v", l, err)
@@ -364,14 +364,14 @@ func TestInvitations(t *testing.T) {
 
 		// A capped link closes at its cap; deactivation closes it too.
 		three := 3
-		inv, err := svc.UpdateInvitation(ctx, pa, multi.ID, core.InvitationInput{Name: "Instagram bio", TargetStaffID: dirA.ID, MaxUses: &three})
+		inv, err := all.Invitations.UpdateInvitation(ctx, pa, multi.ID, core.InvitationInput{Name: "Instagram bio", TargetStaffID: dirA.ID, MaxUses: &three})
 		if err != nil || inv.Name != "Instagram bio" || inv.Code != multi.Code || inv.Uses != 3 || inv.ClientsJoined != 3 {
 			t.Fatalf("UpdateInvitation = %+v, %v", inv, err)
 		}
-		if _, err := svc.JoinInvitation(ctx, a.ID, multi.Code, core.ClientInput{Name: "Late"}); core.ErrorCode(err) != core.CodeConflict {
+		if _, err := all.Invitations.JoinInvitation(ctx, a.ID, multi.Code, core.ClientInput{Name: "Late"}); core.ErrorCode(err) != core.CodeConflict {
 			t.Fatalf("join over the cap err = %v", err)
 		}
-		if _, err := svc.DeactivateInvitation(ctx, pa, multi.ID); err != nil {
+		if _, err := all.Invitations.DeactivateInvitation(ctx, pa, multi.ID); err != nil {
 			t.Fatal(err)
 		}
 		if got, _ := s.GetInvitation(ctx, a.ID, multi.ID); got.Active || got.ClientsJoined != 3 {
@@ -385,19 +385,19 @@ func TestInvitations(t *testing.T) {
 		if err := s.CreateInvitation(ctx, exp); err != nil {
 			t.Fatal(err)
 		}
-		_, err = svc.JoinInvitation(ctx, a.ID, exp.Code, core.ClientInput{Name: "Too late"})
+		_, err = all.Invitations.JoinInvitation(ctx, a.ID, exp.Code, core.ClientInput{Name: "Too late"})
 		if e, ok := core.AsError(err); !ok || e.Code != core.CodeConflict || e.Message != "invitation expired" {
 			t.Fatalf("expired join err = %v", err)
 		}
 		soon := core.InvitationInput{Name: "Next month", ValidFrom: now.Add(time.Hour).Format(time.RFC3339)}
-		future, err := svc.CreateInvitation(ctx, pa, soon)
+		future, err := all.Invitations.CreateInvitation(ctx, pa, soon)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := svc.JoinInvitation(ctx, a.ID, future.Code, core.ClientInput{Name: "Early"}); core.ErrorCode(err) != core.CodeConflict {
+		if _, err := all.Invitations.JoinInvitation(ctx, a.ID, future.Code, core.ClientInput{Name: "Early"}); core.ErrorCode(err) != core.CodeConflict {
 			t.Fatalf("early join err = %v", err)
 		}
-		if _, err := svc.JoinInvitation(ctx, a.ID, "no-such-code", core.ClientInput{Name: "x"}); core.ErrorCode(err) != core.CodeNotFound {
+		if _, err := all.Invitations.JoinInvitation(ctx, a.ID, "no-such-code", core.ClientInput{Name: "x"}); core.ErrorCode(err) != core.CodeNotFound {
 			t.Fatalf("unknown code err = %v", err)
 		}
 		for _, id := range []string{exp.ID, future.ID} {
@@ -405,10 +405,10 @@ func TestInvitations(t *testing.T) {
 				t.Fatalf("rejected joins counted: %+v", got)
 			}
 		}
-		if l, _ := svc.ListClients(ctx, pa, core.ClientFilter{Query: "too late"}, core.Page{}); len(l) != 0 {
+		if l, _ := all.Clients.ListClients(ctx, pa, core.ClientFilter{Query: "too late"}, core.Page{}); len(l) != 0 {
 			t.Fatalf("rejected join created a client: %+v", l)
 		}
-		if _, err := svc.CreateInvitation(ctx, pa, core.InvitationInput{Name: "x", ValidUntil: past.Format(time.RFC3339)}); core.ErrorCode(err) != core.CodeInvalid {
+		if _, err := all.Invitations.CreateInvitation(ctx, pa, core.InvitationInput{Name: "x", ValidUntil: past.Format(time.RFC3339)}); core.ErrorCode(err) != core.CodeInvalid {
 			t.Fatalf("creating an expired link err = %v", err)
 		}
 	})

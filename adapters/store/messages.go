@@ -208,9 +208,16 @@ func (s *Store) ProviderStatus(ctx context.Context, channel core.Channel, provid
 // ListMessages lists an organization's messages, newest id last.
 func (s *Store) ListMessages(ctx context.Context, orgID string, f core.MessageFilter, p core.Page) ([]core.Message, error) {
 	limit, after := pageArgs(p)
-	rows, err := s.r.QueryContext(ctx, `SELECT `+msgCols+` FROM messages WHERE org_id = $1 AND id > $2
-		AND ($3 = '' OR status = $3) AND ($4 = '' OR channel = $4) AND ($5 = '' OR recipient_id = $5) AND ($6 = '' OR appointment_id = $6)
-		ORDER BY id LIMIT $7`, orgID, after, string(f.Status), string(f.Channel), f.RecipientID, f.AppointmentID, limit)
+	q := `SELECT ` + msgCols + ` FROM messages WHERE org_id = $1 AND id > $2
+		AND ($3 = '' OR status = $3) AND ($4 = '' OR channel = $4) AND ($5 = '' OR recipient_id = $5) AND ($6 = '' OR appointment_id = $6)`
+	args := []any{orgID, after, string(f.Status), string(f.Channel), f.RecipientID, f.AppointmentID}
+	if f.CenterIDs != nil {
+		in, more := inList(" AND center_id IN ", len(args)+1, f.CenterIDs)
+		q += in
+		args = append(args, more...)
+	}
+	args = append(args, limit)
+	rows, err := s.r.QueryContext(ctx, q+fmt.Sprintf(" ORDER BY id LIMIT $%d", len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list messages: %w", err)
 	}

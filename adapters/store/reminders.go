@@ -230,10 +230,17 @@ func (s *Store) FinishInbound(ctx context.Context, in core.Inbound) error {
 }
 
 // ListInbound lists an organization's inbound messages (the chat side).
-func (s *Store) ListInbound(ctx context.Context, orgID string, p core.Page) ([]core.Inbound, error) {
+func (s *Store) ListInbound(ctx context.Context, orgID string, f core.InboundFilter, p core.Page) ([]core.Inbound, error) {
 	limit, after := pageArgs(p)
-	rows, err := s.r.QueryContext(ctx, `SELECT `+inboundCols+` FROM inbound_messages WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
-		orgID, after, limit)
+	q := `SELECT ` + inboundCols + ` FROM inbound_messages WHERE org_id = $1 AND id > $2`
+	args := []any{orgID, after}
+	if f.CenterIDs != nil {
+		cond, more := clientCenters("inbound_messages.client_id", len(args)+1, f.CenterIDs)
+		q += cond
+		args = append(args, more...)
+	}
+	args = append(args, limit)
+	rows, err := s.r.QueryContext(ctx, q+fmt.Sprintf(" ORDER BY id LIMIT $%d", len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: inbound: %w", err)
 	}

@@ -289,6 +289,15 @@ func inList(q string, first int, vals []string) (string, []any) {
 	return string(append(b, ')')), args
 }
 
+// clientCenters is the condition "the client in column col belongs to no
+// centre or to one of centerIDs", numbering its placeholders from first:
+// the policy's centre filter for rows that belong to a client.
+func clientCenters(col string, first int, centerIDs []string) (string, []any) {
+	in, args := inList("cc.center_id IN ", first, centerIDs)
+	return ` AND (NOT EXISTS (SELECT 1 FROM client_centers cc WHERE cc.client_id = ` + col + `)
+		OR EXISTS (SELECT 1 FROM client_centers cc WHERE cc.client_id = ` + col + ` AND ` + in + `))`, args
+}
+
 func joinChannels(cs []core.Channel) string {
 	parts := make([]string, len(cs))
 	for i, c := range cs {

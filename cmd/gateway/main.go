@@ -101,11 +101,11 @@ func bootstrap(ctx context.Context, cfg app.Config, args []string, stdout io.Wri
 		return err
 	}
 	defer st.Close()
-	svc, err := core.NewService(st, core.SystemClock{}, discardEvents{})
+	svc, err := core.NewServices(st, core.SystemClock{}, discardEvents{})
 	if err != nil {
 		return err
 	}
-	res, err := svc.Bootstrap(ctx, in)
+	res, err := svc.Tenancy.Bootstrap(ctx, in)
 	if err != nil {
 		var ce *core.Error
 		if errors.As(err, &ce) && len(ce.Fields) > 0 {

@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"errors"
 	"net/mail"
 	"sort"
 	"strconv"
@@ -10,37 +9,6 @@ import (
 	"time"
 	_ "time/tzdata" // any machine gets the zone data, so schedules mean the same everywhere
 )
-
-// Store is everything core needs persisted. Adapters implement it for
-// SQLite and PostgreSQL.
-type Store interface {
-	TenancyStore
-	BookingStore
-	MessageStore
-	ClientStore
-	ReminderStore
-	PackageStore
-	LinkStore
-}
-
-// Service holds the domain rules. Inbound layers (api, webhooks, queue) call
-// it with the caller's Principal; it never sees HTTP or queue types.
-type Service struct {
-	store  Store
-	clock  Clock
-	events EventSink
-}
-
-// NewService wires the domain to its ports.
-func NewService(store Store, clock Clock, events EventSink) (*Service, error) {
-	if store == nil || clock == nil || events == nil {
-		return nil, errors.New("core: NewService needs a store, a clock and an event sink")
-	}
-	return &Service{store: store, clock: clock, events: events}, nil
-}
-
-// Now is the service's clock reading, truncated to milliseconds as stored.
-func (s *Service) Now() time.Time { return s.clock.Now().UTC().Truncate(time.Millisecond) }
 
 // BootstrapInput creates the first organization, its director and a key.
 type BootstrapInput struct {
@@ -62,7 +30,7 @@ type BootstrapResult struct {
 
 // Bootstrap creates an organization with a director and a director key. It is
 // reached only from the operator's command line or with the admin token.
-func (s *Service) Bootstrap(ctx context.Context, in BootstrapInput) (BootstrapResult, error) {
+func (s *TenancyService) Bootstrap(ctx context.Context, in BootstrapInput) (BootstrapResult, error) {
 	var f Fields
 	in.OrgName = strings.TrimSpace(in.OrgName)
 	f.Check(in.OrgName == "", "org_name", "is required")
@@ -102,7 +70,7 @@ func (s *Service) Bootstrap(ctx context.Context, in BootstrapInput) (BootstrapRe
 }
 
 // Authenticate resolves a plain API key to its principal.
-func (s *Service) Authenticate(ctx context.Context, plain string) (Principal, error) {
+func (s *TenancyService) Authenticate(ctx context.Context, plain string) (Principal, error) {
 	id, secret, ok := ParseAPIKey(plain)
 	if !ok {
 		return Principal{}, Unauthorized("malformed API key")
@@ -127,7 +95,7 @@ func (s *Service) Authenticate(ctx context.Context, plain string) (Principal, er
 }
 
 // Organization returns the caller's organization.
-func (s *Service) Organization(ctx context.Context, p Principal) (Organization, error) {
+func (s *TenancyService) Organization(ctx context.Context, p Principal) (Organization, error) {
 	return s.store.GetOrganization(ctx, p.OrgID)
 }
 
@@ -143,7 +111,7 @@ type OrganizationPatch struct {
 }
 
 // UpdateOrganization changes settings; directors only.
-func (s *Service) UpdateOrganization(ctx context.Context, p Principal, in OrganizationPatch) (Organization, error) {
+func (s *TenancyService) UpdateOrganization(ctx context.Context, p Principal, in OrganizationPatch) (Organization, error) {
 	if err := p.Require(RoleDirector); err != nil {
 		return Organization{}, err
 	}
@@ -230,7 +198,7 @@ func (in *CenterInput) validate(orgTZ string) error {
 }
 
 // CreateCenter adds a center; directors only.
-func (s *Service) CreateCenter(ctx context.Context, p Principal, in CenterInput) (Center, error) {
+func (s *TenancyService) CreateCenter(ctx context.Context, p Principal, in CenterInput) (Center, error) {
 	if err := p.Require(RoleDirector); err != nil {
 		return Center{}, err
 	}
@@ -247,7 +215,7 @@ func (s *Service) CreateCenter(ctx context.Context, p Principal, in CenterInput)
 }
 
 // UpdateCenter replaces a center's fields; directors only.
-func (s *Service) UpdateCenter(ctx context.Context, p Principal, id string, in CenterInput) (Center, error) {
+func (s *TenancyService) UpdateCenter(ctx context.Context, p Principal, id string, in CenterInput) (Center, error) {
 	if err := p.Require(RoleDirector); err != nil {
 		return Center{}, err
 	}
@@ -263,7 +231,7 @@ func (s *Service) UpdateCenter(ctx context.Context, p Principal, id string, in C
 }
 
 // GetCenter returns a center the caller may see.
-func (s *Service) GetCenter(ctx context.Context, p Principal, id string) (Center, error) {
+func (s *TenancyService) GetCenter(ctx context.Context, p Principal, id string) (Center, error) {
 	if !p.CanCenter(id) {
 		return Center{}, NotFound("center")
 	}
@@ -271,7 +239,7 @@ func (s *Service) GetCenter(ctx context.Context, p Principal, id string) (Center
 }
 
 // ListCenters lists the centers the caller may see.
-func (s *Service) ListCenters(ctx context.Context, p Principal, pg Page) ([]Center, error) {
+func (s *TenancyService) ListCenters(ctx context.Context, p Principal, pg Page) ([]Center, error) {
 	if p.AllCenters() {
 		return s.store.ListCenters(ctx, p.OrgID, pg)
 	}
@@ -310,7 +278,7 @@ type StaffInput struct {
 	TelegramChatID string `json:"telegram_chat_id"`
 }
 
-func (s *Service) validateStaff(ctx context.Context, orgID string, in *StaffInput, orgTZ string) error {
+func (s *TenancyService) validateStaff(ctx context.Context, orgID string, in *StaffInput, orgTZ string) error {
 	var f Fields
 	in.Name = strings.TrimSpace(in.Name)
 	f.Check(in.Name == "", "name", "is required")
@@ -355,7 +323,7 @@ func (s *Service) validateStaff(ctx context.Context, orgID string, in *StaffInpu
 }
 
 // CreateStaff adds a staff member; directors only.
-func (s *Service) CreateStaff(ctx context.Context, p Principal, in StaffInput) (Staff, error) {
+func (s *TenancyService) CreateStaff(ctx context.Context, p Principal, in StaffInput) (Staff, error) {
 	if err := p.Require(RoleDirector); err != nil {
 		return Staff{}, err
 	}
@@ -373,7 +341,7 @@ func (s *Service) CreateStaff(ctx context.Context, p Principal, in StaffInput) (
 }
 
 // UpdateStaff replaces a staff member's fields; directors only.
-func (s *Service) UpdateStaff(ctx context.Context, p Principal, id string, in StaffInput) (Staff, error) {
+func (s *TenancyService) UpdateStaff(ctx context.Context, p Principal, id string, in StaffInput) (Staff, error) {
 	if err := p.Require(RoleDirector); err != nil {
 		return Staff{}, err
 	}
@@ -396,19 +364,21 @@ func (s *Service) UpdateStaff(ctx context.Context, p Principal, id string, in St
 	return st, s.store.UpdateStaff(ctx, st)
 }
 
-// GetStaff returns a staff member of the caller's organization.
-func (s *Service) GetStaff(ctx context.Context, p Principal, id string) (Staff, error) {
-	return s.store.GetStaff(ctx, p.OrgID, id)
+// GetStaff returns a staff member the caller may see.
+func (s *TenancyService) GetStaff(ctx context.Context, p Principal, id string) (Staff, error) {
+	return visibleStaff(ctx, s.policy, s.store, p, id)
 }
 
-// ListStaff lists the organization's staff.
-func (s *Service) ListStaff(ctx context.Context, p Principal, pg Page) ([]Staff, error) {
-	return s.store.ListStaff(ctx, p.OrgID, pg)
+// ListStaff lists the staff the caller may see.
+func (s *TenancyService) ListStaff(ctx context.Context, p Principal, pg Page) ([]Staff, error) {
+	return visiblePage(pg, func(st Staff) string { return st.ID },
+		func(pg Page) ([]Staff, error) { return s.store.ListStaff(ctx, p.OrgID, pg) },
+		func(st Staff) (bool, error) { return s.policy.Staff(p, st) == nil, nil })
 }
 
 // CreateAPIKey issues a key for a staff member and returns the plain key
 // once. Directors issue keys for anyone; others only for themselves.
-func (s *Service) CreateAPIKey(ctx context.Context, p Principal, staffID, name string) (APIKey, string, error) {
+func (s *TenancyService) CreateAPIKey(ctx context.Context, p Principal, staffID, name string) (APIKey, string, error) {
 	if staffID == "" {
 		staffID = p.StaffID
 	}
@@ -435,7 +405,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, p Principal, staffID, name s
 }
 
 // ListAPIKeys lists the organization's keys (never their secrets); directors only.
-func (s *Service) ListAPIKeys(ctx context.Context, p Principal, pg Page) ([]APIKey, error) {
+func (s *TenancyService) ListAPIKeys(ctx context.Context, p Principal, pg Page) ([]APIKey, error) {
 	if err := p.Require(RoleDirector); err != nil {
 		return nil, err
 	}
@@ -443,7 +413,7 @@ func (s *Service) ListAPIKeys(ctx context.Context, p Principal, pg Page) ([]APIK
 }
 
 // RevokeAPIKey revokes a key; directors only.
-func (s *Service) RevokeAPIKey(ctx context.Context, p Principal, id string) error {
+func (s *TenancyService) RevokeAPIKey(ctx context.Context, p Principal, id string) error {
 	if err := p.Require(RoleDirector); err != nil {
 		return err
 	}
