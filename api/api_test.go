@@ -229,6 +229,22 @@ type tenantB struct {
 // B's domain events into outbox messages, as the worker would.
 func makeTenantB(t *testing.T, cb client, relay func()) tenantB {
 	t.Helper()
+	return makeResources(t, cb, relay, resourceOpts{})
+}
+
+// resourceOpts places the resources makeResources makes. The zero value
+// makes a centre and a specialist of their own, with organization-wide
+// clients, catalogue service and invitation (another organization's
+// resources). Scoped puts the clients, the appointment, the service and
+// the invitation on the centre and the specialist (another centre's or
+// another specialist's resources).
+type resourceOpts struct {
+	centerID, staffID string // existing ones to use; "" makes them
+	scoped            bool
+}
+
+func makeResources(t *testing.T, cb client, relay func(), o resourceOpts) tenantB {
+	t.Helper()
 	day := time.Now().UTC().Add(48 * time.Hour).Truncate(24 * time.Hour)
 	start := day.Add(10 * time.Hour).Format(time.RFC3339)
 	date := func(d int) string { return day.AddDate(0, 0, d).Format("2006-01-02") }
@@ -245,42 +261,59 @@ func makeTenantB(t *testing.T, cb client, relay func()) tenantB {
 		return s
 	}
 	var b tenantB
-	center := id(cb.post("/api/v1/centers", `{"name":"B main","timezone":"UTC"}`), 201)
-	staff := id(cb.post("/api/v1/staff", `{"name":"B spec","role":"specialist","timezone":"UTC","center_ids":["`+center+`"]}`), 201)
+	center, staff := o.centerID, o.staffID
+	if center == "" {
+		center = id(cb.post("/api/v1/centers", `{"name":"B main","timezone":"UTC"}`), 201)
+	}
+	if staff == "" {
+		staff = id(cb.post("/api/v1/staff", `{"name":"B spec","role":"specialist","timezone":"UTC","center_ids":["`+center+`"]}`), 201)
+	}
+	clientCenters, serviceOwner, apptCenter, invTarget := "", "", "", ""
+	if o.scoped {
+		clientCenters = `,"center_ids":["` + center + `"]`
+		serviceOwner = `,"owner_id":"` + staff + `"`
+		apptCenter = `,"center_id":"` + center + `"`
+		invTarget = `,"target_staff_id":"` + staff + `"`
+	}
 	must[map[string]any](t, cb.put("/api/v1/staff/"+staff+"/schedule", week), 200)
 	b.staffOff = id(cb.post("/api/v1/staff/"+staff+"/time-off", `{"kind":"vacation","from_date":"`+date(20)+`","to_date":"`+date(21)+`"}`), 201)
-	service := id(cb.post("/api/v1/services", `{"name":"B visit","duration_min":60,"price_minor":5000,"currency":"EUR"}`), 201)
+	service := id(cb.post("/api/v1/services", `{"name":"B visit","duration_min":60,"price_minor":5000,"currency":"EUR"`+serviceOwner+`}`), 201)
 	room := id(cb.post("/api/v1/rooms", `{"center_id":"`+center+`","name":"B room"}`), 201)
 	must[map[string]any](t, cb.put("/api/v1/rooms/"+room+"/schedule", week), 200)
 	b.roomOff = id(cb.post("/api/v1/rooms/"+room+"/time-off", `{"kind":"holiday","from_date":"`+date(22)+`","to_date":"`+date(22)+`"}`), 201)
-	cl := id(cb.post("/api/v1/clients", `{"name":"B client","phone":"+33612345678"}`), 201)
-	b.client2 = id(cb.post("/api/v1/clients", `{"name":"B sibling","phone":"+33612345679"}`), 201)
+	cl := id(cb.post("/api/v1/clients", `{"name":"B client","phone":"+33612345678"`+clientCenters+`}`), 201)
+	b.client2 = id(cb.post("/api/v1/clients", `{"name":"B sibling","phone":"+33612345679"`+clientCenters+`}`), 201)
 	must[map[string]any](t, cb.post("/api/v1/clients/"+cl+"/family", `{"client_id":"`+b.client2+`","relation":"sibling"}`), 201)
 	booked := must[core.BookingResult](t, cb.post("/api/v1/appointments", `{"specialist_id":"`+staff+`","service_id":"`+service+
-		`","client_id":"`+cl+`","start":"`+start+`"}`), 201)
+		`","client_id":"`+cl+`","start":"`+start+`"`+apptCenter+`}`), 201)
 	appt := booked.Appointments[0].ID
 	must[map[string]any](t, cb.post("/api/v1/appointments/"+appt+"/payments", `{"amount_minor":1000,"method":"cash"}`), 201)
 	waiting := id(cb.post("/api/v1/waiting-list", `{"client_id":"`+b.client2+`","specialist_id":"`+staff+`","service_id":"`+service+
 		`","from":"`+start+`","to":"`+day.Add(18*time.Hour).Format(time.RFC3339)+`"}`), 201)
-	inv := id(cb.post("/api/v1/invitations", `{"name":"B link"}`), 201)
+	inv := id(cb.post("/api/v1/invitations", `{"name":"B link"`+invTarget+`}`), 201)
 	pkg := id(cb.post("/api/v1/packages", `{"name":"B 10 visits","visits":10,"validity_days":90,"price_minor":40000,"service_ids":["`+service+`"]}`), 201)
 	sale := id(cb.post("/api/v1/package-sales", `{"package_id":"`+pkg+`","client_id":"`+cl+`"}`), 201)
+	policy := cb.get("/api/v1/reminder-policy")
+	must[map[string]any](t, cb.put("/api/v1/centers/"+center+"/reminder-policy", string(policy.Body)), 200)
+	must[map[string]any](t, cb.put("/api/v1/services/"+service+"/reminder-policy", string(policy.Body)), 200)
 	relay()
 	msgs := must[struct {
 		Items []core.Message `json:"items"`
-	}](t, cb.get("/api/v1/messages"), 200)
+	}](t, cb.get("/api/v1/messages?appointment_id="+appt), 200)
 	if len(msgs.Items) == 0 {
 		t.Fatal("B has no outbox message after the relay")
 	}
 	k := must[map[string]any](t, cb.post("/api/v1/api-keys", `{"name":"B extra","staff_id":"`+staff+`"}`), 201)
 	b.keyPlain = k["key"].(string)
 	b.ids = map[string]string{"centers": center, "staff": staff, "services": service, "rooms": room, "clients": cl,
-		"appointments": appt, "waiting-list": waiting, "invitations": inv, "api-keys": k["id"].(string), "messages": msgs.Items[0].ID, "package-sales": sale}
+		"appointments": appt, "waiting-list": waiting, "invitations": inv, "api-keys": k["id"].(string), "messages": msgs.Items[0].ID, "package-sales": sale,
+		"packages": pkg}
 	b.snapshots = []string{"/api/v1/organization", "/api/v1/centers", "/api/v1/centers/" + center, "/api/v1/staff", "/api/v1/staff/" + staff,
-		"/api/v1/staff/" + staff + "/schedule", "/api/v1/services", "/api/v1/services/" + service, "/api/v1/rooms", "/api/v1/rooms/" + room,
+		"/api/v1/staff/" + staff + "/schedule", "/api/v1/services", "/api/v1/services?owner_id=" + staff, "/api/v1/services/" + service, "/api/v1/rooms", "/api/v1/rooms/" + room,
 		"/api/v1/rooms/" + room + "/schedule", "/api/v1/clients", "/api/v1/clients?archived=all", "/api/v1/clients/" + cl, "/api/v1/clients/" + cl + "/family",
 		"/api/v1/appointments", "/api/v1/appointments/" + appt, "/api/v1/appointments/" + appt + "/payments", "/api/v1/waiting-list",
-		"/api/v1/invitations", "/api/v1/invitations/" + inv, "/api/v1/client-groups", "/api/v1/messages", "/api/v1/package-sales", "/api/v1/package-sales/" + sale, "/api/v1/debtors"}
+		"/api/v1/invitations", "/api/v1/invitations/" + inv, "/api/v1/client-groups", "/api/v1/messages", "/api/v1/package-sales", "/api/v1/package-sales/" + sale, "/api/v1/debtors",
+		"/api/v1/centers/" + center + "/reminder-policy", "/api/v1/services/" + service + "/reminder-policy"}
 	return b
 }
 
@@ -346,96 +379,7 @@ func TestTenantIsolation(t *testing.T) {
 		before := b.snapshot(t, cb)
 		bodies := crossBodies(b)
 
-		// paramValue is B's id for a path parameter of a route. A resource
-		// makeTenantB does not make is looked up in B's list of it.
-		paramValue := func(path, param string) (string, bool) {
-			rest := strings.TrimPrefix(path, "/api/v1/")
-			seg, _, _ := strings.Cut(rest, "/")
-			switch param {
-			case "id":
-				if v, ok := b.ids[seg]; ok {
-					return v, true
-				}
-				r := cb.get("/api/v1/" + seg)
-				var l list[map[string]any]
-				if r.Status == 200 && json.Unmarshal(r.Body, &l) == nil && len(l.Items) > 0 {
-					if v, ok := l.Items[0]["id"].(string); ok && v != "" {
-						b.ids[seg] = v
-						return v, true
-					}
-				}
-				return "", false
-			case "client_id":
-				return b.client2, seg == "clients"
-			case "exception_id":
-				if seg == "rooms" {
-					return b.roomOff, true
-				}
-				return b.staffOff, seg == "staff"
-			}
-			return "", false
-		}
-		// Only ids name another organization's data; other parameters
-		// (a template kind, a locale) are read within the caller's.
-		idLike := func(param string) bool { return param == "id" || strings.HasSuffix(param, "_id") }
-		fill := func(path string, value func(param string) string) string {
-			segs := strings.Split(path, "/")
-			for i, s := range segs {
-				if strings.HasPrefix(s, ":") {
-					segs[i] = value(s[1:])
-				}
-			}
-			return strings.Join(segs, "/")
-		}
-
-		checked := 0
-		for _, ri := range a.HTTP.Engine.Routes() {
-			if !strings.HasPrefix(ri.Path, "/api/v1/") {
-				continue
-			}
-			hasID := false
-			for _, seg := range strings.Split(ri.Path, "/") {
-				if strings.HasPrefix(seg, ":") && idLike(seg[1:]) {
-					hasID = true
-				}
-			}
-			if !hasID {
-				continue
-			}
-			missing := ""
-			bPath := fill(ri.Path, func(param string) string {
-				v, ok := paramValue(ri.Path, param)
-				if !ok {
-					missing = param
-				}
-				return v
-			})
-			if missing != "" {
-				t.Errorf("%s %s: this test has no resource of organization B for :%s (and B's list of them is empty); add one in makeTenantB",
-					ri.Method, ri.Path, missing)
-				continue
-			}
-			fakePath := fill(ri.Path, func(string) string { return core.NewID() })
-			body := bodies[ri.Method+" "+ri.Path]
-			if body == "" && (ri.Method == "PUT" || ri.Method == "PATCH") {
-				body = "{}"
-			}
-			cross := ca.do(req{Method: ri.Method, Path: bPath, Body: body})
-			fake := ca.do(req{Method: ri.Method, Path: fakePath, Body: body})
-			if cross.Status < 400 || cross.Status >= 500 {
-				t.Errorf("A's key: %s %s on B's resource answered %d; body %s", ri.Method, ri.Path, cross.Status, cross.Body)
-				continue
-			}
-			if ri.Method == "GET" && cross.Status != 404 {
-				t.Errorf("A's key: GET %s on B's resource answered %d, want 404", ri.Path, cross.Status)
-			}
-			if !sameAnswer(cross, fake) {
-				t.Errorf("A's key: %s %s tells B's resource from a made-up one:\n B's:      %d %s\n made-up:  %d %s",
-					ri.Method, ri.Path, cross.Status, cross.Body, fake.Status, fake.Body)
-			}
-			checked++
-		}
-		if checked < 30 {
+		if checked := sweepPaths(t, a, ca, cb, b, bodies, nil); checked < 30 {
 			t.Errorf("only %d routes with ids checked; the route table is not what this test expects", checked)
 		}
 
@@ -517,6 +461,138 @@ func TestTenantIsolation(t *testing.T) {
 			t.Errorf("A's organization = %s, want %s", o.ID, ra.Organization.ID)
 		}
 	})
+}
+
+// sweepPaths calls every /api/v1 route with ids in its path with caller's
+// key on b's resources (b's own key cb finds a resource makeResources did
+// not name) and with made-up ids. Unless the route is in visible (a
+// resource the caller may see but not change: reads answer 200, writes
+// 403), the caller gets exactly the answer a made-up id gets, and 404 for
+// reads. It returns how many routes it checked.
+func sweepPaths(t *testing.T, a *app.App, ca, cb client, b tenantB, bodies map[string]string, visible map[string]bool) int {
+	t.Helper()
+	// paramValue is B's id for a path parameter of a route. A resource
+	// makeTenantB does not make is looked up in B's list of it.
+	paramValue := func(path, param string) (string, bool) {
+		rest := strings.TrimPrefix(path, "/api/v1/")
+		seg, _, _ := strings.Cut(rest, "/")
+		switch param {
+		case "id":
+			if v, ok := b.ids[seg]; ok {
+				return v, true
+			}
+			r := cb.get("/api/v1/" + seg)
+			var l list[map[string]any]
+			if r.Status == 200 && json.Unmarshal(r.Body, &l) == nil && len(l.Items) > 0 {
+				if v, ok := l.Items[0]["id"].(string); ok && v != "" {
+					b.ids[seg] = v
+					return v, true
+				}
+			}
+			return "", false
+		case "client_id":
+			return b.client2, seg == "clients"
+		case "exception_id":
+			if seg == "rooms" {
+				return b.roomOff, true
+			}
+			return b.staffOff, seg == "staff"
+		}
+		return "", false
+	}
+	// Only ids name another organization's data; other parameters
+	// (a template kind, a locale) are read within the caller's.
+	idLike := func(param string) bool { return param == "id" || strings.HasSuffix(param, "_id") }
+	fill := func(path string, value func(param string) string) string {
+		segs := strings.Split(path, "/")
+		for i, s := range segs {
+			if strings.HasPrefix(s, ":") {
+				segs[i] = value(s[1:])
+			}
+		}
+		return strings.Join(segs, "/")
+	}
+
+	checked := 0
+	for _, ri := range a.HTTP.Engine.Routes() {
+		if !strings.HasPrefix(ri.Path, "/api/v1/") {
+			continue
+		}
+		hasID := false
+		for _, seg := range strings.Split(ri.Path, "/") {
+			if strings.HasPrefix(seg, ":") && idLike(seg[1:]) {
+				hasID = true
+			}
+		}
+		if !hasID {
+			continue
+		}
+		missing := ""
+		bPath := fill(ri.Path, func(param string) string {
+			v, ok := paramValue(ri.Path, param)
+			if !ok {
+				missing = param
+			}
+			return v
+		})
+		if missing != "" {
+			t.Errorf("%s %s: this test has no resource of organization B for :%s (and B's list of them is empty); add one in makeTenantB",
+				ri.Method, ri.Path, missing)
+			continue
+		}
+		fakePath := fill(ri.Path, func(string) string { return core.NewID() })
+		body := bodies[ri.Method+" "+ri.Path]
+		if body == "" && (ri.Method == "PUT" || ri.Method == "PATCH") {
+			body = "{}"
+		}
+		if readOnly, ok := lookupVisible(visible, ri.Method, ri.Path); ok {
+			if !readOnly {
+				continue // shared with the caller: theirs to change too
+			}
+			cross := ca.do(req{Method: ri.Method, Path: bPath, Body: body})
+			if ri.Method == "GET" && cross.Status != http.StatusOK ||
+				ri.Method != "GET" && cross.Status != http.StatusForbidden && cross.Status != http.StatusBadRequest && cross.Status != http.StatusConflict {
+				t.Errorf("caller: %s %s on a resource it may see but not change answered %d (want 200 to reads, 403 or a refusal to writes); body %s",
+					ri.Method, ri.Path, cross.Status, cross.Body)
+			}
+			checked++
+			continue
+		}
+		cross := ca.do(req{Method: ri.Method, Path: bPath, Body: body})
+		fake := ca.do(req{Method: ri.Method, Path: fakePath, Body: body})
+		if cross.Status < 400 || cross.Status >= 500 {
+			t.Errorf("A's key: %s %s on B's resource answered %d; body %s", ri.Method, ri.Path, cross.Status, cross.Body)
+			continue
+		}
+		// A read is 404, unless the caller's role may not read such
+		// resources at all (then a made-up id gets the same 403).
+		if ri.Method == "GET" && cross.Status != 404 && cross.Status != fake.Status {
+			t.Errorf("A's key: GET %s on B's resource answered %d, want 404", ri.Path, cross.Status)
+		}
+		if !sameAnswer(cross, fake) {
+			t.Errorf("A's key: %s %s tells B's resource from a made-up one:\n B's:      %d %s\n made-up:  %d %s",
+				ri.Method, ri.Path, cross.Status, cross.Body, fake.Status, fake.Body)
+		}
+		checked++
+	}
+	return checked
+}
+
+// lookupVisible finds a route in a visible map by "METHOD path", by path
+// alone, or by a key ending in "*" that prefixes the path.
+func lookupVisible(visible map[string]bool, method, path string) (readOnly, found bool) {
+	if v, ok := visible[method+" "+path]; ok {
+		return v, true
+	}
+	if v, ok := visible[path]; ok {
+		return v, true
+	}
+	for k, v := range visible {
+		if strings.HasSuffix(k, "*") && strings.HasPrefix(path, strings.TrimSuffix(k, "*")) {
+			return v, true
+		}
+	}
+	return false, false
 }
 
 var uuidPattern = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)

@@ -107,13 +107,11 @@ func (s *BookingService) loadBookingContext(ctx context.Context, p Principal, sp
 		f.Add("service_id", "no such service")
 	} else if err != nil {
 		return bc, err
+	} else if serviceVisible(ctx, s.policy, s.store, p, bc.svc) != nil {
+		f.Add("service_id", "no such service")
 	} else if bc.svc.OwnerID != "" && bc.svc.OwnerID != specialistID {
 		// A specialist's own service is booked only with that specialist.
-		if serviceVisible(ctx, s.policy, s.store, p, bc.svc) != nil {
-			f.Add("service_id", "no such service")
-		} else {
-			f.Add("service_id", "is another specialist's own service")
-		}
+		f.Add("service_id", "is another specialist's own service")
 	} else if !bc.svc.Active {
 		f.Add("service_id", "service is not active")
 	}

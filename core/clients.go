@@ -194,8 +194,10 @@ func checkIDList(f *Fields, field, what string, ids []string) []string {
 }
 
 // checkClientRefs reports groups and centers that do not exist in the
-// organization as field errors.
-func (s *ClientService) checkClientRefs(ctx context.Context, orgID string, f *Fields, in *ClientInput) error {
+// organization as field errors. A centre the caller has no access to is
+// already reported as such (checkCenterAccess): whether it exists is not
+// the caller's to learn. p is nil for the system (an invitation join).
+func (s *ClientService) checkClientRefs(ctx context.Context, orgID string, p *Principal, f *Fields, in *ClientInput) error {
 	for _, id := range in.GroupIDs {
 		if !ValidID(id) {
 			continue
@@ -208,7 +210,7 @@ func (s *ClientService) checkClientRefs(ctx context.Context, orgID string, f *Fi
 		}
 	}
 	for _, id := range in.CenterIDs {
-		if !ValidID(id) {
+		if !ValidID(id) || p != nil && !p.CanCenter(id) {
 			continue
 		}
 		if _, err := s.store.GetCenter(ctx, orgID, id); err != nil {
@@ -247,7 +249,7 @@ func (s *ClientService) CreateClient(ctx context.Context, p Principal, in Client
 	}
 	f := in.validate(o.Locale, o.Timezone)
 	checkCenterAccess(p, &f, in.CenterIDs)
-	if err := s.checkClientRefs(ctx, p.OrgID, &f, &in); err != nil {
+	if err := s.checkClientRefs(ctx, p.OrgID, &p, &f, &in); err != nil {
 		return Client{}, err
 	}
 	if err := f.Err("invalid client"); err != nil {
@@ -311,7 +313,7 @@ func (s *ClientService) UpdateClient(ctx context.Context, p Principal, id string
 	}
 	f := in.validate(c.Language, c.Timezone)
 	checkCenterAccess(p, &f, in.CenterIDs)
-	if err := s.checkClientRefs(ctx, p.OrgID, &f, &in); err != nil {
+	if err := s.checkClientRefs(ctx, p.OrgID, &p, &f, &in); err != nil {
 		return Client{}, err
 	}
 	if err := f.Err("invalid client"); err != nil {

@@ -272,7 +272,7 @@ func (s *InvitationService) JoinInvitation(ctx context.Context, orgID, code stri
 		return Client{}, err
 	}
 	f := in.validate(o.Locale, o.Timezone)
-	if err := s.clients.checkClientRefs(ctx, orgID, &f, &in); err != nil {
+	if err := s.clients.checkClientRefs(ctx, orgID, nil, &f, &in); err != nil {
 		return Client{}, err
 	}
 	if err := f.Err("invalid client"); err != nil {
