@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bookinggw/gateway/core"
 )
 
 // Every /api/v1 route is declared through a Route, which registers it with
@@ -132,7 +134,10 @@ func ginToOpenAPI(p string) string {
 	return strings.Join(segs, "/")
 }
 
-var timeType = reflect.TypeOf(time.Time{})
+var (
+	timeType      = reflect.TypeOf(time.Time{})
+	eventDataType = reflect.TypeOf((*core.EventData)(nil)).Elem()
+)
 
 // schemaOf describes a Go type by its JSON encoding; named structs become
 // components.
@@ -158,6 +163,14 @@ func (o *openAPI) schemaOf(t reflect.Type) map[string]any {
 	case reflect.Map:
 		return map[string]any{"type": "object", "additionalProperties": o.schemaOf(t.Elem())}
 	case reflect.Interface:
+		if t == eventDataType {
+			var one []any
+			for _, d := range []core.EventData{&core.AppointmentChanged{}, &core.PaymentRecorded{}, &core.WaitlistMatched{}, &core.Notice{}} {
+				one = append(one, o.schemaOf(reflect.TypeOf(d)))
+			}
+			return map[string]any{"oneOf": one, "description": "the kind's payload: AppointmentChanged for appointment kinds, " +
+				"PaymentRecorded for appointment.payment_recorded, WaitlistMatched for waiting_list.matched"}
+		}
 		return map[string]any{}
 	case reflect.Struct:
 	default:

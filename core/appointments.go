@@ -452,14 +452,13 @@ func getAppointment(ctx context.Context, pol Policy, r interface {
 	return a, pol.Appointment(p, a)
 }
 
-func (s *BookingService) event(p Principal, kind EventKind, a Appointment, extra map[string]string) Event {
-	d := map[string]string{"appointment_id": a.ID, "client_id": a.ClientID, "specialist_id": a.SpecialistID,
-		"start": a.Start.UTC().Format(time.RFC3339), "status": string(a.Status)}
-	if p.StaffID != "" {
-		d["by_staff_id"] = p.StaffID
-	}
-	for k, v := range extra {
-		d[k] = v
+// event makes an appointment event; extra, when set, adds what the change
+// said (a reason, how the client acted).
+func (s *BookingService) event(p Principal, kind EventKind, a Appointment, extra func(*AppointmentChanged)) Event {
+	d := &AppointmentChanged{EventRefs: EventRefs{AppointmentID: a.ID, ClientID: a.ClientID, SpecialistID: a.SpecialistID},
+		Start: a.Start.UTC(), Status: a.Status, ByStaffID: p.StaffID}
+	if extra != nil {
+		extra(d)
 	}
 	return Event{ID: NewID(), OrgID: a.OrgID, Kind: kind, OccurredAt: s.Now(), Data: d}
 }
@@ -627,20 +626,9 @@ func (s *BookingService) applyStatus(ctx context.Context, p Principal, ids []str
 			if err := reminders.schedule(ctx, tx, a); err != nil {
 				return err
 			}
-			extra := map[string]string{}
-			if in.Reason != "" {
-				extra["reason"] = in.Reason
-			}
-			if a.LateCancel {
-				extra["late"] = "true"
-			}
-			if in.ByClient {
-				extra["by_client"] = "true"
-			}
-			if in.Via != "" {
-				extra["via"] = in.Via
-			}
-			e := s.event(p, statusEvents[in.Status], a, extra)
+			e := s.event(p, statusEvents[in.Status], a, func(d *AppointmentChanged) {
+				d.Reason, d.Late, d.ByClient, d.Via = in.Reason, a.LateCancel, in.ByClient, in.Via
+			})
 			if err := tx.AddEvent(ctx, e); err != nil {
 				return err
 			}
@@ -682,10 +670,9 @@ func (s *BookingService) matchWaiting(ctx context.Context, tx BookingTx, p Princ
 		if err := tx.MarkWaitingMatched(ctx, w.ID, s.Now()); err != nil {
 			return nil, err
 		}
-		e := Event{ID: NewID(), OrgID: p.OrgID, Kind: EventWaitlistMatch, OccurredAt: s.Now(), Data: map[string]string{
-			"waiting_id": w.ID, "client_id": w.ClientID, "specialist_id": specialistID, "service_id": w.ServiceID,
-			"free_start": from.UTC().Format(time.RFC3339), "free_end": to.UTC().Format(time.RFC3339),
-			"urgent": map[bool]string{true: "true", false: "false"}[w.Urgent]}}
+		e := Event{ID: NewID(), OrgID: p.OrgID, Kind: EventWaitlistMatch, OccurredAt: s.Now(), Data: &WaitlistMatched{
+			EventRefs: EventRefs{ClientID: w.ClientID, SpecialistID: specialistID}, WaitingID: w.ID, ServiceID: w.ServiceID,
+			FreeStart: from.UTC(), FreeEnd: to.UTC(), Urgent: w.Urgent}}
 		if err := tx.AddEvent(ctx, e); err != nil {
 			return nil, err
 		}
@@ -784,7 +771,8 @@ func (s *BookingService) MoveAppointment(ctx context.Context, p Principal, id st
 			if err := reminders.schedule(ctx, tx, cur); err != nil {
 				return err
 			}
-			e := s.event(p, EventMoved, cur, map[string]string{"previous_start": from.UTC().Format(time.RFC3339)})
+			prev := from.UTC()
+			e := s.event(p, EventMoved, cur, func(d *AppointmentChanged) { d.PreviousStart = &prev })
 			if err := tx.AddEvent(ctx, e); err != nil {
 				return err
 			}
@@ -870,7 +858,7 @@ func (s *BookingService) ConfirmByClient(ctx context.Context, orgID, id, via str
 		if err := tx.UpdateAppointment(ctx, a); err != nil {
 			return err
 		}
-		e := s.event(system(orgID), EventConfirmed, a, map[string]string{"via": via})
+		e := s.event(system(orgID), EventConfirmed, a, func(d *AppointmentChanged) { d.Via = via })
 		events = append(events, e)
 		return tx.AddEvent(ctx, e)
 	})

@@ -2,6 +2,8 @@ package core
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -11,13 +13,113 @@ import (
 type EventKind string
 
 // Event is something that happened in the domain that someone may need to be
-// told about. Data holds the ids a consumer needs to load the rest.
+// told about. Data is the kind's typed payload: the ids a consumer needs to
+// load the rest, and what the change itself said.
 type Event struct {
-	ID         string            `json:"id"`
-	OrgID      string            `json:"org_id"`
-	Kind       EventKind         `json:"kind"`
-	OccurredAt time.Time         `json:"occurred_at"`
-	Data       map[string]string `json:"data"`
+	ID         string    `json:"id"`
+	OrgID      string    `json:"org_id"`
+	Kind       EventKind `json:"kind"`
+	OccurredAt time.Time `json:"occurred_at"`
+	Data       EventData `json:"data"`
+}
+
+// EventData is an event's typed payload, one struct per kind:
+// *AppointmentChanged for the appointment kinds, *PaymentRecorded,
+// *WaitlistMatched, and *Notice for messages made without a stored event.
+type EventData interface {
+	// Refs names who and what the event is about.
+	Refs() EventRefs
+}
+
+// EventRefs are the ids every payload carries.
+type EventRefs struct {
+	AppointmentID string `json:"appointment_id,omitempty"`
+	ClientID      string `json:"client_id,omitempty"`
+	SpecialistID  string `json:"specialist_id,omitempty"`
+}
+
+// Refs returns the ids themselves.
+func (r EventRefs) Refs() EventRefs { return r }
+
+// Refs are the event's ids (none when it has no payload).
+func (e Event) Refs() EventRefs {
+	if e.Data == nil {
+		return EventRefs{}
+	}
+	return e.Data.Refs()
+}
+
+// AppointmentChanged is the payload of every appointment kind but
+// payments: requested, booked, accepted, rejected, cancelled, moved,
+// completed, missed, confirmed.
+type AppointmentChanged struct {
+	EventRefs
+	Start     time.Time `json:"start"`
+	Status    Status    `json:"status"`
+	ByStaffID string    `json:"by_staff_id,omitempty"`
+	Reason    string    `json:"reason,omitempty"`
+	// Late: a client's cancellation inside the notice period.
+	Late     bool `json:"late,omitempty,string"`
+	ByClient bool `json:"by_client,omitempty,string"`
+	// Via is how the client acted: sms, whatsapp, link.
+	Via           string     `json:"via,omitempty"`
+	PreviousStart *time.Time `json:"previous_start,omitempty"`
+}
+
+// PaymentRecorded is the payload of appointment.payment_recorded: money
+// for an appointment or a package sale (negative: a refund).
+type PaymentRecorded struct {
+	EventRefs
+	SaleID      string `json:"sale_id,omitempty"`
+	PaymentID   string `json:"payment_id"`
+	AmountMinor int64  `json:"amount_minor,string"`
+	Currency    string `json:"currency"`
+	Method      string `json:"method"`
+}
+
+// WaitlistMatched is the payload of waiting_list.matched: time freed that
+// a waiting client wished for.
+type WaitlistMatched struct {
+	EventRefs
+	WaitingID string    `json:"waiting_id"`
+	ServiceID string    `json:"service_id,omitempty"`
+	FreeStart time.Time `json:"free_start"`
+	FreeEnd   time.Time `json:"free_end"`
+	Urgent    bool      `json:"urgent,string"`
+}
+
+// Notice is the payload of the events the pipeline makes for messages that
+// no stored event carries: reminders, manual reminders, replies to a
+// client's message, payment links.
+type Notice struct {
+	EventRefs
+	Via        string `json:"via,omitempty"`
+	PaymentURL string `json:"payment_url,omitempty"`
+	SaleID     string `json:"sale_id,omitempty"`
+}
+
+// DecodeEventData reads a stored payload of a kind. The field names are
+// those of the flat string maps events were stored as before, so rows
+// written by an earlier version read the same.
+func DecodeEventData(kind EventKind, raw []byte) (EventData, error) {
+	var d EventData
+	switch kind {
+	case EventPaymentAdded:
+		d = &PaymentRecorded{}
+	case EventWaitlistMatch:
+		d = &WaitlistMatched{}
+	case EventRequested, EventBooked, EventAccepted, EventRejected, EventCancelled, EventMoved, EventCompleted, EventMissed, EventConfirmed:
+		d = &AppointmentChanged{}
+	default:
+		d = &Notice{}
+	}
+	if len(raw) == 0 {
+		return d, nil
+	}
+	if err := json.Unmarshal(raw, d); err != nil {
+		return nil, fmt.Errorf("event %s: %w", kind, err)
+	}
+	return d, nil
 }
 
 // EventSink receives domain events. Implementations must be durable or fast:

@@ -3,7 +3,6 @@ package core
 import (
 	"context"
 	"sort"
-	"strings"
 	"time"
 )
 
@@ -148,8 +147,13 @@ const (
 // status change; the specialist of new requests and of cancellations the
 // client made; the specialist of a waiting-list match.
 func PlanEvent(e Event) []Intent {
-	client := Recipient{Kind: "client", ID: e.Data["client_id"]}
-	specialist := Recipient{Kind: "staff", ID: e.Data["specialist_id"]}
+	refs := e.Refs()
+	client := Recipient{Kind: "client", ID: refs.ClientID}
+	specialist := Recipient{Kind: "staff", ID: refs.SpecialistID}
+	change, _ := e.Data.(*AppointmentChanged)
+	if change == nil {
+		change = &AppointmentChanged{}
+	}
 	switch e.Kind {
 	case EventRequested:
 		return []Intent{{KindRequested, client}, {KindStaffRequest, specialist}}
@@ -159,15 +163,15 @@ func PlanEvent(e Event) []Intent {
 		return []Intent{{KindRejected, client}}
 	case EventCancelled:
 		switch {
-		case e.Data["via"] == "sms" || e.Data["via"] == "whatsapp":
+		case change.Via == "sms" || change.Via == "whatsapp":
 			// The client's own reply: the auto-reply is their confirmation.
 			return []Intent{{KindReplyCancel, client}, {KindStaffCancel, specialist}}
-		case e.Data["by_client"] == "true":
+		case change.ByClient:
 			return []Intent{{KindCancelled, client}, {KindStaffCancel, specialist}}
 		}
 		return []Intent{{KindCancelled, client}}
 	case EventConfirmed:
-		if e.Data["via"] == "sms" || e.Data["via"] == "whatsapp" {
+		if change.Via == "sms" || change.Via == "whatsapp" {
 			return []Intent{{KindReplyConfirm, client}}
 		}
 		return nil
@@ -176,13 +180,14 @@ func PlanEvent(e Event) []Intent {
 	case EventCompleted:
 		return []Intent{{KindCompleted, client}}
 	case EventPaymentAdded:
-		if strings.HasPrefix(e.Data["amount_minor"], "-") {
+		pay, _ := e.Data.(*PaymentRecorded)
+		if pay == nil || pay.AmountMinor < 0 {
 			return nil // refunds are told by the provider's own receipt
 		}
 		intents := []Intent{{KindReceipt, client}}
-		if e.Data["method"] == "stripe" && e.Data["specialist_id"] != "" {
+		if pay.Method == "stripe" && refs.SpecialistID != "" {
 			// Staff recorded cash themselves; online payments they learn of here.
-			intents = append(intents, Intent{KindStaffPayment, Recipient{Kind: "staff", ID: e.Data["specialist_id"]}})
+			intents = append(intents, Intent{KindStaffPayment, specialist})
 		}
 		return intents
 	case EventWaitlistMatch:

@@ -1,10 +1,23 @@
 package core
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
 )
+
+// legacy decodes a payload stored as the flat string map of earlier
+// versions, so these tests also show such rows still read the same.
+func legacy(t *testing.T, kind EventKind, m map[string]string) EventData {
+	t.Helper()
+	raw, _ := json.Marshal(m)
+	d, err := DecodeEventData(kind, raw)
+	if err != nil {
+		t.Fatalf("%s %v: %v", kind, m, err)
+	}
+	return d
+}
 
 func TestPlanEvent(t *testing.T) {
 	data := map[string]string{"client_id": "c", "specialist_id": "s"}
@@ -33,7 +46,7 @@ func TestPlanEvent(t *testing.T) {
 		if tc.byClient {
 			d["by_client"] = "true"
 		}
-		got := fmt.Sprint(PlanEvent(Event{Kind: tc.kind, Data: d}))
+		got := fmt.Sprint(PlanEvent(Event{Kind: tc.kind, Data: legacy(t, tc.kind, d)}))
 		if got != tc.want {
 			t.Errorf("%s (by client %v): %s, want %s", tc.kind, tc.byClient, got, tc.want)
 		}
@@ -54,9 +67,40 @@ func TestPlanEventReplies(t *testing.T) {
 		{EventPaymentAdded, map[string]string{"amount_minor": "500", "method": "cash"}, "[{payment.receipt {client c}}]"},
 	} {
 		tc.data["client_id"], tc.data["specialist_id"] = "c", "s"
-		if got := fmt.Sprint(PlanEvent(Event{Kind: tc.kind, Data: tc.data})); got != tc.want {
+		if got := fmt.Sprint(PlanEvent(Event{Kind: tc.kind, Data: legacy(t, tc.kind, tc.data)})); got != tc.want {
 			t.Errorf("%s %v: %s, want %s", tc.kind, tc.data, got, tc.want)
 		}
+	}
+}
+
+// TestEventDataRoundTrip: each kind's payload reads back as written.
+func TestEventDataRoundTrip(t *testing.T) {
+	start := time.Date(2027, 3, 2, 9, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		kind EventKind
+		data EventData
+	}{
+		{EventCancelled, &AppointmentChanged{EventRefs: EventRefs{AppointmentID: "a", ClientID: "c", SpecialistID: "s"}, Start: start,
+			Status: Cancelled, Reason: "ill", Late: true, ByClient: true, Via: "sms"}},
+		{EventMoved, &AppointmentChanged{EventRefs: EventRefs{AppointmentID: "a"}, Start: start, PreviousStart: &start}},
+		{EventPaymentAdded, &PaymentRecorded{EventRefs: EventRefs{ClientID: "c"}, SaleID: "x", PaymentID: "p", AmountMinor: -500, Currency: "EUR", Method: "cash"}},
+		{EventWaitlistMatch, &WaitlistMatched{EventRefs: EventRefs{ClientID: "c"}, WaitingID: "w", FreeStart: start, FreeEnd: start.Add(time.Hour), Urgent: true}},
+		{"", &Notice{EventRefs: EventRefs{ClientID: "c"}, Via: "whatsapp", PaymentURL: "https://pay.example/x"}},
+	} {
+		raw, err := json.Marshal(tc.data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := DecodeEventData(tc.kind, raw)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.kind, err)
+		}
+		if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", tc.data) {
+			t.Errorf("%s: read %+v, wrote %+v", tc.kind, got, tc.data)
+		}
+	}
+	if _, err := DecodeEventData(EventPaymentAdded, []byte(`{"amount_minor":"lots"}`)); err == nil {
+		t.Error("a broken payload decoded")
 	}
 }
 

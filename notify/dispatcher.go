@@ -169,16 +169,20 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 	now := d.now()
 	m := core.Message{ID: core.NewID(), OrgID: e.OrgID, RecipientKind: in.Recipient.Kind, RecipientID: in.Recipient.ID, Kind: in.Kind,
 		Status: core.MsgQueued, DedupeKey: e.ID + ":" + in.Kind + ":" + in.Recipient.ID + dedupeSuffix, EventID: e.ID,
-		AppointmentID: e.Data["appointment_id"], DueAt: now, CreatedAt: now, UpdatedAt: now}
+		AppointmentID: e.Refs().AppointmentID, DueAt: now, CreatedAt: now, UpdatedAt: now}
 	org, err := st.GetOrganization(ctx, e.OrgID)
 	if err != nil {
 		return m, err
 	}
 	data := templates.Data{OrganizationName: org.Name, Extra: map[string]string{}}
-	if r := e.Data["reason"]; r != "" {
-		data.Extra[templates.ExtraReason] = r
+	change, _ := e.Data.(*core.AppointmentChanged)
+	notice, _ := e.Data.(*core.Notice)
+	match, _ := e.Data.(*core.WaitlistMatched)
+	pay, _ := e.Data.(*core.PaymentRecorded)
+	if change != nil && change.Reason != "" {
+		data.Extra[templates.ExtraReason] = change.Reason
 	}
-	if e.Data["urgent"] == "true" {
+	if match != nil && match.Urgent {
 		data.Extra[templates.ExtraUrgent] = "true"
 	}
 	var center core.Center
@@ -191,18 +195,22 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 		if err := d.appointmentData(ctx, a, &data, &center); err != nil {
 			return m, err
 		}
-		if ps := e.Data["previous_start"]; ps != "" {
-			data.PreviousStart, _ = time.Parse(time.RFC3339, ps)
+		if change != nil && change.PreviousStart != nil {
+			data.PreviousStart = *change.PreviousStart
 		}
 		if len(d.c.LinkSecret) > 0 && (a.Status == core.Accepted || a.Status == core.Pending) {
 			link := d.c.PublicURL + "/a/" + core.SignLink(d.c.LinkSecret, a.ID, core.LinkManage, a.End)
 			data.CancelURL, data.ConfirmURL = link, link
 		}
 	}
-	if u := e.Data["payment_url"]; u != "" {
-		data.PaymentURL = u
+	saleID := ""
+	if notice != nil {
+		data.PaymentURL, saleID = notice.PaymentURL, notice.SaleID
 	}
-	if sid := e.Data["sale_id"]; sid != "" {
+	if pay != nil && pay.SaleID != "" {
+		saleID = pay.SaleID
+	}
+	if sid := saleID; sid != "" {
 		if sale, err := st.GetSale(ctx, e.OrgID, sid); err == nil {
 			data.PriceMinor, data.PaidMinor, data.BalanceMinor, data.Currency, data.PriceShown = sale.PriceMinor, sale.PaidMinor, sale.BalanceMinor, sale.Currency, true
 			if pk, err := st.GetPackage(ctx, e.OrgID, sale.PackageID); err == nil {
@@ -218,18 +226,24 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 		switch in.Kind {
 		case core.KindReplyConfirm, core.KindReplyCancel, core.KindHelp:
 			// Answer on the channel the client wrote on.
-			only = []core.Channel{core.Channel(or(e.Data["via"], string(core.ChannelSMS)))}
+			via := ""
+			if notice != nil {
+				via = notice.Via
+			} else if change != nil {
+				via = change.Via
+			}
+			only = []core.Channel{core.Channel(or(via, string(core.ChannelSMS)))}
 		case core.KindReminderAsk:
 			// Only SMS and WhatsApp carry a reply back.
 			only = []core.Channel{core.ChannelWhatsApp, core.ChannelSMS}
 		}
 	}
-	if e.Kind == core.EventWaitlistMatch {
-		data.Start, _ = time.Parse(time.RFC3339, e.Data["free_start"])
-		if c, err := st.GetClient(ctx, e.OrgID, e.Data["client_id"]); err == nil {
+	if match != nil {
+		data.Start = match.FreeStart
+		if c, err := st.GetClient(ctx, e.OrgID, match.ClientID); err == nil {
 			data.ClientName, data.Extra[templates.ExtraClientPhone] = c.Name, c.Phone
 		}
-		if sv, err := st.GetService(ctx, e.OrgID, e.Data["service_id"]); err == nil {
+		if sv, err := st.GetService(ctx, e.OrgID, match.ServiceID); err == nil {
 			data.ServiceName, data.DurationMin = sv.Name, sv.DurationMin
 		}
 	}

@@ -69,7 +69,7 @@ func (d *Dispatcher) HandleInbound(ctx context.Context, id string) error {
 		if len(clients) > 0 {
 			c := clients[0]
 			in.OrgID, in.ClientID = c.OrgID, c.ID
-			e := synthetic("help:"+in.ID, c.OrgID, map[string]string{"client_id": c.ID, "via": string(channel)})
+			e := synthetic("help:"+in.ID, c.OrgID, &core.Notice{EventRefs: core.EventRefs{ClientID: c.ID}, Via: string(channel)})
 			m, err := d.build(ctx, e, core.Intent{Kind: core.KindHelp, Recipient: core.Recipient{Kind: "client", ID: c.ID}}, nil, "")
 			if err != nil {
 				return err

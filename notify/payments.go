@@ -69,11 +69,9 @@ func (d *Dispatcher) SendPaymentLink(ctx context.Context, orgID string, pp core.
 		}
 		res.URL = l.URL
 	}
-	data := map[string]string{"client_id": clientID, "payment_url": res.URL}
-	if apptID != "" {
-		data["appointment_id"] = apptID
-	} else {
-		data["sale_id"] = id
+	data := &core.Notice{EventRefs: core.EventRefs{ClientID: clientID, AppointmentID: apptID}, PaymentURL: res.URL}
+	if apptID == "" {
+		data.SaleID = id
 	}
 	e := synthetic("paylink:"+purpose+":"+id+":"+fmt.Sprint(amount), orgID, data)
 	m, err := d.build(ctx, e, core.Intent{Kind: core.KindPaymentLink, Recipient: core.Recipient{Kind: "client", ID: clientID}}, nil, "")

@@ -13,15 +13,15 @@ import (
 // the data to rebuild it.
 const syntheticPrefix = "x:"
 
-func synthetic(id, orgID string, data map[string]string) core.Event {
+func synthetic(id, orgID string, data *core.Notice) core.Event {
 	return core.Event{ID: syntheticPrefix + id, OrgID: orgID, Data: data}
 }
 
 // eventOf finds the event a message was made from, rebuilding synthetic ones.
 func (d *Dispatcher) eventOf(ctx context.Context, m core.Message) (core.Event, error) {
 	if strings.HasPrefix(m.EventID, syntheticPrefix) {
-		return synthetic(strings.TrimPrefix(m.EventID, syntheticPrefix), m.OrgID, map[string]string{
-			"appointment_id": m.AppointmentID, "client_id": m.RecipientID}), nil
+		return synthetic(strings.TrimPrefix(m.EventID, syntheticPrefix), m.OrgID, &core.Notice{
+			EventRefs: core.EventRefs{AppointmentID: m.AppointmentID, ClientID: m.RecipientID}}), nil
 	}
 	return d.c.Store.GetEvent(ctx, m.OrgID, m.EventID)
 }
@@ -45,7 +45,7 @@ func (d *Dispatcher) QueueDueReminders(ctx context.Context, lookahead time.Durat
 		if r.AskConfirm {
 			kind = core.KindReminderAsk
 		}
-		e := synthetic("reminder:"+r.ID, r.OrgID, map[string]string{"appointment_id": a.ID, "client_id": a.ClientID})
+		e := synthetic("reminder:"+r.ID, r.OrgID, &core.Notice{EventRefs: core.EventRefs{AppointmentID: a.ID, ClientID: a.ClientID}})
 		m, err := d.build(ctx, e, core.Intent{Kind: kind, Recipient: core.Recipient{Kind: "client", ID: a.ClientID}}, nil, "")
 		if err != nil {
 			return n, err
@@ -79,7 +79,7 @@ func (d *Dispatcher) QueueDueReminders(ctx context.Context, lookahead time.Durat
 func (d *Dispatcher) RemindNow(ctx context.Context, orgID string, as []core.Appointment) ([]core.Message, error) {
 	var out []core.Message
 	for _, a := range as {
-		e := synthetic("manual:"+a.ID+":"+d.now().Format("20060102T150405.000"), orgID, map[string]string{"appointment_id": a.ID, "client_id": a.ClientID})
+		e := synthetic("manual:"+a.ID+":"+d.now().Format("20060102T150405.000"), orgID, &core.Notice{EventRefs: core.EventRefs{AppointmentID: a.ID, ClientID: a.ClientID}})
 		m, err := d.build(ctx, e, core.Intent{Kind: core.KindReminder, Recipient: core.Recipient{Kind: "client", ID: a.ClientID}}, nil, "")
 		if err != nil {
 			return nil, err

@@ -508,8 +508,8 @@ func (s *Store) AddPayment(ctx context.Context, p core.Payment) (core.Appointmen
 			return err2
 		}
 		return addEvent(ctx, tx, core.Event{ID: core.NewID(), OrgID: p.OrgID, Kind: core.EventPaymentAdded, OccurredAt: p.CreatedAt,
-			Data: map[string]string{"appointment_id": a.ID, "client_id": a.ClientID, "specialist_id": a.SpecialistID, "payment_id": p.ID,
-				"amount_minor": fmt.Sprint(p.AmountMinor), "currency": p.Currency, "method": p.Method}})
+			Data: &core.PaymentRecorded{EventRefs: core.EventRefs{AppointmentID: a.ID, ClientID: a.ClientID, SpecialistID: a.SpecialistID},
+				PaymentID: p.ID, AmountMinor: p.AmountMinor, Currency: p.Currency, Method: p.Method}})
 	})
 	return a, !dup, err
 }

@@ -85,7 +85,9 @@ func scanEvent(r interface{ Scan(...any) error }) (core.Event, error) {
 		return e, err
 	}
 	e.Kind, e.OccurredAt = core.EventKind(kind), fromMS(at)
-	return e, json.Unmarshal([]byte(data), &e.Data)
+	var err error
+	e.Data, err = core.DecodeEventData(e.Kind, []byte(data))
+	return e, err
 }
 
 // CommitEvent writes an event's messages and marks it dispatched, atomically.

@@ -195,8 +195,8 @@ func (s *Store) AddSalePayment(ctx context.Context, p core.Payment, saleID strin
 		}
 		if added {
 			if err := addEvent(ctx, tx, core.Event{ID: core.NewID(), OrgID: p.OrgID, Kind: core.EventPaymentAdded, OccurredAt: p.CreatedAt,
-				Data: map[string]string{"sale_id": sale.ID, "client_id": sale.ClientID, "payment_id": p.ID,
-					"amount_minor": fmt.Sprint(p.AmountMinor), "currency": p.Currency, "method": p.Method}}); err != nil {
+				Data: &core.PaymentRecorded{EventRefs: core.EventRefs{ClientID: sale.ClientID}, SaleID: sale.ID,
+					PaymentID: p.ID, AmountMinor: p.AmountMinor, Currency: p.Currency, Method: p.Method}}); err != nil {
 				return err
 			}
 		}
