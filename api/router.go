@@ -39,6 +39,14 @@ type Deps struct {
 	// DevOutbox shows what the devsink channel kept; nil when every
 	// channel has a real provider.
 	DevOutbox DevOutbox
+	// Unmatched lists inbound messages no organization could claim, for
+	// the operator at /admin/inbound/unmatched; nil leaves it out.
+	Unmatched UnmatchedInbound
+}
+
+// UnmatchedInbound lists inbound messages that belong to no organization.
+type UnmatchedInbound interface {
+	UnmatchedInbound(ctx context.Context, p core.Page) ([]core.Inbound, error)
 }
 
 // Server is the HTTP surface. Engine serves it; webhooks mount their routes
@@ -74,6 +82,9 @@ func New(d Deps) *Server {
 		e.Any("/admin/queues", adminBasic(d.AdminToken), gin.WrapH(d.QueueDashboard))
 		e.Any("/admin/queues/*any", adminBasic(d.AdminToken), gin.WrapH(d.QueueDashboard))
 	}
+	if d.Unmatched != nil && d.AdminToken != "" {
+		e.GET("/admin/inbound/unmatched", adminBasic(d.AdminToken), s.unmatchedInbound)
+	}
 
 	s.v1 = e.Group("/api/v1", bodyLimit(d.MaxBody))
 	doc := []byte(nil)
@@ -91,6 +102,17 @@ func New(d Deps) *Server {
 	s.packageRoutes()
 	doc = s.spec.Document()
 	return s
+}
+
+// unmatchedInbound lists, for the operator, inbound messages that wait
+// because no single organization owns the address they were sent to (a
+// shared sender with several candidates and no earlier conversation). They
+// are not shown to any organization's staff.
+func (s *Server) unmatchedInbound(c *gin.Context) {
+	if pg, ok := page(c); ok {
+		l, err := s.d.Unmatched.UnmatchedInbound(c.Request.Context(), pg)
+		respondList(c, l, err, pg, func(x core.Inbound) string { return x.ID })
+	}
 }
 
 // OperatorHandler serves only /healthz, /readyz and /metrics: what a

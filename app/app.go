@@ -95,7 +95,9 @@ func (a *App) wire() error {
 		}
 		links = l
 	}
-	d, err := notify.New(notify.Config{LinkSecret: secret, Actions: svc.Booking, Links: links, Store: a.Store, Templates: tmpl, Senders: senders, Enqueuer: qc, Counter: newMessageCounter(reg),
+	counter := newMessageCounter(reg)
+	d, err := notify.New(notify.Config{LinkSecret: secret, Actions: svc.Booking, Links: links, Store: a.Store, Templates: tmpl, Senders: senders, Enqueuer: qc,
+		Counter: counter, Inbound: counter, DefaultSMSFrom: a.Config.Providers.TwilioFrom,
 		Pacer: queue.NewPacer(a.Broker, a.Config.Rates, 5*time.Second, a.Config.Providers.TwilioFrom),
 		Clock: clock, Log: a.Log, PublicURL: a.Config.PublicURL})
 	if err != nil {
@@ -128,6 +130,7 @@ func (a *App) wire() error {
 		QueueDashboard: dash,
 		Now:            clock.Now,
 		DevOutbox:      dev,
+		Unmatched:      a.Store,
 	})
 	webhooks.Mount(a.HTTP.Engine, webhooks.Config{Store: a.Store, Clock: clock, Log: a.Log, PublicURL: a.Config.PublicURL,
 		TwilioAuthToken: a.Config.Providers.TwilioAuthToken, Registry: reg, MaxBody: a.Config.MaxBodyBytes, Queue: qc,

@@ -129,14 +129,22 @@ func (d devOutbox) Recent(orgID string) []api.DevMessage {
 	return out
 }
 
-// messageCounter counts messages by channel and status for /metrics.
-type messageCounter struct{ v *prometheus.CounterVec }
+// messageCounter counts messages by channel and status, and inbound
+// messages by channel and outcome, for /metrics.
+type messageCounter struct{ v, in *prometheus.CounterVec }
 
 func newMessageCounter(reg prometheus.Registerer) messageCounter {
 	v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_messages_total",
 		Help: "Outbox messages by channel and status reached."}, []string{"channel", "status"})
-	reg.MustRegister(v)
-	return messageCounter{v: v}
+	in := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_inbound_total",
+		Help: "Inbound messages handled, by channel and outcome: matched to an organization, or unmatched (waiting for the operator at /admin/inbound/unmatched)."},
+		[]string{"channel", "outcome"})
+	reg.MustRegister(v, in)
+	return messageCounter{v: v, in: in}
+}
+
+func (m messageCounter) IncInbound(c core.Channel, outcome string) {
+	m.in.WithLabelValues(string(c), outcome).Inc()
 }
 
 func (m messageCounter) Inc(c core.Channel, s core.MessageStatus) {

@@ -93,7 +93,11 @@ type WaitlistMatched struct {
 // client's message, payment links.
 type Notice struct {
 	EventRefs
-	Via        string `json:"via,omitempty"`
+	Via string `json:"via,omitempty"`
+	// CenterID and ReplyFrom answer a client's message from the centre and
+	// the address it was written to.
+	CenterID   string `json:"center_id,omitempty"`
+	ReplyFrom  string `json:"reply_from,omitempty"`
 	PaymentURL string `json:"payment_url,omitempty"`
 	SaleID     string `json:"sale_id,omitempty"`
 }

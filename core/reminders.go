@@ -260,9 +260,11 @@ type Inbound struct {
 	ID            string      `json:"id"`
 	OrgID         string      `json:"-"`
 	ClientID      string      `json:"client_id,omitempty"`
+	CenterID      string      `json:"center_id,omitempty"`
 	Channel       Channel     `json:"channel"`
 	From          string      `json:"from"`
 	To            string      `json:"to"`
+	ServiceSID    string      `json:"messaging_service_sid,omitempty" doc:"the Twilio messaging service that received it"`
 	Body          string      `json:"body"`
 	ProviderID    string      `json:"provider_id"`
 	Intent        ReplyIntent `json:"intent"`

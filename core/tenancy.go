@@ -49,7 +49,11 @@ type Organization struct {
 	// ChannelOrder is the default order of client channels (empty: telegram,
 	// whatsapp, sms, email).
 	ChannelOrder []Channel `json:"channel_order"`
-	CreatedAt    time.Time `json:"created_at"`
+	// SMSFrom is the Twilio number or messaging service SID (MG…) of
+	// centres that set none; empty uses the gateway's default. Inbound
+	// messages to it belong to this organization.
+	SMSFrom   string    `json:"sms_from"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Center is a branch of an organization with its own address and timezone.

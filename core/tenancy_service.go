@@ -108,6 +108,7 @@ type OrganizationPatch struct {
 	LostAfterDays     *int      `json:"lost_after_days"`
 	CancelNoticeHours *int      `json:"cancel_notice_hours"`
 	ChannelOrder      []Channel `json:"channel_order" doc:"default order of client channels: telegram, whatsapp, sms, email"`
+	SMSFrom           *string   `json:"sms_from" doc:"Twilio number (E.164) or messaging service SID (MG…) of centres that set none; empty: the gateway's default"`
 }
 
 // UpdateOrganization changes settings; directors only.
@@ -156,6 +157,9 @@ func (s *TenancyService) UpdateOrganization(ctx context.Context, p Principal, in
 		}
 		o.ChannelOrder = in.ChannelOrder
 	}
+	if in.SMSFrom != nil {
+		o.SMSFrom = checkSender(&f, "sms_from", *in.SMSFrom)
+	}
 	if err := f.Err("invalid organization settings"); err != nil {
 		return Organization{}, err
 	}
@@ -187,13 +191,7 @@ func (in *CenterInput) validate(orgTZ string) error {
 			in.Phone = e164
 		}
 	}
-	if in.SMSFrom != "" && !strings.HasPrefix(in.SMSFrom, "MG") {
-		if e164, err := NormalizePhone(in.SMSFrom, ""); err != nil {
-			f.Add("sms_from", "must be a phone number in E.164 or a messaging service SID (MG…)")
-		} else {
-			in.SMSFrom = e164
-		}
-	}
+	in.SMSFrom = checkSender(&f, "sms_from", in.SMSFrom)
 	return f.Err("invalid center")
 }
 

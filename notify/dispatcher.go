@@ -35,9 +35,12 @@ type Store interface {
 	GetInbound(ctx context.Context, id string) (core.Inbound, error)
 	FinishInbound(ctx context.Context, in core.Inbound) error
 	UnhandledInbound(ctx context.Context, before time.Time, limit int) ([]core.Inbound, error)
-	AwaitingReply(ctx context.Context, phone string, now time.Time) (core.Message, error)
+	AwaitingReply(ctx context.Context, orgID, phone string, senders []string, now time.Time) (core.Message, error)
+	LatestOutbound(ctx context.Context, phone string, senders, orgIDs []string) (core.Message, error)
+	SenderOwners(ctx context.Context, addrs []string) ([]core.SenderOwner, error)
+	SetSenderOptOut(ctx context.Context, o core.SenderOptOut, stop bool) error
+	SenderOptOuts(ctx context.Context, sender, phone string) ([]core.SenderOptOut, error)
 	ClientsByPhone(ctx context.Context, phone string) ([]core.Client, error)
-	SetOptOut(ctx context.Context, orgID, clientID string, channel core.Channel, at *time.Time) error
 	GetSale(ctx context.Context, orgID, id string) (core.PackageSale, error)
 	GetPackage(ctx context.Context, orgID, id string) (core.Package, error)
 	FindPaymentLink(ctx context.Context, orgID, purpose, refID string, amount int64) (core.StoredLink, error)
@@ -61,6 +64,12 @@ type Counter interface {
 	Inc(channel core.Channel, status core.MessageStatus)
 }
 
+// InboundCounter counts handled inbound messages by channel and outcome:
+// "matched" to an organization, or "unmatched" (waiting for the operator).
+type InboundCounter interface {
+	IncInbound(channel core.Channel, outcome string)
+}
+
 // Config wires a Dispatcher.
 type Config struct {
 	Store     Store
@@ -69,6 +78,7 @@ type Config struct {
 	Enqueuer  Enqueuer
 	Pacer     Pacer // nil: no pacing
 	Counter   Counter
+	Inbound   InboundCounter // nil: not counted
 	Clock     core.Clock
 	Log       *slog.Logger
 	// PublicURL builds provider callback URLs and client links.
@@ -81,6 +91,10 @@ type Config struct {
 	Links core.PaymentLinks
 	// MaxAttempts bounds temporary-failure retries of one channel.
 	MaxAttempts int
+	// DefaultSMSFrom is the SMS and WhatsApp sender of centres and
+	// organizations that configure none (TWILIO_FROM); messages record it
+	// as their From, so opt-outs and replies know the address.
+	DefaultSMSFrom string
 }
 
 // Dispatcher plans, writes and sends messages.
@@ -97,12 +111,17 @@ func New(c Config) (*Dispatcher, error) {
 	if c.Counter == nil {
 		c.Counter = nopCounter{}
 	}
+	if c.Inbound == nil {
+		c.Inbound = nopCounter{}
+	}
 	return &Dispatcher{c: c}, nil
 }
 
 type nopCounter struct{}
 
 func (nopCounter) Inc(core.Channel, core.MessageStatus) {}
+
+func (nopCounter) IncInbound(core.Channel, string) {}
 
 func (d *Dispatcher) now() time.Time { return d.c.Clock.Now().UTC().Truncate(time.Millisecond) }
 
@@ -218,6 +237,19 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 			}
 		}
 	}
+	var noticeCenter, replyFrom string
+	if notice != nil {
+		noticeCenter, replyFrom = notice.CenterID, notice.ReplyFrom
+	}
+	if cid := noticeCenter; center.ID == "" && cid != "" {
+		if center, err = st.GetCenter(ctx, e.OrgID, cid); err != nil {
+			return m, err
+		}
+		m.CenterID = center.ID
+	}
+	// The address SMS and WhatsApp go from; an answer to a client's message
+	// goes from the address the client wrote to.
+	sender := or(replyFrom, d.smsSender(org, center))
 	data.HelpText = org.Name
 	if center.Phone != "" {
 		data.HelpText += " " + center.Phone
@@ -249,6 +281,7 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 	}
 
 	var targets []core.Target
+	var optedOut []core.Channel
 	locale, tz := org.Locale, org.Timezone
 	switch in.Recipient.Kind {
 	case "client":
@@ -265,6 +298,9 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 		addr := map[core.Channel]string{core.ChannelSMS: c.Phone, core.ChannelWhatsApp: c.Phone,
 			core.ChannelTelegram: string(c.TelegramID), core.ChannelEmail: c.Email}
 		targets = core.RouteClient(addr, prefs, org.ChannelOrder)
+		if targets, optedOut, err = d.dropOptedOut(ctx, targets, sender, c.Phone); err != nil {
+			return m, err
+		}
 	case "staff":
 		s, err := st.GetStaff(ctx, e.OrgID, in.Recipient.ID)
 		if err != nil {
@@ -287,6 +323,9 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 	}
 	if len(targets) == 0 {
 		m.Status, m.LastError = core.MsgSkipped, "no usable channel (no address, no consent, or opted out)"
+		if len(optedOut) > 0 {
+			m.LastError = optOutReason(optedOut, sender)
+		}
 		return m, nil
 	}
 	m.Channel, m.To = targets[0].Channel, targets[0].To
@@ -311,15 +350,58 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 		}
 	}
 	m.Subject, m.Body, m.HTML = out.Subject, out.Text, out.HTML
-	d.decorate(&m, center)
+	d.decorate(&m, sender)
 	return m, nil
 }
 
+// smsSender is the address SMS and WhatsApp go from: the centre's, else
+// the organization's, else the gateway's default.
+func (d *Dispatcher) smsSender(org core.Organization, center core.Center) string {
+	return or(center.SMSFrom, or(org.SMSFrom, d.c.DefaultSMSFrom))
+}
+
+// dropOptedOut removes SMS and WhatsApp targets whose phone sent STOP to
+// the sender: carriers block that pair whichever organization sends.
+func (d *Dispatcher) dropOptedOut(ctx context.Context, ts []core.Target, sender, phone string) ([]core.Target, []core.Channel, error) {
+	if sender == "" || phone == "" || !hasChannel(ts, core.ChannelSMS) && !hasChannel(ts, core.ChannelWhatsApp) {
+		return ts, nil, nil
+	}
+	outs, err := d.c.Store.SenderOptOuts(ctx, sender, phone)
+	if err != nil || len(outs) == 0 {
+		return ts, nil, err
+	}
+	var kept []core.Target
+	var dropped []core.Channel
+	for _, t := range ts {
+		out := false
+		for _, o := range outs {
+			out = out || (o.Channel == t.Channel && o.Phone == t.To)
+		}
+		if out {
+			dropped = append(dropped, t.Channel)
+		} else {
+			kept = append(kept, t)
+		}
+	}
+	return kept, dropped, nil
+}
+
+// optOutReason tells staff why a message was skipped: the client's STOP to
+// this sender, which START undoes.
+func optOutReason(chs []core.Channel, sender string) string {
+	names := make([]string, len(chs))
+	for i, c := range chs {
+		names[i] = string(c)
+	}
+	return fmt.Sprintf("opted out on sender %s: the client sent STOP to it (%s); nothing is sent from it until they send START",
+		sender, strings.Join(names, ", "))
+}
+
 // decorate fills channel specifics: sender, SMS facts, status callback.
-func (d *Dispatcher) decorate(m *core.Message, center core.Center) {
+func (d *Dispatcher) decorate(m *core.Message, sender string) {
 	switch m.Channel {
 	case core.ChannelSMS, core.ChannelWhatsApp:
-		m.From = center.SMSFrom
+		m.From = sender
 		info := sms.Analyze(m.Body)
 		m.Segments, m.Encoding = info.Segments, string(info.Encoding)
 	default:

@@ -13,23 +13,70 @@ type ClientActions interface {
 	CancelByClient(ctx context.Context, orgID, id, via string) (core.Appointment, error)
 }
 
-// HandleInbound acts on a client's SMS or WhatsApp message, once: a reply
-// to the latest reminder awaiting an answer confirms or cancels that visit;
-// STOP and START record the opt-out or opt-in; HELP gets the help text;
-// anything else stays as a message for staff (the chat).
+// Inbound outcomes counted by InboundCounter.
+const (
+	InboundMatched   = "matched"
+	InboundUnmatched = "unmatched"
+)
+
+// inboundOwner is where an inbound message belongs.
+type inboundOwner struct {
+	orgID, centerID, clientID string
+	// senders are the From values of outbound messages sent from the
+	// address the client wrote to.
+	senders    []string
+	ok         bool
+	candidates int
+}
+
+// HandleInbound acts on a client's SMS or WhatsApp message, once. The
+// message belongs to the organization that owns the address it was sent to
+// (a centre's or organization's number or messaging service); on a shared
+// sender, to the organization of the latest message sent from it to that
+// phone. With several candidates and no such message it waits for the
+// operator, unmatched, and touches no organization's data.
+//
+// In the resolved organization, a reply to its latest reminder from that
+// address awaiting an answer confirms or cancels the visit; HELP gets the
+// organization's help text from the address written to; anything else is a
+// message for its staff (the chat). STOP and START belong to the address
+// and the phone, not to an organization: carriers block every message from
+// that address to that phone, so they are recorded even when unmatched.
 func (d *Dispatcher) HandleInbound(ctx context.Context, id string) error {
-	act := d.c.Actions
-	in, err := d.c.Store.GetInbound(ctx, id)
+	st := d.c.Store
+	in, err := st.GetInbound(ctx, id)
 	if err != nil || in.HandledAt != nil {
 		return err
 	}
 	phone := strings.TrimPrefix(in.From, "whatsapp:")
-	channel := in.Channel
 	in.Intent = core.ParseReply(in.Body)
 	now := d.now()
+	own, err := d.resolveInbound(ctx, in, phone)
+	if err != nil {
+		return err
+	}
+	in.OrgID, in.CenterID, in.ClientID = own.orgID, own.centerID, own.clientID
+	if in.Intent == core.ReplyStop || in.Intent == core.ReplyStart {
+		for _, addr := range in.Addresses() {
+			o := core.SenderOptOut{Channel: in.Channel, Sender: addr, Phone: phone, At: now, InboundID: in.ID}
+			if err := st.SetSenderOptOut(ctx, o, in.Intent == core.ReplyStop); err != nil {
+				return err
+			}
+		}
+	}
+	if !own.ok {
+		d.c.Log.WarnContext(ctx, "inbound message matches no single organization; it waits for the operator",
+			"inbound_id", in.ID, "channel", string(in.Channel), "candidates", own.candidates)
+		in.HandledAt = &now
+		if err := st.FinishInbound(ctx, in); err != nil {
+			return err
+		}
+		d.c.Inbound.IncInbound(in.Channel, InboundUnmatched)
+		return nil
+	}
 	switch in.Intent {
 	case core.ReplyConfirm, core.ReplyCancel:
-		m, err := d.c.Store.AwaitingReply(ctx, phone, now)
+		m, err := st.AwaitingReply(ctx, own.orgID, phone, own.senders, now)
 		if core.ErrorCode(err) == core.CodeNotFound {
 			in.Intent = core.ReplyOther // a "yes" to nothing: a chat message
 			break
@@ -37,40 +84,27 @@ func (d *Dispatcher) HandleInbound(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		in.OrgID, in.ClientID, in.AppointmentID = m.OrgID, m.RecipientID, m.AppointmentID
+		in.ClientID, in.AppointmentID = m.RecipientID, m.AppointmentID
+		if m.CenterID != "" {
+			in.CenterID = m.CenterID
+		}
 		if in.Intent == core.ReplyConfirm {
-			_, err = act.ConfirmByClient(ctx, m.OrgID, m.AppointmentID, string(channel))
+			_, err = d.c.Actions.ConfirmByClient(ctx, m.OrgID, m.AppointmentID, string(in.Channel))
 		} else {
-			_, err = act.CancelByClient(ctx, m.OrgID, m.AppointmentID, string(channel))
+			_, err = d.c.Actions.CancelByClient(ctx, m.OrgID, m.AppointmentID, string(in.Channel))
 		}
 		if err != nil && core.ErrorCode(err) != core.CodeConflict {
 			return err
 		}
-	case core.ReplyStop, core.ReplyStart:
-		clients, err := d.c.Store.ClientsByPhone(ctx, phone)
-		if err != nil {
-			return err
-		}
-		var at = &now
-		if in.Intent == core.ReplyStart {
-			at = nil
-		}
-		for _, c := range clients {
-			if err := d.c.Store.SetOptOut(ctx, c.OrgID, c.ID, channel, at); err != nil {
-				return err
-			}
-			in.OrgID, in.ClientID = c.OrgID, c.ID
-		}
 	case core.ReplyHelp:
-		clients, err := d.c.Store.ClientsByPhone(ctx, phone)
-		if err != nil {
-			return err
-		}
-		if len(clients) > 0 {
-			c := clients[0]
-			in.OrgID, in.ClientID = c.OrgID, c.ID
-			e := synthetic("help:"+in.ID, c.OrgID, &core.Notice{EventRefs: core.EventRefs{ClientID: c.ID}, Via: string(channel)})
-			m, err := d.build(ctx, e, core.Intent{Kind: core.KindHelp, Recipient: core.Recipient{Kind: "client", ID: c.ID}}, nil, "")
+		if in.ClientID != "" {
+			from := in.ServiceSID
+			if from == "" {
+				from = strings.TrimPrefix(in.To, "whatsapp:")
+			}
+			e := synthetic("help:"+in.ID, in.OrgID, &core.Notice{EventRefs: core.EventRefs{ClientID: in.ClientID},
+				Via: string(in.Channel), CenterID: in.CenterID, ReplyFrom: from})
+			m, err := d.build(ctx, e, core.Intent{Kind: core.KindHelp, Recipient: core.Recipient{Kind: "client", ID: in.ClientID}}, nil, "")
 			if err != nil {
 				return err
 			}
@@ -79,12 +113,58 @@ func (d *Dispatcher) HandleInbound(ctx context.Context, id string) error {
 			}
 		}
 	}
-	if in.Intent == core.ReplyOther && in.OrgID == "" {
-		// Keep it for staff: attach it to the client with this number.
-		if clients, err := d.c.Store.ClientsByPhone(ctx, phone); err == nil && len(clients) > 0 {
-			in.OrgID, in.ClientID = clients[0].OrgID, clients[0].ID
+	in.HandledAt = &now
+	if err := st.FinishInbound(ctx, in); err != nil {
+		return err
+	}
+	d.c.Inbound.IncInbound(in.Channel, InboundMatched)
+	return nil
+}
+
+// resolveInbound finds the organization, centre and client of an inbound
+// message (core.MatchInbound and Resolve decide; this reads what they need).
+func (d *Dispatcher) resolveInbound(ctx context.Context, in core.Inbound, phone string) (inboundOwner, error) {
+	st := d.c.Store
+	addrs := in.Addresses()
+	owners, err := st.SenderOwners(ctx, addrs)
+	if err != nil {
+		return inboundOwner{}, err
+	}
+	clients, err := st.ClientsByPhone(ctx, phone)
+	if err != nil {
+		return inboundOwner{}, err
+	}
+	phoneOrgs := make([]string, 0, len(clients))
+	for _, c := range clients {
+		phoneOrgs = append(phoneOrgs, c.OrgID)
+	}
+	match := core.MatchInbound(addrs, owners, phoneOrgs)
+	var latest *core.Message
+	m, err := st.LatestOutbound(ctx, phone, match.Senders, match.Orgs)
+	switch {
+	case err == nil:
+		latest = &m
+	case core.ErrorCode(err) != core.CodeNotFound:
+		return inboundOwner{}, err
+	}
+	own := inboundOwner{senders: match.Senders, candidates: len(match.Orgs)}
+	own.orgID, own.centerID, own.ok = match.Resolve(latest)
+	if !own.ok {
+		return own, nil
+	}
+	// The client is the one the conversation was with, else the first of
+	// the organization's clients with this phone (a family may share one).
+	for _, c := range clients {
+		if c.OrgID != own.orgID {
+			continue
+		}
+		if latest != nil && latest.OrgID == own.orgID && latest.RecipientKind == "client" && latest.RecipientID == c.ID {
+			own.clientID = c.ID
+			break
+		}
+		if own.clientID == "" {
+			own.clientID = c.ID
 		}
 	}
-	in.HandledAt = &now
-	return d.c.Store.FinishInbound(ctx, in)
+	return own, nil
 }

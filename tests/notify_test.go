@@ -21,14 +21,11 @@ const (
 // twilioEnv is the service with Twilio pointed at a local fake; SMS pacing
 // is off unless rate says otherwise.
 func twilioEnv(t *testing.T, dbURL string, rate ...string) (*apiEnv, *twiliotest.Server) {
-	fake := twiliotest.New(t, twSID, twToken)
-	r := "off"
+	env := map[string]string{}
 	if len(rate) > 0 {
-		r = rate[0]
+		env["GATEWAY_RATE_SMS"] = rate[0]
 	}
-	e := newAPIEnv(t, dbURL, map[string]string{"TWILIO_ACCOUNT_SID": twSID, "TWILIO_AUTH_TOKEN": twToken,
-		"TWILIO_FROM": twFrom, "TWILIO_BASE_URL": fake.URL, "GATEWAY_RATE_SMS": r})
-	return e, fake
+	return twilioEnvWith(t, dbURL, env)
 }
 
 // waitFor polls cond until it holds or the deadline passes.

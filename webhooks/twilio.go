@@ -98,8 +98,10 @@ func (h *Handlers) twilioInbound(c *gin.Context) {
 		channel = core.ChannelWhatsApp
 	}
 	ctx := c.Request.Context()
+	// To and MessagingServiceSid say which organization's address the
+	// client wrote to; handling resolves it.
 	in := core.Inbound{ID: core.NewID(), Channel: channel, From: from, To: strings.TrimPrefix(p["To"], "whatsapp:"), Body: p["Body"],
-		ProviderID: sid, Intent: core.ReplyOther, CreatedAt: h.c.Clock.Now()}
+		ServiceSID: p["MessagingServiceSid"], ProviderID: sid, Intent: core.ReplyOther, CreatedAt: h.c.Clock.Now()}
 	created, err := h.c.Store.SaveInbound(ctx, in)
 	if err != nil {
 		h.c.Log.ErrorContext(ctx, "twilio inbound: save", "error", err.Error())

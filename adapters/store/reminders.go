@@ -191,8 +191,10 @@ func (s *Store) Secret(ctx context.Context, key string) ([]byte, error) {
 // it was seen before.
 func (s *Store) SaveInbound(ctx context.Context, in core.Inbound) (bool, error) {
 	res, err := s.w.ExecContext(ctx, `INSERT INTO inbound_messages (id, org_id, client_id, channel, from_addr, to_addr, body, provider_id,
-		intent, appointment_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (channel, provider_id) DO NOTHING`,
-		in.ID, in.OrgID, in.ClientID, string(in.Channel), in.From, in.To, in.Body, in.ProviderID, string(in.Intent), in.AppointmentID, ms(in.CreatedAt))
+		intent, appointment_id, created_at, center_id, service_sid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		ON CONFLICT (channel, provider_id) DO NOTHING`,
+		in.ID, in.OrgID, in.ClientID, string(in.Channel), in.From, in.To, in.Body, in.ProviderID, string(in.Intent), in.AppointmentID, ms(in.CreatedAt),
+		in.CenterID, in.ServiceSID)
 	if err != nil {
 		return false, fmt.Errorf("store: inbound: %w", err)
 	}
@@ -200,7 +202,8 @@ func (s *Store) SaveInbound(ctx context.Context, in core.Inbound) (bool, error) 
 	return n == 1, err
 }
 
-const inboundCols = `id, org_id, client_id, channel, from_addr, to_addr, body, provider_id, intent, appointment_id, handled_at, created_at`
+const inboundCols = `id, org_id, client_id, channel, from_addr, to_addr, body, provider_id, intent, appointment_id, handled_at, created_at,
+	center_id, service_sid`
 
 func scanInbound(row interface{ Scan(...any) error }) (core.Inbound, error) {
 	var in core.Inbound
@@ -208,7 +211,7 @@ func scanInbound(row interface{ Scan(...any) error }) (core.Inbound, error) {
 	var handled sql.NullInt64
 	var created int64
 	err := row.Scan(&in.ID, &in.OrgID, &in.ClientID, &channel, &in.From, &in.To, &in.Body, &in.ProviderID, &intent, &in.AppointmentID,
-		&handled, &created)
+		&handled, &created, &in.CenterID, &in.ServiceSID)
 	in.Channel, in.Intent, in.HandledAt, in.CreatedAt = core.Channel(channel), core.ReplyIntent(intent), fromNullMS(handled), fromMS(created)
 	return in, err
 }
@@ -224,8 +227,8 @@ func (s *Store) GetInbound(ctx context.Context, id string) (core.Inbound, error)
 
 // FinishInbound records what an inbound message was matched to.
 func (s *Store) FinishInbound(ctx context.Context, in core.Inbound) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE inbound_messages SET org_id = $1, client_id = $2, intent = $3, appointment_id = $4, handled_at = $5
-		WHERE id = $6`, in.OrgID, in.ClientID, string(in.Intent), in.AppointmentID, nullMS(in.HandledAt), in.ID)
+	res, err := s.w.ExecContext(ctx, `UPDATE inbound_messages SET org_id = $1, client_id = $2, intent = $3, appointment_id = $4, handled_at = $5,
+		center_id = $6 WHERE id = $7`, in.OrgID, in.ClientID, string(in.Intent), in.AppointmentID, nullMS(in.HandledAt), in.CenterID, in.ID)
 	return checkAffected(res, err, "inbound message")
 }
 
@@ -247,13 +250,14 @@ func (s *Store) ListInbound(ctx context.Context, orgID string, f core.InboundFil
 	return collect(rows, scanInbound)
 }
 
-// AwaitingReply finds the latest reminder that asked a phone number for a
-// reply, among messages sent from one of the given senders ("" matches the
-// default sender), for a visit still ahead.
-func (s *Store) AwaitingReply(ctx context.Context, phone string, now time.Time) (core.Message, error) {
-	m, err := scanMsg(s.r.QueryRowContext(ctx, `SELECT `+prefixed("m.", msgCols)+` FROM messages m JOIN appointments a ON a.id = m.appointment_id
-		WHERE m.to_addr = $1 AND m.kind = 'reminder.confirm' AND m.status IN ('sent', 'delivered') AND a.status IN ('pending', 'accepted')
-		AND a.end_at > $2 ORDER BY m.sent_at DESC LIMIT 1`, phone, ms(now)))
+// AwaitingReply finds an organization's latest reminder that asked a phone
+// number for a reply, among messages sent from one of the given senders
+// ("" is the default sender when it was not known), for a visit still ahead.
+func (s *Store) AwaitingReply(ctx context.Context, orgID, phone string, senders []string, now time.Time) (core.Message, error) {
+	q, args := inList(`SELECT `+prefixed("m.", msgCols)+` FROM messages m JOIN appointments a ON a.id = m.appointment_id
+		WHERE m.org_id = $1 AND m.to_addr = $2 AND m.kind = 'reminder.confirm' AND m.status IN ('sent', 'delivered') AND a.status IN ('pending', 'accepted')
+		AND a.end_at > $3 AND m.from_addr IN `, 4, senders)
+	m, err := scanMsg(s.r.QueryRowContext(ctx, q+` ORDER BY m.sent_at DESC LIMIT 1`, append([]any{orgID, phone, ms(now)}, args...)...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, core.NotFound("reminder awaiting a reply")
 	}
@@ -263,6 +267,92 @@ func (s *Store) AwaitingReply(ctx context.Context, phone string, now time.Time) 
 	return m, nil
 }
 
+// LatestOutbound finds the latest message sent from one of the senders to a
+// phone by one of the organizations: the conversation that decides where a
+// reply to a shared sender belongs.
+func (s *Store) LatestOutbound(ctx context.Context, phone string, senders, orgIDs []string) (core.Message, error) {
+	if len(senders) == 0 || len(orgIDs) == 0 {
+		return core.Message{}, core.NotFound("outbound message")
+	}
+	q, sargs := inList(`SELECT `+msgCols+` FROM messages WHERE to_addr = $1 AND channel IN ('sms', 'whatsapp') AND sent_at IS NOT NULL
+		AND from_addr IN `, 2, senders)
+	q, oargs := inList(q+` AND org_id IN `, 2+len(senders), orgIDs)
+	args := append(append([]any{phone}, sargs...), oargs...)
+	m, err := scanMsg(s.r.QueryRowContext(ctx, q+` ORDER BY sent_at DESC, id DESC LIMIT 1`, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, core.NotFound("outbound message")
+	}
+	if err != nil {
+		return m, fmt.Errorf("store: latest outbound: %w", err)
+	}
+	return m, nil
+}
+
+// SenderOwners lists the centres and organizations that configured one of
+// the addresses as their sender.
+func (s *Store) SenderOwners(ctx context.Context, addrs []string) ([]core.SenderOwner, error) {
+	if len(addrs) == 0 {
+		return nil, nil
+	}
+	q, args := inList(`SELECT org_id, id, sms_from FROM centers WHERE sms_from IN `, 1, addrs)
+	q, args2 := inList(q+` UNION ALL SELECT id, '', sms_from FROM organizations WHERE sms_from IN `, 1+len(addrs), addrs)
+	rows, err := s.r.QueryContext(ctx, q, append(args, args2...)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: sender owners: %w", err)
+	}
+	return collect(rows, func(r interface{ Scan(...any) error }) (core.SenderOwner, error) {
+		var o core.SenderOwner
+		err := r.Scan(&o.OrgID, &o.CenterID, &o.Address)
+		return o, err
+	})
+}
+
+// SetSenderOptOut records a STOP (at set) or a START (at nil) of a phone to
+// a sender on a channel.
+func (s *Store) SetSenderOptOut(ctx context.Context, o core.SenderOptOut, stop bool) error {
+	var err error
+	if stop {
+		_, err = s.w.ExecContext(ctx, `INSERT INTO sender_optouts (channel, sender, phone, opted_out_at, inbound_id) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (channel, sender, phone) DO NOTHING`, string(o.Channel), o.Sender, o.Phone, ms(o.At), o.InboundID)
+	} else {
+		_, err = s.w.ExecContext(ctx, `DELETE FROM sender_optouts WHERE channel = $1 AND sender = $2 AND phone = $3`,
+			string(o.Channel), o.Sender, o.Phone)
+	}
+	if err != nil {
+		return fmt.Errorf("store: sender opt-out: %w", err)
+	}
+	return nil
+}
+
+// SenderOptOuts lists a phone's opt-outs of one sender, on every channel.
+func (s *Store) SenderOptOuts(ctx context.Context, sender, phone string) ([]core.SenderOptOut, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT channel, sender, phone, opted_out_at, inbound_id FROM sender_optouts
+		WHERE sender = $1 AND phone = $2 ORDER BY channel`, sender, phone)
+	if err != nil {
+		return nil, fmt.Errorf("store: sender opt-outs: %w", err)
+	}
+	return collect(rows, func(r interface{ Scan(...any) error }) (core.SenderOptOut, error) {
+		var o core.SenderOptOut
+		var channel string
+		var at int64
+		err := r.Scan(&channel, &o.Sender, &o.Phone, &at, &o.InboundID)
+		o.Channel, o.At = core.Channel(channel), fromMS(at)
+		return o, err
+	})
+}
+
+// UnmatchedInbound lists handled inbound messages that belong to no
+// organization: they wait for the operator.
+func (s *Store) UnmatchedInbound(ctx context.Context, p core.Page) ([]core.Inbound, error) {
+	limit, after := pageArgs(p)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+inboundCols+` FROM inbound_messages WHERE org_id = '' AND handled_at IS NOT NULL AND id > $1
+		ORDER BY id LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: unmatched inbound: %w", err)
+	}
+	return collect(rows, scanInbound)
+}
+
 // ClientsByPhone lists the clients with a phone number, across organizations.
 func (s *Store) ClientsByPhone(ctx context.Context, phone string) ([]core.Client, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+clientCols+` FROM clients c WHERE c.phone = $1 ORDER BY c.id`, phone)
@@ -270,18 +360,6 @@ func (s *Store) ClientsByPhone(ctx context.Context, phone string) ([]core.Client
 		return nil, fmt.Errorf("store: clients by phone: %w", err)
 	}
 	return collect(rows, scanClient)
-}
-
-// SetOptOut records that a client stopped (or restarted) a channel.
-func (s *Store) SetOptOut(ctx context.Context, orgID, clientID string, channel core.Channel, at *time.Time) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO client_channels (client_id, channel, org_id, consent, opted_out_at, position)
-		VALUES ($1, $2, $3, $4, $5, 100) ON CONFLICT (client_id, channel) DO UPDATE SET opted_out_at = excluded.opted_out_at,
-		consent = CASE WHEN excluded.opted_out_at IS NULL THEN client_channels.consent ELSE FALSE END`,
-		clientID, string(channel), orgID, false, nullMS(at))
-	if err != nil {
-		return fmt.Errorf("store: opt-out: %w", err)
-	}
-	return nil
 }
 
 func prefixed(p, cols string) string {
