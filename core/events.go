@@ -23,6 +23,25 @@ type Event struct {
 	Data       EventData `json:"data"`
 }
 
+// UnmarshalJSON reads an event with its payload typed by its kind.
+func (e *Event) UnmarshalJSON(b []byte) error {
+	type plain Event
+	var raw struct {
+		plain
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	*e = Event(raw.plain)
+	if len(raw.Data) == 0 || string(raw.Data) == "null" {
+		return nil
+	}
+	d, err := DecodeEventData(e.Kind, raw.Data)
+	e.Data = d
+	return err
+}
+
 // EventData is an event's typed payload, one struct per kind:
 // *AppointmentChanged for the appointment kinds, *PaymentRecorded,
 // *WaitlistMatched, and *Notice for messages made without a stored event.

@@ -99,6 +99,11 @@ func TestEventDataRoundTrip(t *testing.T) {
 			t.Errorf("%s: read %+v, wrote %+v", tc.kind, got, tc.data)
 		}
 	}
+	var e Event
+	raw, _ := json.Marshal(Event{ID: "e", Kind: EventWaitlistMatch, Data: &WaitlistMatched{WaitingID: "w", Urgent: true}})
+	if err := json.Unmarshal(raw, &e); err != nil || e.Data.(*WaitlistMatched).WaitingID != "w" {
+		t.Errorf("event JSON round trip: %v %+v", err, e)
+	}
 	if _, err := DecodeEventData(EventPaymentAdded, []byte(`{"amount_minor":"lots"}`)); err == nil {
 		t.Error("a broken payload decoded")
 	}
