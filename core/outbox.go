@@ -139,6 +139,9 @@ const (
 	KindPaymentLink   = "payment.link"
 	KindReceipt       = "payment.receipt"
 	KindStaffPayment  = "staff.payment"
+	// KindStaffPaymentCurrency: a payment in another currency than the
+	// price was recorded but not counted; staff are told.
+	KindStaffPaymentCurrency = "staff.payment_currency"
 )
 
 // PlanEvent decides who is told what about an event: the client of every
@@ -173,6 +176,13 @@ func PlanEvent(e Event) []Intent {
 	case EventCompleted:
 		return []Intent{{KindCompleted, client}}
 	case EventPaymentAdded:
+		if e.Data["currency_mismatch"] == "true" {
+			// Not counted in the balance: no receipt; staff sort it out.
+			if e.Data["staff_id"] == "" {
+				return nil
+			}
+			return []Intent{{KindStaffPaymentCurrency, Recipient{Kind: "staff", ID: e.Data["staff_id"]}}}
+		}
 		if strings.HasPrefix(e.Data["amount_minor"], "-") {
 			return nil // refunds are told by the provider's own receipt
 		}

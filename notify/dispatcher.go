@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +21,14 @@ import (
 // Store is what the dispatcher reads and writes.
 type Store interface {
 	core.MessageStore
+	PendingEventsAfter(ctx context.Context, after string, limit int) ([]core.Event, error)
+	FailEvent(ctx context.Context, id, why string, permanent bool, at time.Time) error
+	FailedEvents(ctx context.Context, orgID string, p core.Page) ([]core.FailedEvent, error)
+	RetryEvent(ctx context.Context, orgID, id string) (core.Event, error)
+	FinishAttempt(ctx context.Context, m core.Message, claimed int) (core.Message, error)
+	GetFallbackDue(ctx context.Context, id string) (core.Message, bool, error)
+	DueFallbacks(ctx context.Context, before time.Time, limit int) ([]core.Message, error)
+	ClearFallback(ctx context.Context, id string) error
 	GetOrganization(ctx context.Context, orgID string) (core.Organization, error)
 	GetCenter(ctx context.Context, orgID, id string) (core.Center, error)
 	GetStaff(ctx context.Context, orgID, id string) (core.Staff, error)
@@ -50,6 +59,8 @@ type Store interface {
 type Enqueuer interface {
 	EnqueueSend(ctx context.Context, m core.Message) error
 	EnqueueInbound(ctx context.Context, id string) error
+	// Publish nudges the relay.
+	Publish(ctx context.Context, e core.Event) error
 }
 
 // Pacer waits for a channel's rate limits before a send.
@@ -62,6 +73,23 @@ type Counter interface {
 	Inc(channel core.Channel, status core.MessageStatus)
 }
 
+// Problems counts what went wrong in the pipeline, by kind (Prometheus in
+// production): the Problem* names.
+type Problems interface {
+	Inc(problem string)
+}
+
+// Kinds of pipeline problems.
+const (
+	ProblemEvent        = "event_failed"  // an event could not be built into messages
+	ProblemRelay        = "relay"         // the relay could not read events
+	ProblemSweep        = "sweep_read"    // the sweeper could not read what to sweep
+	ProblemRequeue      = "requeue"       // a stranded message could not be requeued
+	ProblemEnqueue      = "enqueue"       // a task could not be enqueued
+	ProblemFallback     = "fallback"      // a fallback message could not be written
+	ProblemStaleAttempt = "stale_attempt" // a late outcome of a stale attempt was dropped
+)
+
 // Config wires a Dispatcher.
 type Config struct {
 	Store     Store
@@ -70,6 +98,7 @@ type Config struct {
 	Enqueuer  Enqueuer
 	Pacer     Pacer // nil: no pacing
 	Counter   Counter
+	Problems  Problems // nil: not counted
 	Clock     core.Clock
 	Log       *slog.Logger
 	// PublicURL builds provider callback URLs and client links.
@@ -98,6 +127,9 @@ func New(c Config) (*Dispatcher, error) {
 	if c.Counter == nil {
 		c.Counter = nopCounter{}
 	}
+	if c.Problems == nil {
+		c.Problems = nopProblems{}
+	}
 	return &Dispatcher{c: c}, nil
 }
 
@@ -105,33 +137,78 @@ type nopCounter struct{}
 
 func (nopCounter) Inc(core.Channel, core.MessageStatus) {}
 
+type nopProblems struct{}
+
+func (nopProblems) Inc(string) {}
+
 func (d *Dispatcher) now() time.Time { return d.c.Clock.Now().UTC().Truncate(time.Millisecond) }
 
-// RelayEvents turns pending domain events into messages, a batch at a time,
-// and enqueues them. It returns how many events it handled.
+// relayBatch is how many events the relay reads at a time.
+const relayBatch = 100
+
+// RelayEvents turns pending domain events into messages and enqueues them,
+// batch after batch until none is left. An event that cannot be built is
+// recorded with its error and skipped, so it never holds up the others
+// (after a permanent error, or its third transient one, it is marked
+// failed: staff see it and retry it). It returns how many events it handled.
 func (d *Dispatcher) RelayEvents(ctx context.Context) (int, error) {
-	events, err := d.c.Store.PendingEvents(ctx, 100)
-	if err != nil {
-		return 0, err
-	}
-	for _, e := range events {
-		var msgs []core.Message
-		for _, in := range core.PlanEvent(e) {
-			m, err := d.build(ctx, e, in, nil, "")
-			if err != nil {
-				return 0, fmt.Errorf("notify: event %s: %w", e.ID, err)
-			}
-			msgs = append(msgs, m)
-		}
-		created, err := d.c.Store.CommitEvent(ctx, e, msgs, d.now())
+	n, after := 0, ""
+	for {
+		events, err := d.c.Store.PendingEventsAfter(ctx, after, relayBatch)
 		if err != nil {
-			return 0, err
+			return n, err
 		}
-		for _, m := range created {
-			d.dispatch(ctx, m)
+		for _, e := range events {
+			after = e.ID
+			if err := d.relay(ctx, e); err != nil {
+				if ctx.Err() != nil {
+					return n, ctx.Err()
+				}
+				d.failEvent(ctx, e, err)
+				continue
+			}
+			n++
+		}
+		if len(events) < relayBatch {
+			return n, nil
 		}
 	}
-	return len(events), nil
+}
+
+// relay builds one event's messages and commits them with the event.
+func (d *Dispatcher) relay(ctx context.Context, e core.Event) error {
+	var msgs []core.Message
+	for _, in := range core.PlanEvent(e) {
+		m, err := d.build(ctx, e, in, nil, "")
+		if err != nil {
+			return fmt.Errorf("%s to %s %s: %w", in.Kind, in.Recipient.Kind, in.Recipient.ID, err)
+		}
+		msgs = append(msgs, m)
+	}
+	created, err := d.c.Store.CommitEvent(ctx, e, msgs, d.now())
+	if err != nil {
+		return err
+	}
+	for _, m := range created {
+		d.dispatch(ctx, m)
+	}
+	return nil
+}
+
+// failEvent records why an event could not be built. Errors of the domain
+// (a record gone, invalid data) and template errors do not heal by
+// themselves: the event is failed at once; others (the database) get three
+// tries.
+func (d *Dispatcher) failEvent(ctx context.Context, e core.Event, err error) {
+	_, domain := core.AsError(err)
+	var perr *templates.ParseError
+	permanent := domain || errors.As(err, &perr)
+	d.c.Problems.Inc(ProblemEvent)
+	d.c.Log.ErrorContext(ctx, "event could not be built into messages", "event_id", e.ID, "org_id", e.OrgID, "kind", string(e.Kind),
+		"permanent", permanent, "error", err.Error())
+	if ferr := d.c.Store.FailEvent(ctx, e.ID, err.Error(), permanent, d.now()); ferr != nil {
+		d.c.Log.ErrorContext(ctx, "event failure not recorded", "event_id", e.ID, "error", ferr.Error())
+	}
 }
 
 // dispatch counts a newly written message and queues it if it is to be
@@ -206,6 +283,9 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 			}
 		}
 	}
+	if e.Kind == core.EventPaymentAdded {
+		paymentTotals(e.Data, &data)
+	}
 	data.HelpText = org.Name
 	if center.Phone != "" {
 		data.HelpText += " " + center.Phone
@@ -266,6 +346,10 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 	m.Locale = templates.NormalizeLocale(locale)
 	if loc, err := time.LoadLocation(tz); err == nil {
 		data.Timezone = loc
+	}
+	if in.Kind == core.KindStaffPaymentCurrency {
+		amount, _ := strconv.ParseInt(e.Data["amount_minor"], 10, 64)
+		data.Extra[templates.ExtraPayment] = templates.FormatMoney(m.Locale, amount, e.Data["currency"])
 	}
 	if len(targets) == 0 {
 		m.Status, m.LastError = core.MsgSkipped, "no usable channel (no address, no consent, or opted out)"
@@ -337,6 +421,24 @@ func (d *Dispatcher) appointmentData(ctx context.Context, a core.Appointment, da
 	data.PriceMinor, data.PaidMinor, data.BalanceMinor, data.Currency = a.PriceMinor, a.PaidMinor, a.BalanceMinor, a.Currency
 	data.PriceShown = sv.PriceMinor != nil
 	return nil
+}
+
+// paymentTotals puts the totals as of a payment (its event's data) in
+// place of the current ones: a receipt built later, after more payments,
+// still states what this payment left to pay.
+func paymentTotals(ev map[string]string, data *templates.Data) {
+	var v [3]int64
+	for i, k := range []string{"price_minor", "paid_minor", "balance_minor"} {
+		n, err := strconv.ParseInt(ev[k], 10, 64)
+		if err != nil {
+			return // an event written before totals were kept
+		}
+		v[i] = n
+	}
+	data.PriceMinor, data.PaidMinor, data.BalanceMinor = v[0], v[1], v[2]
+	if c := ev["totals_currency"]; c != "" {
+		data.Currency = c
+	}
 }
 
 func hasChannel(ts []core.Target, c core.Channel) bool {

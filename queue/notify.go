@@ -20,7 +20,26 @@ const (
 	TypeSweep     = "messages:sweep"  // re-enqueue stranded messages
 	TypeInbound   = "inbound:handle"  // act on a client's SMS or WhatsApp message
 	TypeReminders = "reminders:queue" // turn due reminders into messages
+	TypeFallback  = "message:fallback" // write the next channel's message of one that failed for good
 )
+
+// SendTimeout bounds one send task (rate-limit wait, provider call and
+// outcome write). GATEWAY_SEND_LEASE must be longer than SendTimeout plus
+// the pacer's longest wait, or the sweeper could take a live send for a
+// dead one.
+const SendTimeout = time.Minute
+
+// EnqueueFallback schedules the fallback of a message a provider reported
+// failed for good; the message id is the task id, so repeats make one task.
+// The debt is on the row: if this fails, the sweeper writes the fallback.
+func (q *Client) EnqueueFallback(ctx context.Context, id string) error {
+	p, _ := json.Marshal(sendPayload{ID: id})
+	_, err := q.c.EnqueueContext(ctx, asynq.NewTask(TypeFallback, p), asynq.TaskID("fallback:"+id), asynq.Queue(Critical), asynq.MaxRetry(5))
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	return err
+}
 
 // EnqueueInbound schedules the handling of an inbound message; its id is
 // the task id, so a webhook retry and the sweeper make one task.
@@ -39,12 +58,22 @@ type sendPayload struct {
 
 // Client enqueues the pipeline's tasks.
 type Client struct {
-	c    *asynq.Client
-	insp *asynq.Inspector
+	c           *asynq.Client
+	insp        *asynq.Inspector
+	sendTimeout time.Duration
 }
 
-// NewClient wraps the broker's client.
-func NewClient(b *Broker) *Client { return &Client{c: b.Client, insp: b.Inspector} }
+// NewClient wraps the broker's client; send tasks time out after
+// SendTimeout.
+func NewClient(b *Broker) *Client { return &Client{c: b.Client, insp: b.Inspector, sendTimeout: SendTimeout} }
+
+// WithSendTimeout sets the send tasks' timeout (GATEWAY_SEND_TIMEOUT).
+func (q *Client) WithSendTimeout(d time.Duration) *Client {
+	if d > 0 {
+		q.sendTimeout = d
+	}
+	return q
+}
 
 // EnqueueSend schedules a message's send at its due time. The task id is
 // made of the message id, its attempt count and due instant: the same
@@ -53,7 +82,7 @@ func NewClient(b *Broker) *Client { return &Client{c: b.Client, insp: b.Inspecto
 func (q *Client) EnqueueSend(ctx context.Context, m core.Message) error {
 	p, _ := json.Marshal(sendPayload{ID: m.ID})
 	id := fmt.Sprintf("send:%s:%d:%d", m.ID, m.Attempts, m.DueAt.UnixMilli())
-	opts := []asynq.Option{asynq.Queue(Critical), asynq.ProcessAt(m.DueAt), asynq.MaxRetry(5), asynq.Timeout(time.Minute)}
+	opts := []asynq.Option{asynq.Queue(Critical), asynq.ProcessAt(m.DueAt), asynq.MaxRetry(5), asynq.Timeout(q.sendTimeout)}
 	_, err := q.c.EnqueueContext(ctx, asynq.NewTask(TypeSend, p), append(opts, asynq.TaskID(id))...)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		// A task of that id that is still waiting will do. One held by a
@@ -92,6 +121,7 @@ type Pipeline interface {
 	Sweep(ctx context.Context, grace, sendingLease time.Duration) (int, error)
 	HandleInbound(ctx context.Context, id string) error
 	QueueDueReminders(ctx context.Context, lookahead time.Duration) (int, error)
+	Fallback(ctx context.Context, id string) error
 }
 
 // RegisterNotify adds the pipeline's handlers and periodic tasks: the
@@ -115,6 +145,13 @@ func RegisterNotify(w *Worker, p Pipeline, log *slog.Logger, sweepEvery, grace, 
 			log.InfoContext(ctx, "sweeper re-enqueued messages", "count", n)
 		}
 		return err
+	})
+	w.Handle(TypeFallback, func(ctx context.Context, t *asynq.Task) error {
+		var pl sendPayload
+		if err := json.Unmarshal(t.Payload(), &pl); err != nil || pl.ID == "" {
+			return fmt.Errorf("bad payload: %w", asynq.SkipRetry)
+		}
+		return p.Fallback(ctx, pl.ID)
 	})
 	w.Handle(TypeInbound, func(ctx context.Context, t *asynq.Task) error {
 		var pl sendPayload

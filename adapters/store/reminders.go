@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -190,9 +191,15 @@ func (s *Store) Secret(ctx context.Context, key string) ([]byte, error) {
 // SaveInbound records an inbound message once per provider id; false when
 // it was seen before.
 func (s *Store) SaveInbound(ctx context.Context, in core.Inbound) (bool, error) {
+	media := in.Media
+	if media == nil {
+		media = []core.InboundMedia{}
+	}
 	res, err := s.w.ExecContext(ctx, `INSERT INTO inbound_messages (id, org_id, client_id, channel, from_addr, to_addr, body, provider_id,
-		intent, appointment_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (channel, provider_id) DO NOTHING`,
-		in.ID, in.OrgID, in.ClientID, string(in.Channel), in.From, in.To, in.Body, in.ProviderID, string(in.Intent), in.AppointmentID, ms(in.CreatedAt))
+		intent, appointment_id, created_at, media, truncated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		ON CONFLICT (channel, provider_id) DO NOTHING`,
+		in.ID, in.OrgID, in.ClientID, string(in.Channel), in.From, in.To, in.Body, in.ProviderID, string(in.Intent), in.AppointmentID, ms(in.CreatedAt),
+		jsonText(media), in.Truncated)
 	if err != nil {
 		return false, fmt.Errorf("store: inbound: %w", err)
 	}
@@ -200,16 +207,21 @@ func (s *Store) SaveInbound(ctx context.Context, in core.Inbound) (bool, error) 
 	return n == 1, err
 }
 
-const inboundCols = `id, org_id, client_id, channel, from_addr, to_addr, body, provider_id, intent, appointment_id, handled_at, created_at`
+const inboundCols = `id, org_id, client_id, channel, from_addr, to_addr, body, provider_id, intent, appointment_id, handled_at, created_at,
+	media, truncated`
 
 func scanInbound(row interface{ Scan(...any) error }) (core.Inbound, error) {
 	var in core.Inbound
 	var channel, intent string
 	var handled sql.NullInt64
 	var created int64
+	var media string
 	err := row.Scan(&in.ID, &in.OrgID, &in.ClientID, &channel, &in.From, &in.To, &in.Body, &in.ProviderID, &intent, &in.AppointmentID,
-		&handled, &created)
+		&handled, &created, &media, &in.Truncated)
 	in.Channel, in.Intent, in.HandledAt, in.CreatedAt = core.Channel(channel), core.ReplyIntent(intent), fromNullMS(handled), fromMS(created)
+	if err == nil && media != "[]" {
+		err = json.Unmarshal([]byte(media), &in.Media)
+	}
 	return in, err
 }
 
