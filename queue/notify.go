@@ -15,11 +15,11 @@ import (
 
 // Task types of the notification pipeline.
 const (
-	TypeSend      = "message:send"    // send one outbox message
-	TypeRelay     = "events:relay"    // turn pending domain events into messages
-	TypeSweep     = "messages:sweep"  // re-enqueue stranded messages
-	TypeInbound   = "inbound:handle"  // act on a client's SMS or WhatsApp message
-	TypeReminders = "reminders:queue" // turn due reminders into messages
+	TypeSend      = "message:send"     // send one outbox message
+	TypeRelay     = "events:relay"     // turn pending domain events into messages
+	TypeSweep     = "messages:sweep"   // re-enqueue stranded messages
+	TypeInbound   = "inbound:handle"   // act on a client's SMS or WhatsApp message
+	TypeReminders = "reminders:queue"  // turn due reminders into messages
 	TypeFallback  = "message:fallback" // write the next channel's message of one that failed for good
 )
 
@@ -65,7 +65,9 @@ type Client struct {
 
 // NewClient wraps the broker's client; send tasks time out after
 // SendTimeout.
-func NewClient(b *Broker) *Client { return &Client{c: b.Client, insp: b.Inspector, sendTimeout: SendTimeout} }
+func NewClient(b *Broker) *Client {
+	return &Client{c: b.Client, insp: b.Inspector, sendTimeout: SendTimeout}
+}
 
 // WithSendTimeout sets the send tasks' timeout (GATEWAY_SEND_TIMEOUT).
 func (q *Client) WithSendTimeout(d time.Duration) *Client {

@@ -3,7 +3,7 @@ package webhooks
 import (
 	"context"
 	"encoding/json"
-		"io"
+	"io"
 	"net/http"
 	"strings"
 	"time"
