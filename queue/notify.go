@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/bookinggw/gateway/core"
 )
@@ -60,13 +61,14 @@ type sendPayload struct {
 type Client struct {
 	c           *asynq.Client
 	insp        *asynq.Inspector
+	rdb         redis.UniversalClient
 	sendTimeout time.Duration
 }
 
 // NewClient wraps the broker's client; send tasks time out after
 // SendTimeout.
 func NewClient(b *Broker) *Client {
-	return &Client{c: b.Client, insp: b.Inspector, sendTimeout: SendTimeout}
+	return &Client{c: b.Client, insp: b.Inspector, rdb: b.Redis, sendTimeout: SendTimeout}
 }
 
 // WithSendTimeout sets the send tasks' timeout (GATEWAY_SEND_TIMEOUT).
@@ -106,14 +108,51 @@ func (q *Client) EnqueueSend(ctx context.Context, m core.Message) error {
 	return nil
 }
 
-// Publish nudges the relay after a domain event is committed. The event is
-// already stored, so a failure here only delays it to the periodic relay.
+// RelayChannel is the Redis pub/sub channel that wakes the relay: every
+// worker process listens, any process (API or worker) publishes after it
+// commits a domain event.
+const RelayChannel = "gateway:relay"
+
+// relayBackstop is how often a worker relays without being woken: a wake
+// published while its subscription was reconnecting is caught up here.
+const relayBackstop = 5 * time.Second
+
+// Publish wakes the relay after a domain event is committed. The event is
+// already stored, so a failure here only delays it to the backstop.
 func (q *Client) Publish(ctx context.Context, _ core.Event) error {
-	_, err := q.c.EnqueueContext(ctx, asynq.NewTask(TypeRelay, nil), asynq.Queue(Critical), asynq.Unique(2*time.Second), asynq.MaxRetry(0))
-	if errors.Is(err, asynq.ErrDuplicateTask) {
-		return nil
+	return q.rdb.Publish(ctx, RelayChannel, "").Err()
+}
+
+// relayLoop drains the relay (batch after batch until no event is left)
+// whenever it is woken through RelayChannel, and every relayBackstop. A
+// wake that arrives while it drains makes it drain again, so no event waits
+// for a tick.
+func relayLoop(ctx context.Context, rdb redis.UniversalClient, p Pipeline, log *slog.Logger) {
+	sub := rdb.Subscribe(ctx, RelayChannel)
+	defer sub.Close()
+	wake := make(chan struct{}, 1)
+	msgs := sub.Channel()
+	go func() {
+		for range msgs {
+			select {
+			case wake <- struct{}{}:
+			default: // a drain is due already
+			}
+		}
+	}()
+	tick := time.NewTicker(relayBackstop)
+	defer tick.Stop()
+	for {
+		if _, err := p.RelayEvents(ctx); err != nil && ctx.Err() == nil {
+			log.WarnContext(ctx, "relay failed; it runs again on the next event or tick", "error", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		case <-tick.C:
+		}
 	}
-	return err
 }
 
 // Pipeline is what the notification handlers call.
@@ -126,8 +165,8 @@ type Pipeline interface {
 	Fallback(ctx context.Context, id string) error
 }
 
-// RegisterNotify adds the pipeline's handlers and periodic tasks: the
-// relay every 2 seconds (besides the nudge on each event) and the sweeper
+// RegisterNotify adds the pipeline's handlers, the relay loop (woken by
+// each committed event) and the periodic tasks: reminders, and the sweeper
 // every sweepEvery, re-enqueuing messages due for longer than grace.
 func RegisterNotify(w *Worker, p Pipeline, log *slog.Logger, sweepEvery, grace, sendLease time.Duration) error {
 	w.Handle(TypeSend, func(ctx context.Context, t *asynq.Task) error {
@@ -171,8 +210,6 @@ func RegisterNotify(w *Worker, p Pipeline, log *slog.Logger, sweepEvery, grace, 
 	if err := w.Every(15*time.Second, TypeReminders, Critical); err != nil {
 		return err
 	}
-	if err := w.Every(2*time.Second, TypeRelay, Critical); err != nil {
-		return err
-	}
+	w.Background(func(ctx context.Context) { relayLoop(ctx, w.rdb, p, log) })
 	return w.Every(sweepEvery, TypeSweep, Default)
 }

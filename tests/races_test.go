@@ -368,4 +368,3 @@ func TestReplayedWebhooks(t *testing.T) {
 		}
 	})
 }
-
