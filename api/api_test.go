@@ -313,7 +313,7 @@ func makeResources(t *testing.T, cb client, relay func(), o resourceOpts) tenant
 		"/api/v1/rooms/" + room + "/schedule", "/api/v1/clients", "/api/v1/clients?archived=all", "/api/v1/clients/" + cl, "/api/v1/clients/" + cl + "/family",
 		"/api/v1/appointments", "/api/v1/appointments/" + appt, "/api/v1/appointments/" + appt + "/payments", "/api/v1/waiting-list",
 		"/api/v1/invitations", "/api/v1/invitations/" + inv, "/api/v1/client-groups", "/api/v1/messages", "/api/v1/package-sales", "/api/v1/package-sales/" + sale, "/api/v1/debtors",
-		"/api/v1/centers/" + center + "/reminder-policy", "/api/v1/services/" + service + "/reminder-policy"}
+		"/api/v1/centers/" + center + "/reminder-policy", "/api/v1/services/" + service + "/reminder-policy", "/api/v1/failed-events"}
 	return b
 }
 
@@ -371,6 +371,9 @@ func TestTenantIsolation(t *testing.T) {
 		centerA := must[core.Center](t, ca.post("/api/v1/centers", `{"name":"A main"}`), 201)
 		staffA := must[core.Staff](t, ca.post("/api/v1/staff", `{"name":"A spec","role":"specialist","center_ids":["`+centerA.ID+`"]}`), 201)
 
+		// B has an event the relay cannot build: it is failed, listed and
+		// retryable by B only.
+		storetest.InsertEvent(t, dbURL, storetest.PoisonedEvent(rb.Organization.ID))
 		b := makeTenantB(t, cb, func() {
 			if _, err := a.Notify.RelayEvents(context.Background()); err != nil {
 				t.Fatal(err)
@@ -447,7 +450,8 @@ func TestTenantIsolation(t *testing.T) {
 		if !slices.Equal(keyIDs, []string{ra.Key.ID}) {
 			t.Errorf("A's keys = %v, want only %s", keyIDs, ra.Key.ID)
 		}
-		for _, p := range []string{"/api/v1/services", "/api/v1/rooms", "/api/v1/appointments", "/api/v1/waiting-list", "/api/v1/invitations", "/api/v1/client-groups"} {
+		for _, p := range []string{"/api/v1/services", "/api/v1/rooms", "/api/v1/appointments", "/api/v1/waiting-list", "/api/v1/invitations", "/api/v1/client-groups",
+			"/api/v1/failed-events"} {
 			if l := must[list[map[string]any]](t, ca.get(p), 200); len(l.Items) != 0 {
 				t.Errorf("A lists %d items at %s, all of them B's", len(l.Items), p)
 			}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bookinggw/gateway/adapters/store/storetest"
 	"github.com/bookinggw/gateway/core"
 )
 
@@ -39,6 +40,8 @@ func TestCenterIsolation(t *testing.T) {
 		spec, _ := keyOf("Spec A", "specialist")
 		_, colleague := keyOf("Colleague A", "specialist")
 
+		// A failed event (directors only see and retry those).
+		storetest.InsertEvent(t, dbURL, storetest.PoisonedEvent(boot.Organization.ID))
 		centreB := makeResources(t, dir, relay, resourceOpts{scoped: true})
 		mate := makeResources(t, dir, relay, resourceOpts{centerID: centerA.ID, staffID: colleague, scoped: true})
 		before := centreB.snapshot(t, dir)

@@ -137,6 +137,21 @@ func (s *Server) messageRoutes() {
 			}
 		})
 	}
+	s.handle(Route{Method: "GET", Path: "/failed-events", Tag: "events",
+		Summary: "domain events the relay could not turn into messages, with the error (director)", Resp: core.FailedEvent{}, List: true},
+		func(c *gin.Context) {
+			if pg, ok := page(c); ok {
+				l, err := n.FailedEvents(c.Request.Context(), principal(c), pg)
+				respondList(c, l, err, pg, func(x core.FailedEvent) string { return x.ID })
+			}
+		})
+	s.handle(Route{Method: "POST", Path: "/failed-events/:id/retry", Tag: "events",
+		Summary: "relay a failed event again (after fixing what it needed); 409 if it is not failed", Resp: core.Event{}},
+		func(c *gin.Context) {
+			if id, ok := idParam(c, "id", "event"); ok {
+				respond(c, http.StatusOK)(n.RetryEvent(c.Request.Context(), principal(c), id))
+			}
+		})
 	s.handle(Route{Method: "GET", Path: "/inbound", Tag: "messages", Summary: "messages clients sent (SMS and WhatsApp replies, chat)",
 		Resp: core.Inbound{}, List: true}, func(c *gin.Context) {
 		if pg, ok := page(c); ok {

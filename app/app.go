@@ -64,7 +64,7 @@ func (a *App) wire() error {
 	if a.Config.Clock != nil {
 		clock = a.Config.Clock
 	}
-	qc := queue.NewClient(a.Broker)
+	qc := queue.NewClient(a.Broker).WithSendTimeout(a.Config.SendTimeout)
 	svc, err := core.NewServices(a.Store, clock, eventSink{pub: qc, log: a.Log})
 	if err != nil {
 		return err
@@ -97,8 +97,8 @@ func (a *App) wire() error {
 	}
 	counter := newMessageCounter(reg)
 	d, err := notify.New(notify.Config{LinkSecret: secret, Actions: svc.Booking, Links: links, Store: a.Store, Templates: tmpl, Senders: senders, Enqueuer: qc,
-		Counter: counter, Inbound: counter, DefaultSMSFrom: a.Config.Providers.TwilioFrom,
-		Pacer: queue.NewPacer(a.Broker, a.Config.Rates, 5*time.Second, a.Config.Providers.TwilioFrom),
+		Counter: counter, Inbound: counter, Problems: newProblemCounter(reg), DefaultSMSFrom: a.Config.Providers.TwilioFrom,
+		Pacer: queue.NewPacer(a.Broker, a.Config.Rates, queue.PaceMaxWait, a.Config.Providers.TwilioFrom),
 		Clock: clock, Log: a.Log, PublicURL: a.Config.PublicURL})
 	if err != nil {
 		return err
@@ -134,13 +134,17 @@ func (a *App) wire() error {
 	})
 	webhooks.Mount(a.HTTP.Engine, webhooks.Config{Store: a.Store, Clock: clock, Log: a.Log, PublicURL: a.Config.PublicURL,
 		TwilioAuthToken: a.Config.Providers.TwilioAuthToken, Registry: reg, MaxBody: a.Config.MaxBodyBytes, Queue: qc,
-		StripeSecret: a.Config.Providers.StripeWebhookKey, Payments: svc.Money, Refunds: a.Store})
+		StripeSecret: a.Config.Providers.StripeWebhookKey, Payments: svc.Money, Refunds: a.Store, Counter: counter})
 	pages.Mount(a.HTTP.Engine, pages.Config{Store: a.Store, Actions: svc.Booking, Secret: secret, Clock: clock})
 
 	if a.Config.Role != RoleAPI {
 		w := queue.NewWorker(a.Broker, a.Log, queue.WorkerConfig{Concurrency: a.Config.WorkerConcurrency, ShutdownTimeout: a.Config.ShutdownTimeout})
 		w.Handle(queue.TypePurgeIdempotency, queue.PurgeIdempotency(a.Store, clock.Now, a.Log))
 		if err := w.Every(time.Hour, queue.TypePurgeIdempotency, queue.Bulk); err != nil {
+			return err
+		}
+		w.Handle(queue.TypePurgeWebhooks, queue.PurgeWebhooks(a.Store, clock.Now, a.Log))
+		if err := w.Every(time.Hour, queue.TypePurgeWebhooks, queue.Bulk); err != nil {
 			return err
 		}
 		if err := queue.RegisterNotify(w, d, a.Log, a.Config.SweepEvery, a.Config.SweepGrace, a.Config.SendLease); err != nil {

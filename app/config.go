@@ -40,8 +40,13 @@ type Config struct {
 	// SweepEvery and SweepGrace pace the outbox sweeper: every SweepEvery
 	// it re-enqueues messages due for longer than SweepGrace.
 	SweepEvery, SweepGrace time.Duration
+	// SendTimeout bounds one send task: rate-limit wait, provider call and
+	// outcome write.
+	SendTimeout time.Duration
 	// SendLease is how long a message may stay "sending" before the
-	// sweeper decides its worker died (sends time out after a minute).
+	// sweeper decides its worker died. It must exceed SendTimeout plus the
+	// pacer's longest wait (queue.PaceMaxWait): a shorter lease would send
+	// again a message whose worker is only slow.
 	SendLease time.Duration
 	Providers Providers
 	// Rates pace sends per channel and sender, across all workers.
@@ -64,6 +69,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		WorkerConcurrency: 10,
 		SweepEvery:        30 * time.Second,
 		SweepGrace:        30 * time.Second,
+		SendTimeout:       queue.SendTimeout,
 		SendLease:         2 * time.Minute,
 		Rates:             queue.DefaultRates(),
 	}
@@ -99,7 +105,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	for _, v := range []struct {
 		name string
 		dst  *time.Duration
-	}{{"GATEWAY_SWEEP_EVERY", &c.SweepEvery}, {"GATEWAY_SWEEP_GRACE", &c.SweepGrace}, {"GATEWAY_SEND_LEASE", &c.SendLease}} {
+	}{{"GATEWAY_SWEEP_EVERY", &c.SweepEvery}, {"GATEWAY_SWEEP_GRACE", &c.SweepGrace}, {"GATEWAY_SEND_LEASE", &c.SendLease},
+		{"GATEWAY_SEND_TIMEOUT", &c.SendTimeout}} {
 		if s := getenv(v.name); s != "" {
 			d, err := time.ParseDuration(s)
 			if err != nil || d < time.Second {
@@ -120,6 +127,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			}
 			*v.dst = l
 		}
+	}
+	if min := c.SendTimeout + queue.PaceMaxWait; c.SendLease <= min {
+		errs = append(errs, fmt.Sprintf("GATEWAY_SEND_LEASE (%s) must be longer than GATEWAY_SEND_TIMEOUT (%s) plus the pacer's longest wait (%s), "+
+			"i.e. more than %s: a shorter lease sends again messages whose worker is only slow", c.SendLease, c.SendTimeout, queue.PaceMaxWait, min))
 	}
 	if s := getenv("GATEWAY_WORKER_CONCURRENCY"); s != "" {
 		n, err := strconv.Atoi(s)

@@ -115,6 +115,9 @@ func TestFromEnvRejectsBadValues(t *testing.T) {
 		{"worker concurrency not a number", "GATEWAY_WORKER_CONCURRENCY", "many"},
 		{"worker concurrency zero", "GATEWAY_WORKER_CONCURRENCY", "0"},
 		{"worker concurrency too large", "GATEWAY_WORKER_CONCURRENCY", "1001"},
+		{"send lease shorter than a send", "GATEWAY_SEND_LEASE", "30s"},
+		{"send lease equal to timeout plus pacer wait", "GATEWAY_SEND_LEASE", "65s"},
+		{"send timeout too long for the default lease", "GATEWAY_SEND_TIMEOUT", "2m"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -160,5 +163,21 @@ func TestFromEnvReportsEveryProblemAtOnce(t *testing.T) {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not mention %s: %v", name, err)
 		}
+	}
+}
+
+// TestSendLeaseCoversASend: the lease must outlast the longest legitimate
+// send (task timeout plus pacer wait); the message says how long it must be.
+func TestSendLeaseCoversASend(t *testing.T) {
+	c, err := FromEnv(env(map[string]string{"GATEWAY_SEND_TIMEOUT": "2s", "GATEWAY_SEND_LEASE": "8s"}))
+	if err != nil {
+		t.Fatalf("a lease longer than timeout plus pacer wait refused: %v", err)
+	}
+	if c.SendTimeout != 2*time.Second || c.SendLease != 8*time.Second {
+		t.Fatalf("SendTimeout %s, SendLease %s", c.SendTimeout, c.SendLease)
+	}
+	_, err = FromEnv(env(map[string]string{"GATEWAY_SEND_LEASE": "1m"}))
+	if err == nil || !strings.Contains(err.Error(), "GATEWAY_SEND_LEASE (1m0s) must be longer than GATEWAY_SEND_TIMEOUT (1m0s) plus the pacer's longest wait (5s), i.e. more than 1m5s") {
+		t.Fatalf("error = %v", err)
 	}
 }

@@ -151,6 +151,19 @@ func (m messageCounter) Inc(c core.Channel, s core.MessageStatus) {
 	m.v.WithLabelValues(string(c), string(s)).Inc()
 }
 
+// problemCounter counts the pipeline's problems for /metrics.
+type problemCounter struct{ v *prometheus.CounterVec }
+
+func newProblemCounter(reg prometheus.Registerer) problemCounter {
+	v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_pipeline_problems_total",
+		Help: "Notification pipeline problems: events that could not be built, requeue, enqueue and fallback errors, stale attempts."},
+		[]string{"problem"})
+	reg.MustRegister(v)
+	return problemCounter{v: v}
+}
+
+func (p problemCounter) Inc(problem string) { p.v.WithLabelValues(problem).Inc() }
+
 // eventSink nudges the relay when the queue is there.
 type eventSink struct {
 	pub interface {

@@ -94,6 +94,16 @@ type PaymentRecorded struct {
 	AmountMinor int64  `json:"amount_minor,string"`
 	Currency    string `json:"currency"`
 	Method      string `json:"method"`
+	// The totals of what it paid for as of this payment (nil in events
+	// written before they were kept), so a receipt built later states them.
+	PriceMinor     *int64 `json:"price_minor,omitempty,string"`
+	PaidMinor      *int64 `json:"paid_minor,omitempty,string"`
+	BalanceMinor   *int64 `json:"balance_minor,omitempty,string"`
+	TotalsCurrency string `json:"totals_currency,omitempty"`
+	// CurrencyMismatch: the payment is in another currency than what it
+	// pays for; it is recorded but not counted, and StaffID is told.
+	CurrencyMismatch bool   `json:"currency_mismatch,omitempty,string"`
+	StaffID          string `json:"staff_id,omitempty"`
 }
 
 // WaitlistMatched is the payload of waiting_list.matched: time freed that

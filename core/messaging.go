@@ -22,6 +22,11 @@ type MessagingStore interface {
 	GetReminderPolicy(ctx context.Context, orgID, scope, scopeID string) (ReminderPolicy, error)
 	PutReminderPolicy(ctx context.Context, orgID, scope, scopeID string, p ReminderPolicy) error
 	DeleteReminderPolicy(ctx context.Context, orgID, scope, scopeID string) error
+	// FailedEvents lists events the relay could not build, oldest first.
+	FailedEvents(ctx context.Context, orgID string, p Page) ([]FailedEvent, error)
+	// RetryEvent puts a failed event back in the relay's way; a conflict
+	// when it is not failed.
+	RetryEvent(ctx context.Context, orgID, id string) (Event, error)
 }
 
 // InboundFilter selects inbound messages.
@@ -45,6 +50,8 @@ type Pipeline interface {
 	PreviewTemplate(ctx context.Context, org Organization, in TemplatePreviewInput) (TemplatePreview, error)
 	PutTemplate(ctx context.Context, orgID, kind, locale string, o TemplateOverride) error
 	DeleteTemplate(ctx context.Context, orgID, kind, locale string) error
+	// NudgeRelay wakes the relay for an event put back in its way.
+	NudgeRelay(ctx context.Context, e Event)
 }
 
 // PaymentPurpose is what a payment link pays for.
@@ -290,6 +297,29 @@ func (s *MessagingService) SendPaymentLink(ctx context.Context, p Principal, pur
 		return LinkResult{}, NotFound("payment purpose")
 	}
 	return s.pipeline.SendPaymentLink(ctx, p.OrgID, purpose, id)
+}
+
+// FailedEvents lists the organization's events the relay could not turn
+// into messages; directors only, since an event may concern any centre.
+func (s *MessagingService) FailedEvents(ctx context.Context, p Principal, pg Page) ([]FailedEvent, error) {
+	if err := p.Require(RoleDirector); err != nil {
+		return nil, err
+	}
+	return s.store.FailedEvents(ctx, p.OrgID, pg)
+}
+
+// RetryEvent relays a failed event again, after staff fixed what it
+// needed; directors only.
+func (s *MessagingService) RetryEvent(ctx context.Context, p Principal, id string) (Event, error) {
+	if err := p.Require(RoleDirector); err != nil {
+		return Event{}, err
+	}
+	e, err := s.store.RetryEvent(ctx, p.OrgID, id)
+	if err != nil {
+		return Event{}, err
+	}
+	s.pipeline.NudgeRelay(ctx, e)
+	return e, nil
 }
 
 // PolicyScope names what a reminder policy applies to.

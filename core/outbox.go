@@ -141,6 +141,9 @@ const (
 	KindPaymentLink   = "payment.link"
 	KindReceipt       = "payment.receipt"
 	KindStaffPayment  = "staff.payment"
+	// KindStaffPaymentCurrency: a payment in another currency than the
+	// price was recorded but not counted; staff are told.
+	KindStaffPaymentCurrency = "staff.payment_currency"
 )
 
 // PlanEvent decides who is told what about an event: the client of every
@@ -181,7 +184,17 @@ func PlanEvent(e Event) []Intent {
 		return []Intent{{KindCompleted, client}}
 	case EventPaymentAdded:
 		pay, _ := e.Data.(*PaymentRecorded)
-		if pay == nil || pay.AmountMinor < 0 {
+		if pay == nil {
+			return nil
+		}
+		if pay.CurrencyMismatch {
+			// Not counted in the balance: no receipt; staff sort it out.
+			if pay.StaffID == "" {
+				return nil
+			}
+			return []Intent{{KindStaffPaymentCurrency, Recipient{Kind: "staff", ID: pay.StaffID}}}
+		}
+		if pay.AmountMinor < 0 {
 			return nil // refunds are told by the provider's own receipt
 		}
 		intents := []Intent{{KindReceipt, client}}

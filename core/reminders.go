@@ -271,4 +271,8 @@ type Inbound struct {
 	AppointmentID string      `json:"appointment_id,omitempty"`
 	HandledAt     *time.Time  `json:"handled_at,omitempty"`
 	CreatedAt     time.Time   `json:"created_at"`
+	// Media are the attachments (MediaUrlN, MediaContentTypeN).
+	Media []InboundMedia `json:"media,omitempty"`
+	// Truncated: the text was longer than MaxInboundText and was cut.
+	Truncated bool `json:"truncated,omitempty"`
 }

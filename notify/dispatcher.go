@@ -20,6 +20,14 @@ import (
 // Store is what the dispatcher reads and writes.
 type Store interface {
 	core.MessageStore
+	PendingEventsAfter(ctx context.Context, after string, limit int) ([]core.Event, error)
+	FailEvent(ctx context.Context, id, why string, permanent bool, at time.Time) error
+	FailedEvents(ctx context.Context, orgID string, p core.Page) ([]core.FailedEvent, error)
+	RetryEvent(ctx context.Context, orgID, id string) (core.Event, error)
+	FinishAttempt(ctx context.Context, m core.Message, claimed int) (core.Message, error)
+	GetFallbackDue(ctx context.Context, id string) (core.Message, bool, error)
+	DueFallbacks(ctx context.Context, before time.Time, limit int) ([]core.Message, error)
+	ClearFallback(ctx context.Context, id string) error
 	GetOrganization(ctx context.Context, orgID string) (core.Organization, error)
 	GetCenter(ctx context.Context, orgID, id string) (core.Center, error)
 	GetStaff(ctx context.Context, orgID, id string) (core.Staff, error)
@@ -52,6 +60,8 @@ type Store interface {
 type Enqueuer interface {
 	EnqueueSend(ctx context.Context, m core.Message) error
 	EnqueueInbound(ctx context.Context, id string) error
+	// Publish nudges the relay.
+	Publish(ctx context.Context, e core.Event) error
 }
 
 // Pacer waits for a channel's rate limits before a send.
@@ -70,6 +80,23 @@ type InboundCounter interface {
 	IncInbound(channel core.Channel, outcome string)
 }
 
+// Problems counts what went wrong in the pipeline, by kind (Prometheus in
+// production): the Problem* names.
+type Problems interface {
+	Inc(problem string)
+}
+
+// Kinds of pipeline problems.
+const (
+	ProblemEvent        = "event_failed"  // an event could not be built into messages
+	ProblemRelay        = "relay"         // the relay could not read events
+	ProblemSweep        = "sweep_read"    // the sweeper could not read what to sweep
+	ProblemRequeue      = "requeue"       // a stranded message could not be requeued
+	ProblemEnqueue      = "enqueue"       // a task could not be enqueued
+	ProblemFallback     = "fallback"      // a fallback message could not be written
+	ProblemStaleAttempt = "stale_attempt" // a late outcome of a stale attempt was dropped
+)
+
 // Config wires a Dispatcher.
 type Config struct {
 	Store     Store
@@ -79,6 +106,7 @@ type Config struct {
 	Pacer     Pacer // nil: no pacing
 	Counter   Counter
 	Inbound   InboundCounter // nil: not counted
+	Problems  Problems       // nil: not counted
 	Clock     core.Clock
 	Log       *slog.Logger
 	// PublicURL builds provider callback URLs and client links.
@@ -114,6 +142,9 @@ func New(c Config) (*Dispatcher, error) {
 	if c.Inbound == nil {
 		c.Inbound = nopCounter{}
 	}
+	if c.Problems == nil {
+		c.Problems = nopProblems{}
+	}
 	return &Dispatcher{c: c}, nil
 }
 
@@ -123,6 +154,10 @@ func (nopCounter) Inc(core.Channel, core.MessageStatus) {}
 
 func (nopCounter) IncInbound(core.Channel, string) {}
 
+type nopProblems struct{}
+
+func (nopProblems) Inc(string) {}
+
 func (d *Dispatcher) now() time.Time { return d.c.Clock.Now().UTC().Truncate(time.Millisecond) }
 
 // EnqueueSend queues a message's send task (a retry staff asked for).
@@ -130,31 +165,72 @@ func (d *Dispatcher) EnqueueSend(ctx context.Context, m core.Message) error {
 	return d.c.Enqueuer.EnqueueSend(ctx, m)
 }
 
-// RelayEvents turns pending domain events into messages, a batch at a time,
-// and enqueues them. It returns how many events it handled.
+// relayBatch is how many events the relay reads at a time.
+const relayBatch = 100
+
+// RelayEvents turns pending domain events into messages and enqueues them,
+// batch after batch until none is left. An event that cannot be built is
+// recorded with its error and skipped, so it never holds up the others
+// (after a permanent error, or its third transient one, it is marked
+// failed: staff see it and retry it). It returns how many events it handled.
 func (d *Dispatcher) RelayEvents(ctx context.Context) (int, error) {
-	events, err := d.c.Store.PendingEvents(ctx, 100)
-	if err != nil {
-		return 0, err
-	}
-	for _, e := range events {
-		var msgs []core.Message
-		for _, in := range core.PlanEvent(e) {
-			m, err := d.build(ctx, e, in, nil, "")
-			if err != nil {
-				return 0, fmt.Errorf("notify: event %s: %w", e.ID, err)
-			}
-			msgs = append(msgs, m)
-		}
-		created, err := d.c.Store.CommitEvent(ctx, e, msgs, d.now())
+	n, after := 0, ""
+	for {
+		events, err := d.c.Store.PendingEventsAfter(ctx, after, relayBatch)
 		if err != nil {
-			return 0, err
+			return n, err
 		}
-		for _, m := range created {
-			d.dispatch(ctx, m)
+		for _, e := range events {
+			after = e.ID
+			if err := d.relay(ctx, e); err != nil {
+				if ctx.Err() != nil {
+					return n, ctx.Err()
+				}
+				d.failEvent(ctx, e, err)
+				continue
+			}
+			n++
+		}
+		if len(events) < relayBatch {
+			return n, nil
 		}
 	}
-	return len(events), nil
+}
+
+// relay builds one event's messages and commits them with the event.
+func (d *Dispatcher) relay(ctx context.Context, e core.Event) error {
+	var msgs []core.Message
+	for _, in := range core.PlanEvent(e) {
+		m, err := d.build(ctx, e, in, nil, "")
+		if err != nil {
+			return fmt.Errorf("%s to %s %s: %w", in.Kind, in.Recipient.Kind, in.Recipient.ID, err)
+		}
+		msgs = append(msgs, m)
+	}
+	created, err := d.c.Store.CommitEvent(ctx, e, msgs, d.now())
+	if err != nil {
+		return err
+	}
+	for _, m := range created {
+		d.dispatch(ctx, m)
+	}
+	return nil
+}
+
+// failEvent records why an event could not be built. Errors of the domain
+// (a record gone, invalid data) and template errors do not heal by
+// themselves: the event is failed at once; others (the database) get three
+// tries.
+func (d *Dispatcher) failEvent(ctx context.Context, e core.Event, err error) {
+	_, domain := core.AsError(err)
+	var perr *templates.ParseError
+	permanent := domain || errors.As(err, &perr)
+	d.c.Problems.Inc(ProblemEvent)
+	d.c.Log.ErrorContext(ctx, "event could not be built into messages", "event_id", e.ID, "org_id", e.OrgID, "kind", string(e.Kind),
+		"permanent", permanent, "error", err.Error())
+	if ferr := d.c.Store.FailEvent(ctx, e.ID, err.Error(), permanent, d.now()); ferr != nil {
+		d.c.Log.ErrorContext(ctx, "event failure not recorded", "event_id", e.ID, "error", ferr.Error())
+	}
 }
 
 // dispatch counts a newly written message and queues it if it is to be
@@ -250,6 +326,9 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 	// The address SMS and WhatsApp go from; an answer to a client's message
 	// goes from the address the client wrote to.
 	sender := or(replyFrom, d.smsSender(org, center))
+	if pay != nil {
+		paymentTotals(pay, &data)
+	}
 	data.HelpText = org.Name
 	if center.Phone != "" {
 		data.HelpText += " " + center.Phone
@@ -320,6 +399,9 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 	m.Locale = templates.NormalizeLocale(locale)
 	if loc, err := time.LoadLocation(tz); err == nil {
 		data.Timezone = loc
+	}
+	if in.Kind == core.KindStaffPaymentCurrency && pay != nil {
+		data.Extra[templates.ExtraPayment] = templates.FormatMoney(m.Locale, pay.AmountMinor, pay.Currency)
 	}
 	if len(targets) == 0 {
 		m.Status, m.LastError = core.MsgSkipped, "no usable channel (no address, no consent, or opted out)"
@@ -437,6 +519,19 @@ func (d *Dispatcher) appointmentData(ctx context.Context, a core.Appointment, da
 	data.PriceMinor, data.PaidMinor, data.BalanceMinor, data.Currency = a.PriceMinor, a.PaidMinor, a.BalanceMinor, a.Currency
 	data.PriceShown = sv.PriceMinor != nil
 	return nil
+}
+
+// paymentTotals puts the totals as of a payment (its event's data) in
+// place of the current ones: a receipt built later, after more payments,
+// still states what this payment left to pay.
+func paymentTotals(pay *core.PaymentRecorded, data *templates.Data) {
+	if pay.PriceMinor == nil || pay.PaidMinor == nil || pay.BalanceMinor == nil {
+		return // an event written before totals were kept
+	}
+	data.PriceMinor, data.PaidMinor, data.BalanceMinor = *pay.PriceMinor, *pay.PaidMinor, *pay.BalanceMinor
+	if pay.TotalsCurrency != "" {
+		data.Currency = pay.TotalsCurrency
+	}
 }
 
 func hasChannel(ts []core.Target, c core.Channel) bool {

@@ -44,7 +44,10 @@ func (d *Dispatcher) Send(ctx context.Context, id string) error {
 	out := core.Outbound{ID: m.ID, OrgID: m.OrgID, Channel: m.Channel, To: m.To, From: m.From, Subject: m.Subject,
 		Text: m.Body, HTML: m.HTML, Buttons: m.Buttons}
 	if (m.Channel == core.ChannelSMS || m.Channel == core.ChannelWhatsApp) && d.c.PublicURL != "" {
-		out.StatusCallback = d.c.PublicURL + "/webhooks/twilio/status"
+		// The message and attempt ride in the callback URL (Twilio signs
+		// it), so a report that overtakes our write of the SID still finds
+		// its row.
+		out.StatusCallback = StatusCallbackURL(d.c.PublicURL, m.ID, m.Attempts)
 	}
 	sent, err := sender.Send(ctx, out)
 	if err != nil {
@@ -55,8 +58,37 @@ func (d *Dispatcher) Send(ctx context.Context, id string) error {
 	if sent.Status == "delivered" {
 		m.Status = core.MsgDelivered
 	}
-	d.c.Counter.Inc(m.Channel, m.Status)
-	return d.c.Store.FinishMessage(ctx, m)
+	done, err := d.finish(ctx, m, m.Attempts)
+	if err != nil || done.Status == m.Status {
+		return err
+	}
+	// A report parked while we were sending was applied with the outcome.
+	d.c.Counter.Inc(done.Channel, done.Status)
+	return d.runFallback(ctx, done)
+}
+
+// StatusCallbackURL is the Twilio status callback of one attempt of a message.
+func StatusCallbackURL(publicURL, id string, attempt int) string {
+	return fmt.Sprintf("%s/webhooks/twilio/status?m=%s&a=%d", publicURL, id, attempt)
+}
+
+// finish writes an attempt's outcome fenced on the attempt claimed. A stale
+// attempt (the lease ran out and a newer one owns the message) is dropped
+// and reported as done: its task must not be retried.
+func (d *Dispatcher) finish(ctx context.Context, m core.Message, claimed int) (core.Message, error) {
+	done, err := d.c.Store.FinishAttempt(ctx, m, claimed)
+	if errors.Is(err, core.ErrStaleAttempt) {
+		d.c.Log.WarnContext(ctx, "late outcome of a stale attempt dropped", "message_id", m.ID, "attempt", claimed)
+		d.c.Problems.Inc(ProblemStaleAttempt)
+		return done, err
+	}
+	if err != nil {
+		return done, err
+	}
+	if m.Status != core.MsgQueued {
+		d.c.Counter.Inc(m.Channel, m.Status)
+	}
+	return done, nil
 }
 
 // DeferError asks for the message to be tried again after Wait.
@@ -78,25 +110,57 @@ func (d *Dispatcher) fail(ctx context.Context, m core.Message, err error) error 
 	}
 	now := d.now()
 	m.Status, m.LastError, m.ErrorCode, m.UpdatedAt = core.MsgFailed, se.Error(), se.Code, now
-	d.c.Counter.Inc(m.Channel, m.Status)
-	if err := d.c.Store.FinishMessage(ctx, m); err != nil {
-		return err
+	done, err := d.finish(ctx, m, m.Attempts)
+	if err != nil {
+		return ignoreStale(err)
 	}
 	d.c.Log.WarnContext(ctx, "message failed", "message_id", m.ID, "channel", string(m.Channel), "code", se.Code, "permanent", se.Permanent)
-	return d.fallback(ctx, m)
+	return d.runFallback(ctx, done)
 }
 
 // reschedule puts the message back to queued, due after wait.
 func (d *Dispatcher) reschedule(ctx context.Context, m core.Message, wait time.Duration, why, code string, attempt bool) error {
+	claimed := m.Attempts
 	now := d.now()
 	m.Status, m.DueAt, m.UpdatedAt, m.LastError, m.ErrorCode = core.MsgQueued, now.Add(wait), now, why, code
 	if !attempt {
 		m.Attempts-- // waiting for the rate limit is not a failed attempt
 	}
-	if err := d.c.Store.FinishMessage(ctx, m); err != nil {
-		return err
+	if _, err := d.finish(ctx, m, claimed); err != nil {
+		return ignoreStale(err)
 	}
 	return d.c.Enqueuer.EnqueueSend(ctx, m)
+}
+
+func ignoreStale(err error) error {
+	if errors.Is(err, core.ErrStaleAttempt) {
+		return nil
+	}
+	return err
+}
+
+// runFallback writes the next channel's message of a message that failed
+// for good (synchronously, or by a provider's report) and clears the debt.
+// The debt is on the row, so a failure here is retried by the sweeper.
+func (d *Dispatcher) runFallback(ctx context.Context, m core.Message) error {
+	if m.Status != core.MsgFailed && m.Status != core.MsgUndelivered {
+		return nil
+	}
+	if err := d.fallback(ctx, m); err != nil {
+		d.c.Problems.Inc(ProblemFallback)
+		return err
+	}
+	return d.c.Store.ClearFallback(ctx, m.ID)
+}
+
+// Fallback writes the fallback a message owes, if it still owes one (the
+// task queued by a provider's permanent failure report).
+func (d *Dispatcher) Fallback(ctx context.Context, id string) error {
+	m, due, err := d.c.Store.GetFallbackDue(ctx, id)
+	if err != nil || !due {
+		return err
+	}
+	return d.runFallback(ctx, m)
 }
 
 // backoff grows 5 s, 10 s, 20 s … up to 10 minutes.
@@ -125,24 +189,41 @@ func (d *Dispatcher) fallback(ctx context.Context, m core.Message) error {
 }
 
 // Sweep re-enqueues messages that should be in the queue but may not be (a
-// Redis flush, a worker killed mid-send) and relays stranded events.
+// Redis flush, a worker killed mid-send), writes fallbacks still owed and
+// relays stranded events. Each step runs whatever the others do: an error
+// is logged and counted, and the next item or step goes on.
 func (d *Dispatcher) Sweep(ctx context.Context, grace, sendingLease time.Duration) (int, error) {
+	var errs []error
+	note := func(problem, what string, err error, attrs ...any) {
+		d.c.Problems.Inc(problem)
+		d.c.Log.ErrorContext(ctx, "sweep: "+what, append(attrs, "error", err.Error())...)
+		errs = append(errs, err)
+	}
 	if _, err := d.RelayEvents(ctx); err != nil {
-		return 0, err
+		note(ProblemRelay, "relay failed", err)
 	}
 	now := d.now()
 	ins, err := d.c.Store.UnhandledInbound(ctx, now.Add(-grace), 200)
 	if err != nil {
-		return 0, err
+		note(ProblemSweep, "unhandled inbound", err)
 	}
 	for _, in := range ins {
 		if err := d.c.Enqueuer.EnqueueInbound(ctx, in.ID); err != nil {
-			return 0, err
+			note(ProblemEnqueue, "enqueue inbound", err, "inbound_id", in.ID)
+		}
+	}
+	owed, err := d.c.Store.DueFallbacks(ctx, now.Add(-grace), 200)
+	if err != nil {
+		note(ProblemSweep, "due fallbacks", err)
+	}
+	for _, m := range owed {
+		if err := d.runFallback(ctx, m); err != nil {
+			note(ProblemFallback, "fallback", err, "message_id", m.ID)
 		}
 	}
 	ms, err := d.c.Store.StrandedMessages(ctx, now.Add(-grace), now.Add(-sendingLease), 500)
 	if err != nil {
-		return 0, err
+		note(ProblemSweep, "stranded messages", err)
 	}
 	n := 0
 	for _, m := range ms {
@@ -150,15 +231,23 @@ func (d *Dispatcher) Sweep(ctx context.Context, grace, sendingLease time.Duratio
 			// The worker died between claiming and recording the outcome;
 			// the provider may or may not have the message. Sending again
 			// risks a duplicate; not sending risks a loss. Losing a
-			// reminder is worse, so it is sent again.
-			if m, err = d.c.Store.RequeueMessage(ctx, "", m.ID, now); err != nil {
+			// reminder is worse, so it is sent again. (The lease is longer
+			// than a send can take, so a live worker's late outcome is
+			// fenced out rather than racing this one.)
+			rq, err := d.c.Store.RequeueMessage(ctx, "", m.ID, now)
+			if err != nil {
+				if core.ErrorCode(err) != core.CodeConflict { // a conflict: it moved on meanwhile
+					note(ProblemRequeue, "requeue", err, "message_id", m.ID)
+				}
 				continue
 			}
+			m = rq
 		}
 		if err := d.c.Enqueuer.EnqueueSend(ctx, m); err != nil {
-			return n, err
+			note(ProblemEnqueue, "enqueue send", err, "message_id", m.ID)
+			continue
 		}
 		n++
 	}
-	return n, nil
+	return n, errors.Join(errs...)
 }

@@ -29,3 +29,29 @@ func PurgeIdempotency(p IdempotencyPurger, now func() time.Time, log *slog.Logge
 		return nil
 	}
 }
+
+// TypePurgeWebhooks forgets provider deliveries older than WebhookRetention.
+const TypePurgeWebhooks = "maintenance:purge_webhooks"
+
+// WebhookRetention is how long a provider delivery is remembered. Stripe
+// retries an event for up to three days and Twilio within minutes; a
+// month also covers a manual resend from Stripe's dashboard. Effects stay
+// idempotent past it (ledger references, inbound ids, status ranks).
+const WebhookRetention = 30 * 24 * time.Hour
+
+// WebhookPurger deletes old webhook delivery records.
+type WebhookPurger interface {
+	PurgeWebhooks(ctx context.Context, before time.Time) (int64, error)
+}
+
+// PurgeWebhooks returns the handler of TypePurgeWebhooks.
+func PurgeWebhooks(p WebhookPurger, now func() time.Time, log *slog.Logger) asynq.HandlerFunc {
+	return func(ctx context.Context, _ *asynq.Task) error {
+		n, err := p.PurgeWebhooks(ctx, now().Add(-WebhookRetention))
+		if err != nil {
+			return fmt.Errorf("purge webhook events: %w", err)
+		}
+		log.InfoContext(ctx, "purged webhook events", "count", n)
+		return nil
+	}
+}

@@ -9,18 +9,38 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/bookinggw/gateway/core"
 )
 
 // Task types of the notification pipeline.
 const (
-	TypeSend      = "message:send"    // send one outbox message
-	TypeRelay     = "events:relay"    // turn pending domain events into messages
-	TypeSweep     = "messages:sweep"  // re-enqueue stranded messages
-	TypeInbound   = "inbound:handle"  // act on a client's SMS or WhatsApp message
-	TypeReminders = "reminders:queue" // turn due reminders into messages
+	TypeSend      = "message:send"     // send one outbox message
+	TypeRelay     = "events:relay"     // turn pending domain events into messages
+	TypeSweep     = "messages:sweep"   // re-enqueue stranded messages
+	TypeInbound   = "inbound:handle"   // act on a client's SMS or WhatsApp message
+	TypeReminders = "reminders:queue"  // turn due reminders into messages
+	TypeFallback  = "message:fallback" // write the next channel's message of one that failed for good
 )
+
+// SendTimeout bounds one send task (rate-limit wait, provider call and
+// outcome write). GATEWAY_SEND_LEASE must be longer than SendTimeout plus
+// the pacer's longest wait, or the sweeper could take a live send for a
+// dead one.
+const SendTimeout = time.Minute
+
+// EnqueueFallback schedules the fallback of a message a provider reported
+// failed for good; the message id is the task id, so repeats make one task.
+// The debt is on the row: if this fails, the sweeper writes the fallback.
+func (q *Client) EnqueueFallback(ctx context.Context, id string) error {
+	p, _ := json.Marshal(sendPayload{ID: id})
+	_, err := q.c.EnqueueContext(ctx, asynq.NewTask(TypeFallback, p), asynq.TaskID("fallback:"+id), asynq.Queue(Critical), asynq.MaxRetry(5))
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	return err
+}
 
 // EnqueueInbound schedules the handling of an inbound message; its id is
 // the task id, so a webhook retry and the sweeper make one task.
@@ -39,12 +59,25 @@ type sendPayload struct {
 
 // Client enqueues the pipeline's tasks.
 type Client struct {
-	c    *asynq.Client
-	insp *asynq.Inspector
+	c           *asynq.Client
+	insp        *asynq.Inspector
+	rdb         redis.UniversalClient
+	sendTimeout time.Duration
 }
 
-// NewClient wraps the broker's client.
-func NewClient(b *Broker) *Client { return &Client{c: b.Client, insp: b.Inspector} }
+// NewClient wraps the broker's client; send tasks time out after
+// SendTimeout.
+func NewClient(b *Broker) *Client {
+	return &Client{c: b.Client, insp: b.Inspector, rdb: b.Redis, sendTimeout: SendTimeout}
+}
+
+// WithSendTimeout sets the send tasks' timeout (GATEWAY_SEND_TIMEOUT).
+func (q *Client) WithSendTimeout(d time.Duration) *Client {
+	if d > 0 {
+		q.sendTimeout = d
+	}
+	return q
+}
 
 // EnqueueSend schedules a message's send at its due time. The task id is
 // made of the message id, its attempt count and due instant: the same
@@ -53,7 +86,7 @@ func NewClient(b *Broker) *Client { return &Client{c: b.Client, insp: b.Inspecto
 func (q *Client) EnqueueSend(ctx context.Context, m core.Message) error {
 	p, _ := json.Marshal(sendPayload{ID: m.ID})
 	id := fmt.Sprintf("send:%s:%d:%d", m.ID, m.Attempts, m.DueAt.UnixMilli())
-	opts := []asynq.Option{asynq.Queue(Critical), asynq.ProcessAt(m.DueAt), asynq.MaxRetry(5), asynq.Timeout(time.Minute)}
+	opts := []asynq.Option{asynq.Queue(Critical), asynq.ProcessAt(m.DueAt), asynq.MaxRetry(5), asynq.Timeout(q.sendTimeout)}
 	_, err := q.c.EnqueueContext(ctx, asynq.NewTask(TypeSend, p), append(opts, asynq.TaskID(id))...)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		// A task of that id that is still waiting will do. One held by a
@@ -75,14 +108,51 @@ func (q *Client) EnqueueSend(ctx context.Context, m core.Message) error {
 	return nil
 }
 
-// Publish nudges the relay after a domain event is committed. The event is
-// already stored, so a failure here only delays it to the periodic relay.
+// RelayChannel is the Redis pub/sub channel that wakes the relay: every
+// worker process listens, any process (API or worker) publishes after it
+// commits a domain event.
+const RelayChannel = "gateway:relay"
+
+// relayBackstop is how often a worker relays without being woken: a wake
+// published while its subscription was reconnecting is caught up here.
+const relayBackstop = 5 * time.Second
+
+// Publish wakes the relay after a domain event is committed. The event is
+// already stored, so a failure here only delays it to the backstop.
 func (q *Client) Publish(ctx context.Context, _ core.Event) error {
-	_, err := q.c.EnqueueContext(ctx, asynq.NewTask(TypeRelay, nil), asynq.Queue(Critical), asynq.Unique(2*time.Second), asynq.MaxRetry(0))
-	if errors.Is(err, asynq.ErrDuplicateTask) {
-		return nil
+	return q.rdb.Publish(ctx, RelayChannel, "").Err()
+}
+
+// relayLoop drains the relay (batch after batch until no event is left)
+// whenever it is woken through RelayChannel, and every relayBackstop. A
+// wake that arrives while it drains makes it drain again, so no event waits
+// for a tick.
+func relayLoop(ctx context.Context, rdb redis.UniversalClient, p Pipeline, log *slog.Logger) {
+	sub := rdb.Subscribe(ctx, RelayChannel)
+	defer sub.Close()
+	wake := make(chan struct{}, 1)
+	msgs := sub.Channel()
+	go func() {
+		for range msgs {
+			select {
+			case wake <- struct{}{}:
+			default: // a drain is due already
+			}
+		}
+	}()
+	tick := time.NewTicker(relayBackstop)
+	defer tick.Stop()
+	for {
+		if _, err := p.RelayEvents(ctx); err != nil && ctx.Err() == nil {
+			log.WarnContext(ctx, "relay failed; it runs again on the next event or tick", "error", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		case <-tick.C:
+		}
 	}
-	return err
 }
 
 // Pipeline is what the notification handlers call.
@@ -92,10 +162,11 @@ type Pipeline interface {
 	Sweep(ctx context.Context, grace, sendingLease time.Duration) (int, error)
 	HandleInbound(ctx context.Context, id string) error
 	QueueDueReminders(ctx context.Context, lookahead time.Duration) (int, error)
+	Fallback(ctx context.Context, id string) error
 }
 
-// RegisterNotify adds the pipeline's handlers and periodic tasks: the
-// relay every 2 seconds (besides the nudge on each event) and the sweeper
+// RegisterNotify adds the pipeline's handlers, the relay loop (woken by
+// each committed event) and the periodic tasks: reminders, and the sweeper
 // every sweepEvery, re-enqueuing messages due for longer than grace.
 func RegisterNotify(w *Worker, p Pipeline, log *slog.Logger, sweepEvery, grace, sendLease time.Duration) error {
 	w.Handle(TypeSend, func(ctx context.Context, t *asynq.Task) error {
@@ -116,6 +187,13 @@ func RegisterNotify(w *Worker, p Pipeline, log *slog.Logger, sweepEvery, grace, 
 		}
 		return err
 	})
+	w.Handle(TypeFallback, func(ctx context.Context, t *asynq.Task) error {
+		var pl sendPayload
+		if err := json.Unmarshal(t.Payload(), &pl); err != nil || pl.ID == "" {
+			return fmt.Errorf("bad payload: %w", asynq.SkipRetry)
+		}
+		return p.Fallback(ctx, pl.ID)
+	})
 	w.Handle(TypeInbound, func(ctx context.Context, t *asynq.Task) error {
 		var pl sendPayload
 		if err := json.Unmarshal(t.Payload(), &pl); err != nil || pl.ID == "" {
@@ -132,8 +210,6 @@ func RegisterNotify(w *Worker, p Pipeline, log *slog.Logger, sweepEvery, grace, 
 	if err := w.Every(15*time.Second, TypeReminders, Critical); err != nil {
 		return err
 	}
-	if err := w.Every(2*time.Second, TypeRelay, Critical); err != nil {
-		return err
-	}
+	w.Background(func(ctx context.Context) { relayLoop(ctx, w.rdb, p, log) })
 	return w.Every(sweepEvery, TypeSweep, Default)
 }

@@ -52,6 +52,10 @@ func ParseLimit(s string) (Limit, error) {
 	return Limit{Count: count, Per: d, Burst: 1}, nil
 }
 
+// PaceMaxWait is the longest a send waits in its worker for the rate
+// limit; a longer wait defers the message instead of holding the slot.
+const PaceMaxWait = 5 * time.Second
+
 // Pacer holds a message until its channel's limits allow it. A wait longer
 // than MaxWait is not slept in a worker slot: the message is deferred.
 type Pacer struct {

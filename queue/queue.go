@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -116,12 +117,17 @@ func (b *Broker) Close() error {
 	return err
 }
 
-// Worker runs the task handlers and the periodic scheduler.
+// Worker runs the task handlers, the periodic scheduler and background
+// loops (the relay).
 type Worker struct {
-	server    *asynq.Server
-	scheduler *asynq.Scheduler
-	mux       *asynq.ServeMux
-	log       *slog.Logger
+	server     *asynq.Server
+	scheduler  *asynq.Scheduler
+	mux        *asynq.ServeMux
+	log        *slog.Logger
+	rdb        redis.UniversalClient
+	background []func(ctx context.Context)
+	stop       context.CancelFunc
+	wg         sync.WaitGroup
 }
 
 // WorkerConfig sizes the worker.
@@ -158,7 +164,7 @@ func NewWorker(b *Broker, log *slog.Logger, cfg WorkerConfig) *Worker {
 		}),
 	})
 	sch := asynq.NewScheduler(b.Opt, &asynq.SchedulerOpts{Logger: alog, LogLevel: asynq.WarnLevel, Location: time.UTC})
-	return &Worker{server: srv, scheduler: sch, mux: asynq.NewServeMux(), log: log}
+	return &Worker{server: srv, scheduler: sch, mux: asynq.NewServeMux(), log: log, rdb: b.Redis}
 }
 
 // Handle registers the handler of a task type.
@@ -176,7 +182,13 @@ func (w *Worker) Every(every time.Duration, taskType string, queue string) error
 	return nil
 }
 
-// Start runs the worker and the scheduler in the background.
+// Background registers a loop that runs from Start until Shutdown, which
+// cancels its context and waits for it.
+func (w *Worker) Background(loop func(ctx context.Context)) {
+	w.background = append(w.background, loop)
+}
+
+// Start runs the worker, the scheduler and the background loops.
 func (w *Worker) Start() error {
 	if err := w.server.Start(w.mux); err != nil {
 		return fmt.Errorf("queue: start worker: %w", err)
@@ -185,12 +197,27 @@ func (w *Worker) Start() error {
 		w.server.Shutdown()
 		return fmt.Errorf("queue: start scheduler: %w", err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w.stop = cancel
+	for _, loop := range w.background {
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			loop(ctx)
+		}()
+	}
 	return nil
 }
 
-// Shutdown stops taking tasks, waits for running ones (up to the shutdown
-// timeout) and stops the scheduler. Unfinished tasks go back to their queue.
+// Shutdown stops the background loops and the scheduler, stops taking
+// tasks and waits for running ones (up to the shutdown timeout).
+// Unfinished tasks go back to their queue.
 func (w *Worker) Shutdown() {
+	if w.stop != nil {
+		w.stop()
+		w.wg.Wait()
+		w.stop = nil
+	}
 	w.scheduler.Shutdown()
 	w.server.Shutdown()
 }

@@ -57,12 +57,16 @@ const (
 	KindPaymentLink     = "payment.link"          // to the client: PaymentURL to pay the balance (or the price)
 	KindPaymentReceipt  = "payment.receipt"
 	KindStaffPayment    = "staff.payment" // to staff: a client paid (total paid, balance)       // to the client: payment received, total paid, balance
+	// KindStaffPaymentCurrency tells staff a payment came in another
+	// currency than the price: recorded, not counted (Extra "payment").
+	KindStaffPaymentCurrency = "staff.payment_currency"
 )
 
 var kinds = []string{
 	KindRequested, KindAccepted, KindRejected, KindCancelled, KindMoved, KindCompleted,
 	KindReminder, KindReminderConfirm, KindReplyConfirmed, KindReplyCancelled, KindHelp,
 	KindWaitlistMatch, KindStaffNewRequest, KindStaffCancelled, KindPaymentLink, KindPaymentReceipt, KindStaffPayment,
+	KindStaffPaymentCurrency,
 }
 
 // DefaultLocale is used for any locale without templates.
@@ -82,7 +86,8 @@ func KnownKind(kind string) bool { return slices.Contains(kinds, kind) }
 // StaffKind reports whether a kind is addressed to staff rather than to a
 // client.
 func StaffKind(kind string) bool {
-	return kind == KindWaitlistMatch || kind == KindStaffNewRequest || kind == KindStaffCancelled || kind == KindStaffPayment
+	return kind == KindWaitlistMatch || kind == KindStaffNewRequest || kind == KindStaffCancelled || kind == KindStaffPayment ||
+		kind == KindStaffPaymentCurrency
 }
 
 // NormalizeLocale maps a language tag to one of Locales: "fr-CA", "FR" and
@@ -104,9 +109,10 @@ const (
 	ExtraReason      = "reason"       // why an appointment was rejected or cancelled, as staff wrote it
 	ExtraClientPhone = "client_phone" // the client's phone, for staff messages
 	ExtraUrgent      = "urgent"       // "true" when a waiting-list entry is urgent
+	ExtraPayment     = "payment"      // a payment's amount in its own currency, formatted
 )
 
-var extraKeys = []string{ExtraReason, ExtraClientPhone, ExtraUrgent}
+var extraKeys = []string{ExtraReason, ExtraClientPhone, ExtraUrgent, ExtraPayment}
 
 // Data is what every template receives. Templates format instants with
 // date and time, which show them in Timezone; amounts with money; minutes

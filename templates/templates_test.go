@@ -26,7 +26,8 @@ func mustSet(t *testing.T) *Set {
 var (
 	htmlKinds = []string{KindRequested, KindAccepted, KindRejected, KindCancelled, KindMoved, KindCompleted,
 		KindReminder, KindPaymentLink, KindPaymentReceipt}
-	subjectKinds = append(slices.Clone(htmlKinds), KindStaffNewRequest, KindStaffCancelled, KindWaitlistMatch, KindStaffPayment)
+	subjectKinds = append(slices.Clone(htmlKinds), KindStaffNewRequest, KindStaffCancelled, KindWaitlistMatch, KindStaffPayment,
+		KindStaffPaymentCurrency)
 	// smsKinds are the client kinds sent as SMS.
 	smsKinds = []string{KindRequested, KindAccepted, KindRejected, KindCancelled, KindMoved, KindCompleted,
 		KindReminder, KindReminderConfirm, KindReplyConfirmed, KindReplyCancelled, KindHelp,
@@ -38,7 +39,7 @@ func TestDefaultParsesEveryFile(t *testing.T) {
 	if got := Locales(); !slices.Equal(got, []string{"en", "fr", "de", "ru", "pl"}) {
 		t.Errorf("Locales = %v", got)
 	}
-	if len(Kinds()) != 17 {
+	if len(Kinds()) != 18 {
 		t.Errorf("Kinds = %v", Kinds())
 	}
 	for _, loc := range Locales() {
@@ -126,6 +127,8 @@ func TestRenderEveryKindAndLocale(t *testing.T) {
 					want = append(want, d.Extra[ExtraClientPhone])
 				case KindStaffPayment:
 					want = append(want, d.ServiceName, e.paid, e.balance)
+				case KindStaffPaymentCurrency:
+					want = append(want, d.ServiceName, d.Extra[ExtraPayment], e.balance)
 				}
 				switch kind {
 				case KindAccepted, KindRequested, KindMoved, KindReminder:

@@ -225,7 +225,7 @@ func Sample(locale string) Data {
 		CancelURL:  "https://book.example.com/c/Zk3p9",
 		ConfirmURL: "https://book.example.com/y/Zk3p9",
 		HelpText:   s.help,
-		Extra:      map[string]string{ExtraReason: s.reason, ExtraClientPhone: "+33612345678", ExtraUrgent: "true"},
+		Extra:      map[string]string{ExtraReason: s.reason, ExtraClientPhone: "+33612345678", ExtraUrgent: "true", ExtraPayment: "$75.00"},
 	}
 }
 

@@ -39,9 +39,10 @@ import (
 //
 // The restarted process recovers through the sweeper; the test runs it with
 // a fast sweeper (GATEWAY_SWEEP_EVERY, GATEWAY_SWEEP_GRACE) and a short
-// lease on messages left "sending" (GATEWAY_SEND_LEASE), else recovery
-// takes the production defaults (30 s, and minutes for "sending"). The
-// lease must stay above the longest legitimate send (pacer wait included):
+// lease on messages left "sending" (GATEWAY_SEND_LEASE, above a short
+// GATEWAY_SEND_TIMEOUT plus the pacer's wait, as the configuration
+// demands), else recovery takes the production defaults (30 s, and minutes
+// for "sending"). The lease must stay above the longest legitimate send:
 // a shorter one re-sends messages that are merely slow, so SMS pacing is
 // off here and the proxy's 100 ms is the only delay.
 func TestWorkerKilledMidRun(t *testing.T) {
@@ -147,7 +148,7 @@ func testWorkerKilledMidRun(t *testing.T, dbURL string) {
 	// Second run on the same database and Redis, with a fast sweeper.
 	addr2 := freePort(t)
 	env2 := baseEnv(append(common, "GATEWAY_HTTP_ADDR="+addr2, "GATEWAY_PUBLIC_URL=http://"+addr2,
-		"GATEWAY_SWEEP_EVERY=1s", "GATEWAY_SWEEP_GRACE=1s", "GATEWAY_SEND_LEASE=3s")...)
+		"GATEWAY_SWEEP_EVERY=1s", "GATEWAY_SWEEP_GRACE=1s", "GATEWAY_SEND_TIMEOUT=2s", "GATEWAY_SEND_LEASE=8s")...)
 	restarted := time.Now()
 	second := startGateway(t, "second", dir, env2)
 	c2 := &gatewayClient{t: t, base: "http://" + addr2, key: boot["api_key"]}

@@ -106,17 +106,6 @@ func twilioEnvWith(t *testing.T, dbURL string, env map[string]string) (*apiEnv, 
 	return newAPIEnv(t, dbURL, vars), fake
 }
 
-func (e *apiEnv) metrics(t *testing.T) string {
-	t.Helper()
-	resp, err := http.Get(e.srv.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
-}
-
 func orStr(v, def string) string {
 	if v == "" {
 		return def
@@ -231,7 +220,7 @@ func inboundFlow(t *testing.T, e *apiEnv, fake *twiliotest.Server, a, b *tenant,
 		if len(um) != 1 || um[0].Body != "Hello, is this the dentist?" || um[0].ClientID != "" {
 			t.Fatalf("unmatched: %+v", um)
 		}
-		if !strings.Contains(e.metrics(t), `gateway_inbound_total{channel="sms",outcome="unmatched"} 1`) {
+		if !strings.Contains(e.metrics(), `gateway_inbound_total{channel="sms",outcome="unmatched"} 1`) {
 			t.Errorf("metrics do not count the unmatched message")
 		}
 	} else {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bookinggw/gateway/adapters/twilio/twiliotest"
 	"github.com/bookinggw/gateway/core"
+	"github.com/bookinggw/gateway/notify"
 )
 
 const (
@@ -101,7 +102,7 @@ func TestBookingToDelivery(t *testing.T) {
 		}
 		m := got[0]
 		if m.To != "+33612345678" || m.From != twFrom || !strings.Contains(m.Body, "Massage") ||
-			m.StatusCallback != e.app.Config.PublicURL+"/webhooks/twilio/status" || m.SID != msg.ProviderID {
+			m.StatusCallback != notify.StatusCallbackURL(e.app.Config.PublicURL, msg.ID, 1) || m.SID != msg.ProviderID {
 			t.Fatalf("fake received %+v; outbox %+v", m, msg)
 		}
 		// Client language is French (the organization's): the date is French.

@@ -3,9 +3,9 @@ package webhooks
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -20,9 +20,13 @@ type Payments interface {
 	RecordProviderPayment(ctx context.Context, orgID, purpose, refID string, amount int64, currency, providerRef, note string) (bool, error)
 }
 
-// RefundLedger tells how much of a charge was refunded already.
+// RefundLedger records refunds of a provider charge.
 type RefundLedger interface {
-	RefundedSoFar(ctx context.Context, chargeRef string) (int64, error)
+	// AddProviderRefund records what is new in a charge's cumulative
+	// refunded amount, reading what was recorded and writing the rest in
+	// one transaction serialized per appointment or sale, so concurrent
+	// events (cumulative 100 and 300) record 300 in all, once.
+	AddProviderRefund(ctx context.Context, p core.Payment, purpose, refID, chargeRef string, cumulative int64) (bool, error)
 }
 
 // stripeTolerance is how old a signed event may be (Stripe's default).
@@ -64,7 +68,11 @@ func (h *Handlers) stripeEvent(c *gin.Context) {
 	}
 	body, err := io.ReadAll(c.Request.Body)
 	if err != nil {
-		h.reject(c, "stripe", "body", http.StatusRequestEntityTooLarge)
+		if tooLarge(err) {
+			h.reject(c, "stripe", "too_large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		h.reject(c, "stripe", "body", http.StatusBadRequest)
 		return
 	}
 	ev, err := webhook.ConstructEventWithOptions(body, c.GetHeader("Stripe-Signature"), h.c.StripeSecret,
@@ -74,13 +82,22 @@ func (h *Handlers) stripeEvent(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	if err := h.handleStripe(ctx, ev); err != nil {
-		h.c.Log.ErrorContext(ctx, "stripe event failed", "event_id", ev.ID, "type", string(ev.Type), "error", err.Error())
-		c.Status(http.StatusInternalServerError) // Stripe retries
+	now := h.c.Clock.Now()
+	first, err := h.c.Store.ClaimWebhook(ctx, ProviderStripe, ev.ID, now)
+	if err != nil {
+		h.fail(c, "stripe event", err)
 		return
 	}
-	if _, err := h.c.Store.RecordWebhook(ctx, "stripe", ev.ID, h.c.Clock.Now()); err != nil {
-		h.c.Log.ErrorContext(ctx, "stripe event: record", "error", err.Error())
+	if first {
+		if err := h.handleStripe(ctx, ev); err != nil {
+			// Not marked handled: Stripe's retry handles it again.
+			h.c.Log.ErrorContext(ctx, "stripe event failed", "event_id", ev.ID, "type", string(ev.Type), "error", err.Error())
+			c.Status(http.StatusInternalServerError)
+			return
+		}
+		if err := h.c.Store.FinishWebhook(ctx, ProviderStripe, ev.ID, now); err != nil {
+			h.c.Log.WarnContext(ctx, "stripe event: record", "error", err.Error())
+		}
 	}
 	c.JSON(http.StatusOK, gin.H{"received": true})
 }
@@ -116,17 +133,16 @@ func (h *Handlers) handleStripe(ctx context.Context, ev stripesdk.Event) error {
 		h.c.Log.InfoContext(ctx, "stripe payment failed", "event_id", ev.ID, "org_id", org)
 		return nil
 	case "charge.refunded":
-		// amount_refunded is cumulative: record what is new since the last
-		// refund we saw.
-		before, err := h.c.Refunds.RefundedSoFar(ctx, o.ID)
-		if err != nil {
-			return err
-		}
-		delta := o.AmountRefunded - before
-		if delta <= 0 {
+		// amount_refunded is cumulative: the ledger records what is new
+		// since the refunds of this charge already recorded.
+		p := core.Payment{ID: core.NewID(), OrgID: org, Currency: strings.ToUpper(o.Currency), Method: "stripe", Note: "Stripe refund",
+			CreatedAt: h.c.Clock.Now().UTC().Truncate(time.Millisecond)}
+		_, err := h.c.Refunds.AddProviderRefund(ctx, p, purpose, ref, o.ID, o.AmountRefunded)
+		if core.ErrorCode(err) == core.CodeNotFound {
+			h.c.Log.WarnContext(ctx, "stripe refund for an unknown object", "event_id", ev.ID, "purpose", purpose)
 			return nil
 		}
-		amount, providerRef, note = -delta, fmt.Sprintf("%s:refund:%d", o.ID, o.AmountRefunded), "Stripe refund"
+		return err
 	default:
 		return nil
 	}

@@ -2,10 +2,13 @@ package webhooks
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/bookinggw/gateway/adapters/twilio"
 	"github.com/bookinggw/gateway/core"
 )
 
@@ -24,6 +27,10 @@ func (h *Handlers) verifyTwilio(c *gin.Context) (map[string]string, bool) {
 		return nil, false
 	}
 	if err := c.Request.ParseForm(); err != nil {
+		if tooLarge(err) {
+			h.reject(c, "twilio", "too_large", http.StatusRequestEntityTooLarge)
+			return nil, false
+		}
 		h.reject(c, "twilio", "bad_form", http.StatusBadRequest)
 		return nil, false
 	}
@@ -42,9 +49,13 @@ func (h *Handlers) verifyTwilio(c *gin.Context) (map[string]string, bool) {
 	return params, true
 }
 
-// twilioStatus records delivery reports. Repeats and regressions (a late
-// "sent" after "delivered") change nothing; unknown message SIDs are
-// acknowledged so Twilio stops retrying.
+// twilioStatus records delivery reports, once per (MessageSid, status).
+// Regressions (a late "sent" after "delivered") change nothing; a report
+// that overtakes the write of the send's outcome waits on the message row
+// (the callback URL names the message and attempt); an undelivered or
+// failed report with a permanent error code moves the message to the
+// recipient's next channel. Unknown SIDs are acknowledged so Twilio stops
+// retrying. The normal path logs nothing: the access log is the one line.
 func (h *Handlers) twilioStatus(c *gin.Context) {
 	p, ok := h.verifyTwilio(c)
 	if !ok {
@@ -55,25 +66,57 @@ func (h *Handlers) twilioStatus(c *gin.Context) {
 		h.reject(c, "twilio", "missing_fields", http.StatusBadRequest)
 		return
 	}
+	st, tracked := twilioStatuses[status]
+	if !tracked {
+		c.Status(http.StatusNoContent) // accepted, queued, sending: nothing we track
+		return
+	}
 	ctx := c.Request.Context()
 	now := h.c.Clock.Now()
-	// The status update is idempotent by itself (a status never moves
-	// back), so it runs before the repeat is recorded: a failure in
-	// between is retried by Twilio and changes nothing twice.
-	if st, tracked := twilioStatuses[status]; tracked {
-		_, _, err := h.c.Store.ProviderStatus(ctx, core.ChannelSMS, sid, st, p["ErrorCode"], now)
-		if core.ErrorCode(err) == core.CodeNotFound {
-			h.c.Log.InfoContext(ctx, "twilio status for an unknown message", "sid", sid)
-		} else if err != nil {
-			h.c.Log.ErrorContext(ctx, "twilio status: update", "error", err.Error())
-			c.Status(http.StatusInternalServerError) // Twilio retries
-			return
-		}
+	key := sid + ":" + status
+	first, err := h.c.Store.ClaimWebhook(ctx, ProviderTwilioStatus, key, now)
+	if err != nil {
+		h.fail(c, "twilio status", err)
+		return
 	}
-	if _, err := h.c.Store.RecordWebhook(ctx, "twilio-status", sid+":"+status, now); err != nil {
-		h.c.Log.ErrorContext(ctx, "twilio status: record", "error", err.Error())
+	if !first {
+		c.Status(http.StatusNoContent)
+		return
+	}
+	rep := core.StatusReport{Channel: core.ChannelSMS, ProviderID: sid, Status: st, Code: p["ErrorCode"], At: now}
+	if id := c.Query("m"); core.ValidID(id) {
+		rep.MessageID = id
+		rep.Attempt, _ = strconv.Atoi(c.Query("a"))
+	}
+	rep.Permanent = (st == core.MsgUndelivered || st == core.MsgFailed) && twilio.PermanentDeliveryError(rep.Code)
+	m, out, err := h.c.Store.ApplyStatus(ctx, rep)
+	if err != nil {
+		h.fail(c, "twilio status", err) // not marked handled: Twilio's retry applies it
+		return
+	}
+	switch out {
+	case core.StatusApplied:
+		h.c.Counter.Inc(m.Channel, m.Status)
+		if rep.Permanent && len(m.Fallback) > 0 && m.EventID != "" {
+			if err := h.c.Queue.EnqueueFallback(ctx, m.ID); err != nil {
+				// The debt is on the row: the sweeper writes the fallback.
+				h.c.Log.WarnContext(ctx, "twilio status: enqueue fallback", "message_id", m.ID, "error", err.Error())
+			}
+		}
+	case core.StatusUnknown:
+		h.c.Log.InfoContext(ctx, "twilio status for an unknown message", "sid", sid)
+	}
+	if err := h.c.Store.FinishWebhook(ctx, ProviderTwilioStatus, key, now); err != nil {
+		// The status is applied; a repeat would only apply it again.
+		h.c.Log.WarnContext(ctx, "twilio status: record", "error", err.Error())
 	}
 	c.Status(http.StatusNoContent)
+}
+
+// fail answers 500 (the provider retries) and logs why.
+func (h *Handlers) fail(c *gin.Context, what string, err error) {
+	h.c.Log.ErrorContext(c.Request.Context(), what+" failed", "error", err.Error())
+	c.AbortWithStatus(http.StatusInternalServerError)
 }
 
 // emptyTwiML answers Twilio without sending anything back: replies go
@@ -98,14 +141,24 @@ func (h *Handlers) twilioInbound(c *gin.Context) {
 		channel = core.ChannelWhatsApp
 	}
 	ctx := c.Request.Context()
+	now := h.c.Clock.Now()
+	first, err := h.c.Store.ClaimWebhook(ctx, ProviderTwilioSMS, sid, now)
+	if err != nil {
+		h.fail(c, "twilio inbound", err)
+		return
+	}
+	if !first {
+		c.Data(http.StatusOK, "text/xml; charset=utf-8", []byte(emptyTwiML))
+		return
+	}
 	// To and MessagingServiceSid say which organization's address the
 	// client wrote to; handling resolves it.
-	in := core.Inbound{ID: core.NewID(), Channel: channel, From: from, To: strings.TrimPrefix(p["To"], "whatsapp:"), Body: p["Body"],
-		ServiceSID: p["MessagingServiceSid"], ProviderID: sid, Intent: core.ReplyOther, CreatedAt: h.c.Clock.Now()}
+	body, truncated := capText(p["Body"], core.MaxInboundText)
+	in := core.Inbound{ID: core.NewID(), Channel: channel, From: from, To: strings.TrimPrefix(p["To"], "whatsapp:"), Body: body,
+		ServiceSID: p["MessagingServiceSid"], ProviderID: sid, Intent: core.ReplyOther, CreatedAt: now, Media: inboundMedia(p), Truncated: truncated}
 	created, err := h.c.Store.SaveInbound(ctx, in)
 	if err != nil {
-		h.c.Log.ErrorContext(ctx, "twilio inbound: save", "error", err.Error())
-		c.Status(http.StatusInternalServerError)
+		h.fail(c, "twilio inbound: save", err)
 		return
 	}
 	if created {
@@ -114,5 +167,40 @@ func (h *Handlers) twilioInbound(c *gin.Context) {
 			h.c.Log.WarnContext(ctx, "twilio inbound: enqueue", "error", err.Error())
 		}
 	}
+	if err := h.c.Store.FinishWebhook(ctx, ProviderTwilioSMS, sid, now); err != nil {
+		h.c.Log.WarnContext(ctx, "twilio inbound: record", "error", err.Error())
+	}
 	c.Data(http.StatusOK, "text/xml; charset=utf-8", []byte(emptyTwiML))
+}
+
+// maxMedia is Twilio's most attachments on one message.
+const maxMedia = 10
+
+// inboundMedia reads NumMedia, MediaUrlN and MediaContentTypeN.
+func inboundMedia(p map[string]string) []core.InboundMedia {
+	n, _ := strconv.Atoi(p["NumMedia"])
+	var out []core.InboundMedia
+	for i := 0; i < min(n, maxMedia); i++ {
+		u := p["MediaUrl"+strconv.Itoa(i)]
+		if u == "" {
+			continue
+		}
+		out = append(out, core.InboundMedia{URL: u, ContentType: p["MediaContentType"+strconv.Itoa(i)]})
+	}
+	return out
+}
+
+// capText cuts s to at most n characters (runes) and tells whether it did.
+func capText(s string, n int) (string, bool) {
+	if utf8.RuneCountInString(s) <= n {
+		return s, false
+	}
+	i := 0
+	for pos := range s {
+		if i == n {
+			return s[:pos], true
+		}
+		i++
+	}
+	return s, false
 }

@@ -5,6 +5,7 @@ package webhooks
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -18,14 +19,36 @@ import (
 
 // Store is what the webhooks record.
 type Store interface {
-	RecordWebhook(ctx context.Context, provider, eventID string, at time.Time) (bool, error)
-	ProviderStatus(ctx context.Context, channel core.Channel, providerID string, st core.MessageStatus, code string, at time.Time) (core.Message, bool, error)
+	// ClaimWebhook records a delivery (provider, event id) and tells
+	// whether to handle it: the first time, or again if an earlier
+	// delivery was not handled; FinishWebhook marks it handled.
+	ClaimWebhook(ctx context.Context, provider, eventID string, at time.Time) (bool, error)
+	FinishWebhook(ctx context.Context, provider, eventID string, at time.Time) error
+	ApplyStatus(ctx context.Context, r core.StatusReport) (core.Message, core.StatusOutcome, error)
 	SaveInbound(ctx context.Context, in core.Inbound) (bool, error)
 }
+
+// Providers as named in webhook_events, the one record of deliveries: the
+// event id is the provider's id of the delivery.
+const (
+	ProviderTwilioSMS    = "twilio.sms"    // MessageSid of an inbound SMS or WhatsApp message
+	ProviderTwilioStatus = "twilio.status" // MessageSid:MessageStatus of a status callback
+	ProviderStripe       = "stripe"        // Stripe event id (evt_…)
+	// Later webhooks record theirs the same way: "telegram" (update_id),
+	// "slack" (event_id), "twilio.voice" (CallSid:CallStatus).
+)
 
 // Enqueuer hands slow work to the queue.
 type Enqueuer interface {
 	EnqueueInbound(ctx context.Context, id string) error
+	// EnqueueFallback queues the fallback of a message a provider reported
+	// failed for good.
+	EnqueueFallback(ctx context.Context, id string) error
+}
+
+// Counter counts messages by channel and status reached.
+type Counter interface {
+	Inc(channel core.Channel, status core.MessageStatus)
 }
 
 // Config wires the webhook handlers.
@@ -44,6 +67,8 @@ type Config struct {
 	StripeSecret string
 	Payments     Payments
 	Refunds      RefundLedger
+	// Counter counts status changes reported by providers; nil: not counted.
+	Counter Counter
 }
 
 // Handlers serves the provider callbacks.
@@ -57,6 +82,9 @@ type Handlers struct {
 func Mount(r gin.IRouter, c Config) *Handlers {
 	if c.MaxBody <= 0 {
 		c.MaxBody = 1 << 20
+	}
+	if c.Counter == nil {
+		c.Counter = nopCounter{}
 	}
 	h := &Handlers{c: c, rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_webhook_rejections_total",
 		Help: "Webhook calls refused, by provider and reason."}, []string{"provider", "reason"})}
@@ -80,4 +108,14 @@ func (h *Handlers) reject(c *gin.Context, provider, reason string, status int) {
 	h.rejected.WithLabelValues(provider, reason).Inc()
 	h.c.Log.WarnContext(c.Request.Context(), "webhook rejected", "provider", provider, "reason", reason)
 	c.AbortWithStatus(status)
+}
+
+type nopCounter struct{}
+
+func (nopCounter) Inc(core.Channel, core.MessageStatus) {}
+
+// tooLarge reports a body over the limit (http.MaxBytesReader's error).
+func tooLarge(err error) bool {
+	var mb *http.MaxBytesError
+	return errors.As(err, &mb)
 }

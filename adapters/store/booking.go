@@ -478,40 +478,111 @@ func (s *Store) ListEvents(ctx context.Context, orgID string, p core.Page) ([]co
 // AddPayment records a payment and adds it to the appointment's paid amount.
 func (s *Store) AddPayment(ctx context.Context, p core.Payment) (core.Appointment, bool, error) {
 	var a core.Appointment
-	dup := false
+	added := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO ledger (id, org_id, client_id, appointment_id, sale_id, amount_minor, currency, method, note, provider_ref, created_at)
-			SELECT $1, org_id, client_id, id, '', $2, $3, $4, $5, $6, $7 FROM appointments WHERE org_id = $8 AND id = $9
-			ON CONFLICT DO NOTHING`, p.ID, p.AmountMinor, p.Currency, p.Method, p.Note, p.ProviderRef, ms(p.CreatedAt), p.OrgID, p.AppointmentID)
+		locked, err := s.lockAppt(ctx, tx, p.OrgID, p.AppointmentID)
 		if err != nil {
-			return fmt.Errorf("store: add payment: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			if p.ProviderRef != "" {
-				dup = true // this provider payment is recorded already
-				var err error
-				a, err = getAppt(ctx, tx, p.OrgID, p.AppointmentID)
-				return err
-			}
-			return core.NotFound("appointment")
-		}
-		// The paid amount is re-summed, not incremented, so it always equals
-		// the ledger even if two payments race.
-		res, err = tx.ExecContext(ctx, `UPDATE appointments SET paid_minor = (SELECT COALESCE(SUM(amount_minor), 0) FROM ledger WHERE appointment_id = $1),
-			updated_at = $2 WHERE org_id = $3 AND id = $1`, p.AppointmentID, ms(p.CreatedAt), p.OrgID)
-		if err := checkAffected(res, err, "appointment"); err != nil {
 			return err
 		}
-		var err2 error
-		a, err2 = getAppt(ctx, tx, p.OrgID, p.AppointmentID)
-		if err2 != nil {
-			return err2
-		}
-		return addEvent(ctx, tx, core.Event{ID: core.NewID(), OrgID: p.OrgID, Kind: core.EventPaymentAdded, OccurredAt: p.CreatedAt,
-			Data: &core.PaymentRecorded{EventRefs: core.EventRefs{AppointmentID: a.ID, ClientID: a.ClientID, SpecialistID: a.SpecialistID},
-				PaymentID: p.ID, AmountMinor: p.AmountMinor, Currency: p.Currency, Method: p.Method}})
+		a, added, err = s.addApptPayment(ctx, tx, locked, p)
+		return err
 	})
-	return a, !dup, err
+	return a, added, err
+}
+
+// lockAppt reads an appointment in a write transaction, locking its row on
+// PostgreSQL (SQLite's write transaction holds the database already), so
+// payments and refunds of one appointment are serialized.
+func (s *Store) lockAppt(ctx context.Context, tx *sql.Tx, orgID, id string) (core.Appointment, error) {
+	q := `SELECT ` + apptCols + ` FROM appointments WHERE org_id = $1 AND id = $2`
+	if s.dialect == Postgres {
+		q += ` FOR UPDATE`
+	}
+	a, err := scanAppt(tx.QueryRowContext(ctx, q, orgID, id))
+	if err != nil {
+		return a, notFound(err, "appointment")
+	}
+	return a, nil
+}
+
+// addApptPayment writes a payment of a locked appointment unless its
+// provider reference is recorded already (false then). The paid amount is
+// re-summed from the ledger in the appointment's currency only: a payment
+// in another currency is recorded but not counted, and its event says so
+// (staff are told). The event carries the totals as of this payment, so
+// the receipt states them whenever it is built.
+func (s *Store) addApptPayment(ctx context.Context, tx *sql.Tx, a core.Appointment, p core.Payment) (core.Appointment, bool, error) {
+	if p.AppointmentID == "" {
+		p.AppointmentID = a.ID
+	}
+	added, err := addLedger(ctx, tx, p, a.ClientID, "")
+	if err != nil || !added {
+		return a, false, err
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE appointments SET paid_minor = (SELECT COALESCE(SUM(amount_minor), 0) FROM ledger
+		WHERE appointment_id = $1 AND currency = $2), updated_at = $3 WHERE org_id = $4 AND id = $1`, a.ID, a.Currency, ms(p.CreatedAt), p.OrgID)
+	if err := checkAffected(res, err, "appointment"); err != nil {
+		return a, false, err
+	}
+	if a, err = getAppt(ctx, tx, p.OrgID, a.ID); err != nil {
+		return a, false, err
+	}
+	data := paymentData(p, a.Currency, a.PriceMinor, a.PaidMinor, a.BalanceMinor)
+	data.EventRefs = core.EventRefs{AppointmentID: a.ID, ClientID: a.ClientID, SpecialistID: a.SpecialistID}
+	if data.CurrencyMismatch {
+		data.StaffID = a.SpecialistID
+	}
+	return a, true, addEvent(ctx, tx, core.Event{ID: core.NewID(), OrgID: p.OrgID, Kind: core.EventPaymentAdded, OccurredAt: p.CreatedAt, Data: data})
+}
+
+// paymentData is a payment event's data: the payment, and the totals of
+// what it paid for as of this payment.
+func paymentData(p core.Payment, currency string, price, paid, balance int64) *core.PaymentRecorded {
+	return &core.PaymentRecorded{PaymentID: p.ID, AmountMinor: p.AmountMinor, Currency: p.Currency, Method: p.Method,
+		PriceMinor: &price, PaidMinor: &paid, BalanceMinor: &balance, TotalsCurrency: currency,
+		CurrencyMismatch: !strings.EqualFold(p.Currency, currency)}
+}
+
+// AddProviderRefund records a provider charge's refunds: cumulative is the
+// charge's refunded total as the provider reports it; what is new since
+// the refunds recorded for the charge is written, all in one transaction
+// that locks the appointment or sale, so two reports racing (100 then 300
+// in all) record 300 in all, once. False when nothing was new.
+func (s *Store) AddProviderRefund(ctx context.Context, p core.Payment, purpose, refID, chargeRef string, cumulative int64) (bool, error) {
+	added := false
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var lockErr error
+		var appt core.Appointment
+		var sale core.PackageSale
+		switch purpose {
+		case "appointment":
+			appt, lockErr = s.lockAppt(ctx, tx, p.OrgID, refID)
+		case "package_sale":
+			sale, lockErr = s.lockSale(ctx, tx, p.OrgID, refID)
+		default:
+			return core.NotFound("payment purpose " + purpose)
+		}
+		if lockErr != nil {
+			return lockErr
+		}
+		var before int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(-SUM(amount_minor), 0) FROM ledger WHERE provider_ref LIKE $1`,
+			chargeRef+":refund:%").Scan(&before); err != nil {
+			return fmt.Errorf("store: refunds: %w", err)
+		}
+		if cumulative <= before {
+			return nil
+		}
+		p.AmountMinor, p.ProviderRef = before-cumulative, fmt.Sprintf("%s:refund:%d", chargeRef, cumulative)
+		var err error
+		if purpose == "appointment" {
+			_, added, err = s.addApptPayment(ctx, tx, appt, p)
+		} else {
+			_, added, err = s.addSalePayment(ctx, tx, sale, p)
+		}
+		return err
+	})
+	return added, err
 }
 
 // ListPayments lists an appointment's payments in order.

@@ -68,13 +68,46 @@ func (s *Store) insertMsg(ctx context.Context, q querier, m core.Message) (bool,
 	return n == 1, err
 }
 
-// PendingEvents lists events not yet dispatched, oldest first.
+// PendingEvents lists events not yet dispatched nor failed, oldest first.
 func (s *Store) PendingEvents(ctx context.Context, limit int) ([]core.Event, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, org_id, kind, occurred_at, data FROM events WHERE dispatched_at IS NULL ORDER BY id LIMIT $1`, limit)
+	return s.PendingEventsAfter(ctx, "", limit)
+}
+
+// PendingEventsAfter lists pending events with ids after the given one
+// (the relay's cursor: an event it skipped is not read again in the same
+// pass). An event whose data cannot be decoded is recorded as failed and
+// left out.
+func (s *Store) PendingEventsAfter(ctx context.Context, after string, limit int) ([]core.Event, error) {
+	rows, err := s.stmtQuery(ctx, s.r, `SELECT id, org_id, kind, occurred_at, data FROM events WHERE dispatched_at IS NULL AND failed_at IS NULL
+		AND id > $1 ORDER BY id LIMIT $2`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: pending events: %w", err)
 	}
-	return collect(rows, scanEvent)
+	defer rows.Close()
+	out := make([]core.Event, 0, limit)
+	var bad []core.Event
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se), errors.As(err, &te):
+			bad = append(bad, e)
+		case err != nil:
+			return nil, fmt.Errorf("store: pending events: %w", err)
+		default:
+			out = append(out, e)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: pending events: %w", err)
+	}
+	for _, e := range bad {
+		if err := s.FailEvent(ctx, e.ID, "event data is not a JSON object of strings", true, time.Now()); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func scanEvent(r interface{ Scan(...any) error }) (core.Event, error) {
@@ -147,64 +180,37 @@ func (s *Store) GetMessageByID(ctx context.Context, id string) (core.Message, er
 	return m, nil
 }
 
-// ClaimMessage moves a due queued message to sending; a conditional update,
+// ClaimMessage moves a due queued message to sending and counts the
+// attempt, returning the row in the same statement; a conditional update,
 // so two workers holding the same task cannot both send it.
 func (s *Store) ClaimMessage(ctx context.Context, id string, now time.Time) (core.Message, bool, error) {
-	res, err := s.w.ExecContext(ctx, `UPDATE messages SET status = 'sending', attempts = attempts + 1, updated_at = $1
-		WHERE id = $2 AND status = 'queued' AND due_at <= $1`, ms(now), id)
-	if err != nil {
-		return core.Message{}, false, fmt.Errorf("store: claim message: %w", err)
+	m, err := scanMsg(s.stmtRow(ctx, s.w, `UPDATE messages SET status = 'sending', attempts = attempts + 1, updated_at = $1
+		WHERE id = $2 AND status = 'queued' AND due_at <= $1 RETURNING `+msgCols, ms(now), id))
+	if err == nil {
+		return m, true, nil
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return core.Message{}, false, err
+	if !errors.Is(err, sql.ErrNoRows) {
+		return m, false, fmt.Errorf("store: claim message: %w", err)
 	}
-	m, err := s.GetMessageByID(ctx, id)
-	return m, n == 1, err
+	m, err = s.GetMessageByID(ctx, id)
+	return m, false, err
 }
 
-// FinishMessage writes the outcome of a send attempt.
+// FinishMessage writes the outcome of the attempt m.Attempts (see
+// FinishAttempt: a stale attempt writes nothing).
 func (s *Store) FinishMessage(ctx context.Context, m core.Message) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE messages SET status = $1, provider_id = $2, last_error = $3, error_code = $4, updated_at = $5,
-		sent_at = $6, due_at = $7, attempts = $8 WHERE id = $9`,
-		string(m.Status), m.ProviderID, m.LastError, m.ErrorCode, ms(m.UpdatedAt), nullMS(m.SentAt), ms(m.DueAt), m.Attempts, m.ID)
-	return checkAffected(res, err, "message")
+	_, err := s.FinishAttempt(ctx, m, m.Attempts)
+	return err
 }
 
-// ProviderStatus applies a provider's report when it advances the message.
+// ProviderStatus applies a provider's report when it advances the message
+// (ApplyStatus with the provider id alone).
 func (s *Store) ProviderStatus(ctx context.Context, channel core.Channel, providerID string, st core.MessageStatus, code string, at time.Time) (core.Message, bool, error) {
-	var m core.Message
-	changed := false
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		// Twilio reports SMS and WhatsApp alike: its SIDs are unique across both.
-		channels := []string{string(channel)}
-		if channel == core.ChannelSMS || channel == core.ChannelWhatsApp {
-			channels = []string{string(core.ChannelSMS), string(core.ChannelWhatsApp)}
-		}
-		in, args := inList(" AND channel IN ", 2, channels)
-		m, err = scanMsg(tx.QueryRowContext(ctx, `SELECT `+msgCols+` FROM messages WHERE provider_id = $1`+in, append([]any{providerID}, args...)...))
-		if err != nil {
-			return notFound(err, "message")
-		}
-		if !m.Status.Advances(st) {
-			return nil
-		}
-		m.Status, m.UpdatedAt, changed = st, at, true
-		if st == core.MsgDelivered {
-			m.DeliveredAt = &at
-		}
-		if code != "" {
-			m.ErrorCode = code
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE messages SET status = $1, updated_at = $2, delivered_at = $3, error_code = $4 WHERE id = $5`,
-			string(m.Status), ms(at), nullMS(m.DeliveredAt), m.ErrorCode, m.ID)
-		if err != nil {
-			return fmt.Errorf("store: provider status: %w", err)
-		}
-		return nil
-	})
-	return m, changed, err
+	m, out, err := s.ApplyStatus(ctx, core.StatusReport{Channel: channel, ProviderID: providerID, Status: st, Code: code, At: at})
+	if err == nil && out == core.StatusUnknown {
+		err = core.NotFound("message")
+	}
+	return m, out == core.StatusApplied, err
 }
 
 // ListMessages lists an organization's messages, newest id last.
@@ -240,8 +246,8 @@ func (s *Store) StrandedMessages(ctx context.Context, dueBefore, sendingBefore t
 // RequeueMessage puts a failed message back in the queue (staff, orgID
 // set), or a sending one whose worker died (the sweeper, orgID "").
 func (s *Store) RequeueMessage(ctx context.Context, orgID, id string, now time.Time) (core.Message, error) {
-	res, err := s.w.ExecContext(ctx, `UPDATE messages SET status = 'queued', due_at = $1, updated_at = $1, last_error = '', error_code = ''
-		WHERE id = $2 AND ($3 = '' OR org_id = $3) AND (status = 'failed' OR ($3 = '' AND status = 'sending'))`, ms(now), id, orgID)
+	res, err := s.w.ExecContext(ctx, `UPDATE messages SET status = 'queued', due_at = $1, updated_at = $1, last_error = '', error_code = '',
+		pending_status = '', pending_code = '', pending_at = NULL, fallback_due_at = NULL WHERE id = $2 AND ($3 = '' OR org_id = $3) AND (status = 'failed' OR ($3 = '' AND status = 'sending'))`, ms(now), id, orgID)
 	if err != nil {
 		return core.Message{}, fmt.Errorf("store: requeue: %w", err)
 	}
@@ -255,9 +261,10 @@ func (s *Store) RequeueMessage(ctx context.Context, orgID, id string, now time.T
 	return s.GetMessageByID(ctx, id)
 }
 
-// RecordWebhook remembers a provider event; false when it was seen before.
+// RecordWebhook records a provider delivery handled at once; false when
+// it was seen before (ClaimWebhook and FinishWebhook split the two steps).
 func (s *Store) RecordWebhook(ctx context.Context, provider, eventID string, at time.Time) (bool, error) {
-	res, err := s.w.ExecContext(ctx, `INSERT INTO webhook_events (provider, event_id, received_at) VALUES ($1, $2, $3)
+	res, err := s.w.ExecContext(ctx, `INSERT INTO webhook_events (provider, event_id, received_at, handled_at) VALUES ($1, $2, $3, $3)
 		ON CONFLICT (provider, event_id) DO NOTHING`, provider, eventID, ms(at))
 	if err != nil {
 		return false, fmt.Errorf("store: webhook event: %w", err)

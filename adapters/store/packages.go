@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/bookinggw/gateway/core"
@@ -186,24 +187,41 @@ func (s *Store) AddSalePayment(ctx context.Context, p core.Payment, saleID strin
 		if err != nil {
 			return err
 		}
-		if added, err = addLedger(ctx, tx, p, sale.ClientID, sale.ID); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE package_sales SET paid_minor = (SELECT COALESCE(SUM(amount_minor), 0) FROM ledger WHERE sale_id = $1)
-			WHERE id = $1`, saleID); err != nil {
-			return fmt.Errorf("store: sale payment: %w", err)
-		}
-		if added {
-			if err := addEvent(ctx, tx, core.Event{ID: core.NewID(), OrgID: p.OrgID, Kind: core.EventPaymentAdded, OccurredAt: p.CreatedAt,
-				Data: &core.PaymentRecorded{EventRefs: core.EventRefs{ClientID: sale.ClientID}, SaleID: sale.ID,
-					PaymentID: p.ID, AmountMinor: p.AmountMinor, Currency: p.Currency, Method: p.Method}}); err != nil {
-				return err
-			}
-		}
-		out, err = getSale(ctx, tx, p.OrgID, saleID)
+		out, added, err = s.addSalePayment(ctx, tx, sale, p)
 		return err
 	})
 	return out, added, err
+}
+
+// addSalePayment writes a payment of a locked sale (see addApptPayment:
+// another currency is recorded, not counted, and staff are told, here the
+// organization's first director).
+func (s *Store) addSalePayment(ctx context.Context, tx *sql.Tx, sale core.PackageSale, p core.Payment) (core.PackageSale, bool, error) {
+	added, err := addLedger(ctx, tx, p, sale.ClientID, sale.ID)
+	if err != nil {
+		return sale, false, err
+	}
+	if !added {
+		return sale, false, nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE package_sales SET paid_minor = (SELECT COALESCE(SUM(amount_minor), 0) FROM ledger
+		WHERE sale_id = $1 AND currency = $2) WHERE id = $1`, sale.ID, sale.Currency); err != nil {
+		return sale, false, fmt.Errorf("store: sale payment: %w", err)
+	}
+	if sale, err = getSale(ctx, tx, p.OrgID, sale.ID); err != nil {
+		return sale, false, err
+	}
+	data := paymentData(p, sale.Currency, sale.PriceMinor, sale.PaidMinor, sale.BalanceMinor)
+	data.SaleID, data.ClientID = sale.ID, sale.ClientID
+	if data.CurrencyMismatch {
+		var director string
+		err := tx.QueryRowContext(ctx, `SELECT id FROM staff WHERE org_id = $1 AND role = 'director' ORDER BY id LIMIT 1`, p.OrgID).Scan(&director)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return sale, false, fmt.Errorf("store: sale payment: %w", err)
+		}
+		data.StaffID = director
+	}
+	return sale, true, addEvent(ctx, tx, core.Event{ID: core.NewID(), OrgID: p.OrgID, Kind: core.EventPaymentAdded, OccurredAt: p.CreatedAt, Data: data})
 }
 
 // RecountSale recounts used visits from the visits charged to the sale.

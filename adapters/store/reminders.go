@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -190,11 +191,15 @@ func (s *Store) Secret(ctx context.Context, key string) ([]byte, error) {
 // SaveInbound records an inbound message once per provider id; false when
 // it was seen before.
 func (s *Store) SaveInbound(ctx context.Context, in core.Inbound) (bool, error) {
+	media := in.Media
+	if media == nil {
+		media = []core.InboundMedia{}
+	}
 	res, err := s.w.ExecContext(ctx, `INSERT INTO inbound_messages (id, org_id, client_id, channel, from_addr, to_addr, body, provider_id,
-		intent, appointment_id, created_at, center_id, service_sid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		intent, appointment_id, created_at, center_id, service_sid, media, truncated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 		ON CONFLICT (channel, provider_id) DO NOTHING`,
 		in.ID, in.OrgID, in.ClientID, string(in.Channel), in.From, in.To, in.Body, in.ProviderID, string(in.Intent), in.AppointmentID, ms(in.CreatedAt),
-		in.CenterID, in.ServiceSID)
+		in.CenterID, in.ServiceSID, jsonText(media), in.Truncated)
 	if err != nil {
 		return false, fmt.Errorf("store: inbound: %w", err)
 	}
@@ -203,16 +208,20 @@ func (s *Store) SaveInbound(ctx context.Context, in core.Inbound) (bool, error) 
 }
 
 const inboundCols = `id, org_id, client_id, channel, from_addr, to_addr, body, provider_id, intent, appointment_id, handled_at, created_at,
-	center_id, service_sid`
+	center_id, service_sid, media, truncated`
 
 func scanInbound(row interface{ Scan(...any) error }) (core.Inbound, error) {
 	var in core.Inbound
 	var channel, intent string
 	var handled sql.NullInt64
 	var created int64
+	var media string
 	err := row.Scan(&in.ID, &in.OrgID, &in.ClientID, &channel, &in.From, &in.To, &in.Body, &in.ProviderID, &intent, &in.AppointmentID,
-		&handled, &created, &in.CenterID, &in.ServiceSID)
+		&handled, &created, &in.CenterID, &in.ServiceSID, &media, &in.Truncated)
 	in.Channel, in.Intent, in.HandledAt, in.CreatedAt = core.Channel(channel), core.ReplyIntent(intent), fromNullMS(handled), fromMS(created)
+	if err == nil && media != "[]" {
+		err = json.Unmarshal([]byte(media), &in.Media)
+	}
 	return in, err
 }
 

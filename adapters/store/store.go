@@ -42,6 +42,8 @@ type Store struct {
 	// failing with SQLITE_BUSY; readers use r concurrently (WAL).
 	w *sql.DB
 	r *sql.DB
+	// stmts caches SQLite's prepared statements of the hot paths.
+	stmts stmtCache
 }
 
 // Open connects to url (postgres://… or sqlite:path), and runs the embedded
@@ -159,6 +161,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 
 // Close releases the connections.
 func (s *Store) Close() error {
+	s.stmts.close()
 	err := s.w.Close()
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())

@@ -37,7 +37,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	log := newLogger(stderr, cfg.LogLevel)
 	gin.SetMode(gin.ReleaseMode)
 	cmd := "serve"
 	if len(args) > 0 {
@@ -67,6 +67,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return fmt.Errorf("unknown command %q (serve, migrate, bootstrap, openapi)", cmd)
+}
+
+// newLogger makes the JSON logger and the process default, so code that
+// logs through slog's package functions (api's internal errors, with the
+// request id) writes to the same JSON log.
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	log := slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+	return log
 }
 
 func serve(ctx context.Context, cfg app.Config, log *slog.Logger) error {

@@ -8,12 +8,15 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/bookinggw/gateway/adapters/store"
+	"github.com/bookinggw/gateway/core"
 )
 
 // Backend is one database a test runs against.
@@ -80,4 +83,39 @@ func freshSchema(t testing.TB, base string) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// InsertEvent writes a domain event straight into the database at dbURL,
+// bypassing the domain: tests use it to plant an event the relay cannot
+// build (naming a record that does not exist).
+func InsertEvent(t testing.TB, dbURL string, e core.Event) {
+	t.Helper()
+	d, dsn, err := store.ParseURL(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	driver := "pgx"
+	if d == store.SQLite {
+		driver, dsn = "sqlite", "file:"+dsn+"?_pragma=busy_timeout(10000)"
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	data, err := json.Marshal(e.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO events (id, org_id, kind, occurred_at, data) VALUES ($1, $2, $3, $4, $5)`,
+		e.ID, e.OrgID, string(e.Kind), e.OccurredAt.UnixMilli(), string(data)); err != nil {
+		t.Fatalf("insert event: %v", err)
+	}
+}
+
+// PoisonedEvent is an event of the organization that the relay cannot
+// build: its appointment does not exist.
+func PoisonedEvent(orgID string) core.Event {
+	return core.Event{ID: core.NewID(), OrgID: orgID, Kind: core.EventBooked, OccurredAt: time.Now().UTC(),
+		Data: &core.AppointmentChanged{EventRefs: core.EventRefs{AppointmentID: core.NewID(), ClientID: core.NewID()}}}
 }

@@ -23,16 +23,15 @@ package stripetest
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -41,114 +40,49 @@ import (
 // running stripe-mock (e.g. http://127.0.0.1:12111) instead of starting one.
 const MockURLEnv = "STRIPE_MOCK_URL"
 
-// MockModule is what StartMock installs with `go install` when stripe-mock
-// is not found.
-const MockModule = "github.com/stripe/stripe-mock@latest"
-
-// mockStartTimeout bounds stripe-mock's start (it loads its spec: ~1.5 s).
-const mockStartTimeout = 60 * time.Second
-
-var (
-	installOnce sync.Once
-	installErr  error
-)
+// mockStartTimeout bounds stripe-mock's start: the first `go tool` run
+// compiles it (tens of seconds on two cores); later runs load its spec in
+// about 1.5 s.
+const mockStartTimeout = 3 * time.Minute
 
 // StartMock returns the base URL of a running stripe-mock, without a
 // trailing slash:
 //
 //  1. $STRIPE_MOCK_URL when set (the caller runs it);
-//  2. else a stripe-mock started for this test from PATH, $GOBIN or
-//     $(go env GOPATH)/bin, listening on loopback ports the system picks
-//     (-http-addr 127.0.0.1: -https-addr 127.0.0.1:), stopped by t.Cleanup;
-//  3. when the binary is absent, `go install MockModule` is tried once per
-//     test binary, then 2.
+//  2. else `go tool stripe-mock`: the version pinned in go.mod's tool
+//     directive, listening on loopback ports the system picks
+//     (-http-addr 127.0.0.1: -https-addr 127.0.0.1:), stopped by t.Cleanup.
 //
-// The test is skipped only when stripe-mock can be neither found nor
-// installed; it fails when an existing binary does not start.
+// When it cannot be started the test is skipped, except with CI=true, where
+// a test that needs it fails: CI must not pass without the payment tests.
 func StartMock(t testing.TB) string {
 	t.Helper()
 	if u := strings.TrimSpace(os.Getenv(MockURLEnv)); u != "" {
 		return strings.TrimRight(u, "/")
 	}
-	bin, err := findMock()
+	u, err := startMock(t)
 	if err != nil {
-		installOnce.Do(func() { installErr = installMock() })
-		if installErr != nil {
-			t.Skipf("stripetest: stripe-mock not found (%v) and `go install %s` failed: %v", err, MockModule, installErr)
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("stripetest: stripe-mock (go tool stripe-mock) did not start: %v", err)
 		}
-		if bin, err = findMock(); err != nil {
-			t.Skipf("stripetest: stripe-mock not found after `go install %s`: %v", MockModule, err)
-		}
-	}
-	u, err := startMock(t, bin)
-	if err != nil {
-		t.Fatalf("stripetest: %v", err)
+		t.Skipf("stripetest: stripe-mock (go tool stripe-mock) did not start: %v", err)
 	}
 	return u
 }
 
-// findMock looks for the stripe-mock binary in PATH, then in $GOBIN and
-// $(go env GOPATH)/bin.
-func findMock() (string, error) {
-	if p, err := exec.LookPath("stripe-mock"); err == nil {
-		return p, nil
-	}
-	var dirs []string
-	if gobin := goEnv("GOBIN"); gobin != "" {
-		dirs = append(dirs, gobin)
-	}
-	for _, gp := range filepath.SplitList(goEnv("GOPATH")) {
-		if gp != "" {
-			dirs = append(dirs, filepath.Join(gp, "bin"))
-		}
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		dirs = append(dirs, filepath.Join(home, "go", "bin"))
-	}
-	for _, d := range dirs {
-		p := filepath.Join(d, "stripe-mock")
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("stripe-mock is not in PATH nor in %s", strings.Join(dirs, ", "))
-}
-
-func goEnv(name string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	out, err := exec.Command("go", "env", name).Output()
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(out))
-}
-
-func installMock() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "install", MockModule)
-	// Not the module under test's settings: a plain module-mode install.
-	cmd.Env = append(os.Environ(), "GOFLAGS=", "GOWORK=off")
-	cmd.Dir = os.TempDir()
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%v: %s", err, strings.TrimSpace(string(out)))
-	}
-	return nil
-}
-
 var listenRE = regexp.MustCompile(`Listening for HTTP at address: (\S+)`)
 
-// startMock runs bin on system-chosen loopback ports, reads the HTTP
-// address it prints, and waits until it answers an authenticated request.
-func startMock(t testing.TB, bin string) (string, error) {
-	cmd := exec.Command(bin, "-http-addr", "127.0.0.1:", "-https-addr", "127.0.0.1:")
+// startMock runs `go tool stripe-mock` on system-chosen loopback ports in
+// a process group of its own (go tool runs the built binary as a child, so
+// stopping it means stopping the group), reads the HTTP address it prints,
+// and waits until it answers an authenticated request.
+func startMock(t testing.TB) (string, error) {
+	cmd := exec.Command("go", "tool", "stripe-mock", "-http-addr", "127.0.0.1:", "-https-addr", "127.0.0.1:")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
-		return "", fmt.Errorf("start %s: %v", bin, err)
+		return "", fmt.Errorf("start go tool stripe-mock: %v", err)
 	}
 	exited := make(chan error, 1)
 	go func() {
@@ -157,7 +91,7 @@ func startMock(t testing.TB, bin string) (string, error) {
 		exited <- err
 	}()
 	stop := func() {
-		_ = cmd.Process.Kill()
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-exited
 	}
 
