@@ -199,7 +199,7 @@ func (s *BookingService) conflicts(ctx context.Context, tx BookingTx, bc booking
 	if err != nil {
 		return nil, err
 	}
-	session, others := splitSession(held, bc.svc.ID, start, end, ignore)
+	session, others := splitSession(held, bc.specialist.ID, bc.svc.ID, start, end, ignore)
 	var out []ConflictItem
 	if bc.svc.Capacity > 1 {
 		out = append(out, fromSchedule(schedule.Check(bc.sched, spec, start, seats, now, session), "")...)
@@ -215,7 +215,7 @@ func (s *BookingService) conflicts(ctx context.Context, tx BookingTx, bc booking
 		if err != nil {
 			return nil, err
 		}
-		rsession, rothers := splitSession(rheld, bc.svc.ID, start, end, ignore)
+		rsession, rothers := splitSession(rheld, bc.specialist.ID, bc.svc.ID, start, end, ignore)
 		if bc.roomHas {
 			for _, c := range schedule.Check(bc.roomSched, spec, start, seats, now, rsession) {
 				if c.Kind == schedule.OutsideSchedule || c.Kind == schedule.OutOfOffice || c.Kind == schedule.OverCapacity {
@@ -231,15 +231,17 @@ func (s *BookingService) conflicts(ctx context.Context, tx BookingTx, bc booking
 	return dedupe(out), nil
 }
 
-// splitSession separates bookings of the same group session (same service,
-// same times: they share seats) from any other overlapping booking.
-func splitSession(held []Appointment, serviceID string, start, end time.Time, ignore string) (session, others []schedule.Booking) {
+// splitSession separates bookings of the same group session (same
+// specialist, service and times: they share seats) from any other
+// overlapping booking; another specialist's session in the same room is
+// another booking, not seats of this one.
+func splitSession(held []Appointment, specialistID, serviceID string, start, end time.Time, ignore string) (session, others []schedule.Booking) {
 	for _, a := range held {
 		if a.ID == ignore {
 			continue
 		}
 		b := schedule.Booking{Interval: schedule.Interval{Start: a.Start, End: a.End}, Seats: a.Seats}
-		if a.ServiceID == serviceID && a.Start.Equal(start) && a.End.Equal(end) {
+		if a.SpecialistID == specialistID && a.ServiceID == serviceID && a.Start.Equal(start) && a.End.Equal(end) {
 			session = append(session, b)
 		} else {
 			others = append(others, b)
