@@ -732,6 +732,14 @@ func (s *BookingService) MoveAppointment(ctx context.Context, p Principal, id st
 	var events []Event
 	err = s.store.InBookingTx(ctx, p.OrgID, bc.lockIDs(), func(tx BookingTx) error {
 		res.Appointments, res.Skipped, events = res.Appointments[:0], res.Skipped[:0], events[:0]
+		// Check again under the lock: another change may have committed
+		// since a was read.
+		if cur, err := tx.GetAppointment(ctx, a.ID); err != nil {
+			return err
+		} else if cur.Status != Pending && cur.Status != Accepted {
+			return Conflict("only pending or accepted appointments can move",
+				ConflictItem{Kind: "transition", Detail: "appointment is " + string(cur.Status), Extra: cur.ID})
+		}
 		targets := []Appointment{a}
 		if in.Scope != "" && in.Scope != ScopeThis && a.SeriesID != "" {
 			series, err := tx.SeriesAppointments(ctx, a.SeriesID)
