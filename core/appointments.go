@@ -590,8 +590,13 @@ func (s *BookingService) applyStatus(ctx context.Context, p Principal, ids []str
 			if err != nil {
 				return err
 			}
-			if err := s.policy.ChangeAppointment(p, a); err != nil || s.policy.Appointment(p, a) != nil {
+			if s.policy.Appointment(p, a) != nil {
 				return NotFound("appointment " + id)
+			}
+			// Visible but not theirs to change (marketers): Forbidden, as
+			// ChangeStatus answers.
+			if err := s.policy.ChangeAppointment(p, a); err != nil {
+				return err
 			}
 			if mustBe != "" && a.Status != mustBe {
 				return Conflict("appointment "+id+" is "+string(a.Status)+", not "+string(mustBe),
