@@ -611,7 +611,8 @@ func (s *BookingService) applyStatus(ctx context.Context, p Principal, ids []str
 				if err := tx.ReleaseVisit(ctx, a); err != nil {
 					return err
 				}
-				a.PackageSaleID = ""
+				// The visit is owed again, as the store computes it on read.
+				a.PackageSaleID, a.BalanceMinor = "", a.PriceMinor-a.PaidMinor
 			}
 			a.Status, a.UpdatedAt = in.Status, now
 			if in.Status == Completed {
