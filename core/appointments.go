@@ -199,7 +199,7 @@ func (s *BookingService) conflicts(ctx context.Context, tx BookingTx, bc booking
 	if err != nil {
 		return nil, err
 	}
-	session, others := splitSession(held, bc.svc.ID, start, end, ignore)
+	session, others := splitSession(held, bc.specialist.ID, bc.svc.ID, start, end, ignore)
 	var out []ConflictItem
 	if bc.svc.Capacity > 1 {
 		out = append(out, fromSchedule(schedule.Check(bc.sched, spec, start, seats, now, session), "")...)
@@ -215,7 +215,7 @@ func (s *BookingService) conflicts(ctx context.Context, tx BookingTx, bc booking
 		if err != nil {
 			return nil, err
 		}
-		rsession, rothers := splitSession(rheld, bc.svc.ID, start, end, ignore)
+		rsession, rothers := splitSession(rheld, bc.specialist.ID, bc.svc.ID, start, end, ignore)
 		if bc.roomHas {
 			for _, c := range schedule.Check(bc.roomSched, spec, start, seats, now, rsession) {
 				if c.Kind == schedule.OutsideSchedule || c.Kind == schedule.OutOfOffice || c.Kind == schedule.OverCapacity {
@@ -231,15 +231,17 @@ func (s *BookingService) conflicts(ctx context.Context, tx BookingTx, bc booking
 	return dedupe(out), nil
 }
 
-// splitSession separates bookings of the same group session (same service,
-// same times: they share seats) from any other overlapping booking.
-func splitSession(held []Appointment, serviceID string, start, end time.Time, ignore string) (session, others []schedule.Booking) {
+// splitSession separates bookings of the same group session (same
+// specialist, service and times: they share seats) from any other
+// overlapping booking; another specialist's session in the same room is
+// another booking, not seats of this one.
+func splitSession(held []Appointment, specialistID, serviceID string, start, end time.Time, ignore string) (session, others []schedule.Booking) {
 	for _, a := range held {
 		if a.ID == ignore {
 			continue
 		}
 		b := schedule.Booking{Interval: schedule.Interval{Start: a.Start, End: a.End}, Seats: a.Seats}
-		if a.ServiceID == serviceID && a.Start.Equal(start) && a.End.Equal(end) {
+		if a.SpecialistID == specialistID && a.ServiceID == serviceID && a.Start.Equal(start) && a.End.Equal(end) {
 			session = append(session, b)
 		} else {
 			others = append(others, b)
@@ -588,8 +590,13 @@ func (s *BookingService) applyStatus(ctx context.Context, p Principal, ids []str
 			if err != nil {
 				return err
 			}
-			if err := s.policy.ChangeAppointment(p, a); err != nil || s.policy.Appointment(p, a) != nil {
+			if s.policy.Appointment(p, a) != nil {
 				return NotFound("appointment " + id)
+			}
+			// Visible but not theirs to change (marketers): Forbidden, as
+			// ChangeStatus answers.
+			if err := s.policy.ChangeAppointment(p, a); err != nil {
+				return err
 			}
 			if mustBe != "" && a.Status != mustBe {
 				return Conflict("appointment "+id+" is "+string(a.Status)+", not "+string(mustBe),
@@ -604,7 +611,8 @@ func (s *BookingService) applyStatus(ctx context.Context, p Principal, ids []str
 				if err := tx.ReleaseVisit(ctx, a); err != nil {
 					return err
 				}
-				a.PackageSaleID = ""
+				// The visit is owed again, as the store computes it on read.
+				a.PackageSaleID, a.BalanceMinor = "", a.PriceMinor-a.PaidMinor
 			}
 			a.Status, a.UpdatedAt = in.Status, now
 			if in.Status == Completed {
@@ -730,6 +738,14 @@ func (s *BookingService) MoveAppointment(ctx context.Context, p Principal, id st
 	var events []Event
 	err = s.store.InBookingTx(ctx, p.OrgID, bc.lockIDs(), func(tx BookingTx) error {
 		res.Appointments, res.Skipped, events = res.Appointments[:0], res.Skipped[:0], events[:0]
+		// Check again under the lock: another change may have committed
+		// since a was read.
+		if cur, err := tx.GetAppointment(ctx, a.ID); err != nil {
+			return err
+		} else if cur.Status != Pending && cur.Status != Accepted {
+			return Conflict("only pending or accepted appointments can move",
+				ConflictItem{Kind: "transition", Detail: "appointment is " + string(cur.Status), Extra: cur.ID})
+		}
 		targets := []Appointment{a}
 		if in.Scope != "" && in.Scope != ScopeThis && a.SeriesID != "" {
 			series, err := tx.SeriesAppointments(ctx, a.SeriesID)
