@@ -139,6 +139,9 @@ const (
 	KindPaymentLink   = "payment.link"
 	KindReceipt       = "payment.receipt"
 	KindStaffPayment  = "staff.payment"
+	// KindStopNotice answers a STOP sent while a reminder awaited a reply:
+	// the client is unsubscribed, the visit still booked, and how to cancel.
+	KindStopNotice = "stop.notice"
 )
 
 // PlanEvent decides who is told what about an event: the client of every

@@ -246,6 +246,11 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 		case core.KindReminderAsk:
 			// Only SMS and WhatsApp carry a reply back.
 			only = []core.Channel{core.ChannelWhatsApp, core.ChannelSMS}
+		case core.KindStopNotice:
+			// The channel written on first; where the provider refuses it
+			// after the STOP, the client's other channels.
+			only = []core.Channel{core.Channel(or(e.Data["via"], string(core.ChannelSMS))), core.ChannelTelegram, core.ChannelEmail,
+				core.ChannelWhatsApp, core.ChannelSMS}
 		}
 	}
 	if e.Kind == core.EventWaitlistMatch {
@@ -276,8 +281,10 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 		addr := map[core.Channel]string{core.ChannelSMS: c.Phone, core.ChannelWhatsApp: c.Phone,
 			core.ChannelTelegram: string(c.TelegramID), core.ChannelEmail: c.Email}
 		targets = core.RouteClient(addr, prefs, org.ChannelOrder)
-		if targets, optedOut, err = d.dropOptedOut(ctx, targets, sender, c.Phone); err != nil {
-			return m, err
+		if in.Kind != core.KindStopNotice { // the one answer a STOP gets
+			if targets, optedOut, err = d.dropOptedOut(ctx, targets, sender, c.Phone); err != nil {
+				return m, err
+			}
 		}
 	case "staff":
 		s, err := st.GetStaff(ctx, e.OrgID, in.Recipient.ID)
@@ -430,7 +437,7 @@ func filterTargets(ts []core.Target, only []core.Channel) []core.Target {
 	var out []core.Target
 	for _, c := range only {
 		for _, t := range ts {
-			if t.Channel == c {
+			if t.Channel == c && !hasChannel(out, c) {
 				out = append(out, t)
 				break
 			}

@@ -182,16 +182,44 @@ func TestSMSReplies(t *testing.T) {
 		if len(in.Items) != 1 || in.Items[0].Intent != core.ReplyConfirm {
 			t.Fatalf("inbound after a repeated MessageSid: %+v", in.Items)
 		}
-		// Cancelling replies in five languages, each to its own reminder.
-		for i, word := range []string{"NO", "non", "Nein", "Нет.", "nie"} {
+		// Cancelling replies in five languages, each from a client of that
+		// language to its own reminder.
+		setLanguage := func(lang string) {
+			e.must(200, "PUT", "/api/v1/clients/"+f.client, map[string]any{"name": "Anne Client", "phone": phone, "language": lang}, nil)
+		}
+		for i, w := range []struct{ word, lang string }{{"NO", "en"}, {"non", "fr"}, {"Nein", "de"}, {"Нет.", "ru"}, {"nie", "pl"}} {
+			setLanguage(w.lang)
 			b := e.remindNow(t, f, time.Date(2026, 3, 10+i, 11, 0, 0, 0, paris(t)).Format(time.RFC3339), fake)
-			e.inboundSMS("SMcancel"+word, phone, word, true)
-			waitFor(t, "cancel by "+word, 15*time.Second, func() bool {
+			e.inboundSMS("SMcancel"+w.word, phone, w.word, true)
+			waitFor(t, "cancel by "+w.word, 15*time.Second, func() bool {
 				var got core.Appointment
 				e.must(200, "GET", "/api/v1/appointments/"+b.ID, nil, &got)
 				return got.Status == core.Cancelled
 			})
 		}
+		// A Polish "no" is "yeah": it cancels nothing and is kept for staff.
+		d := e.remindNow(t, f, "2026-03-15T11:00:00+01:00", fake)
+		e.text(t, "SMplno", phone, twFrom, "", "No")
+		var dv core.Appointment
+		e.must(200, "GET", "/api/v1/appointments/"+d.ID, nil, &dv)
+		if dv.Status != core.Accepted {
+			t.Fatalf("a Polish \"no\" changed the visit: %s", dv.Status)
+		}
+		// STOP while that reminder awaits an answer: unsubscribed, told so
+		// in Polish with the way to cancel instead (the one message the
+		// STOP gets, from the number written to).
+		e.text(t, "SMstopwait", phone, twFrom, "", "STOP")
+		waitFor(t, "the stop notice", 15*time.Second, func() bool {
+			for _, m := range e.messages("appointment_id=" + d.ID) {
+				if m.Kind == core.KindStopNotice && m.Status == core.MsgSent && m.Locale == "pl" &&
+					strings.Contains(m.Body, "/a/") && strings.Contains(m.Body, "Wiadomości SMS nie będą już wysyłane") {
+					return true
+				}
+			}
+			return false
+		})
+		e.text(t, "SMstartagain", phone, twFrom, "", "START")
+		setLanguage("fr")
 		// STOP: the phone is opted out of the sender; the next message
 		// to them from it is skipped, and says why.
 		e.text(t, "SMstop", phone, twFrom, "", "Stop")
