@@ -234,10 +234,6 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 	// The address SMS and WhatsApp go from; an answer to a client's message
 	// goes from the address the client wrote to.
 	sender := or(e.Data["reply_from"], d.smsSender(org, center))
-	data.HelpText = org.Name
-	if center.Phone != "" {
-		data.HelpText += " " + center.Phone
-	}
 	if only == nil {
 		switch in.Kind {
 		case core.KindReplyConfirm, core.KindReplyCancel, core.KindHelp:
@@ -274,6 +270,13 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 		}
 		data.ClientName = c.Name
 		locale, tz = or(c.Language, locale), or(c.Timezone, tz)
+		data.Region = templates.RegionOf(c.Language, c.Phone)
+		// The help line names the centre (else the organization) and its
+		// phone as the client would dial it.
+		data.HelpText = or(center.Name, org.Name)
+		if center.Phone != "" {
+			data.HelpText += ", " + core.DisplayPhone(center.Phone, c.Phone)
+		}
 		prefs, err := st.ClientChannels(ctx, e.OrgID, c.ID)
 		if err != nil {
 			return m, err
@@ -317,6 +320,7 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 	for _, t := range targets[1:] {
 		m.Fallback = append(m.Fallback, t.Channel)
 	}
+	data.SMS = m.Channel == core.ChannelSMS
 	over, found, err := st.GetTemplateOverride(ctx, e.OrgID, in.Kind, m.Locale)
 	if err != nil {
 		return m, err
