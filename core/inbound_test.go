@@ -3,6 +3,7 @@ package core
 import (
 	"slices"
 	"testing"
+	"time"
 )
 
 func TestInboundAddresses(t *testing.T) {
@@ -103,5 +104,24 @@ func TestParseReplyIn(t *testing.T) {
 		if got := ParseReplyIn(tc.in, tc.locale); got != tc.want {
 			t.Errorf("ParseReplyIn(%q, %q) = %s, want %s", tc.in, tc.locale, got, tc.want)
 		}
+	}
+}
+
+func TestLinkTokens(t *testing.T) {
+	seen := map[string]bool{}
+	for range 1000 {
+		tok := NewLinkToken()
+		if len(tok) != ShortTokenLen || len(tok) >= 40 || !IsShortToken(tok) || seen[tok] {
+			t.Fatalf("token %q", tok)
+		}
+		seen[tok] = true
+	}
+	exp := time.Date(2026, 3, 9, 11, 0, 0, 0, time.UTC)
+	if IsShortToken(SignLink([]byte("k"), NewID(), LinkManage, exp)) {
+		t.Error("a signed token taken for a short one")
+	}
+	lt := LinkToken{Expires: exp}
+	if CheckLinkToken(lt, exp) != nil || ErrorCode(CheckLinkToken(lt, exp.Add(time.Second))) != CodeInvalid {
+		t.Error("expiry")
 	}
 }

@@ -284,10 +284,39 @@ func TestSignedLinks(t *testing.T) {
 		if resp.StatusCode != 200 || got.Status != core.Cancelled || got.CancelReason == "" {
 			t.Fatalf("cancel by link: %d %+v", resp.StatusCode, got)
 		}
-		// After the visit the link has expired.
+		// Messages carry a short stored token (under 40 characters, one
+		// per visit, kept when the visit moves); a guessed one is 404.
+		e.app.Notify.RelayEvents(context.Background())
+		var short string
+		for _, m := range e.messages("appointment_id=" + b.ID) {
+			if i := strings.Index(m.Body, "/a/"); i >= 0 {
+				short = strings.Fields(m.Body[i+3:])[0]
+			}
+		}
+		if len(short) >= 40 || len(short) < 16 {
+			t.Fatalf("short token %q", short)
+		}
+		if code, body := get(short); code != 200 || !strings.Contains(body, "Coaching") {
+			t.Fatalf("short link: %d %s", code, body)
+		}
+		if code, _ := get(short[:15] + map[bool]string{true: "B", false: "A"}[short[15] == 'A']); code != 404 {
+			t.Fatalf("altered short link: %d", code)
+		}
+		e.must(200, "POST", "/api/v1/appointments/"+b.ID+"/move", map[string]any{"start": "2026-03-11T10:00:00+01:00"}, nil)
+		e.app.Notify.RelayEvents(context.Background())
+		for _, m := range e.messages("appointment_id=" + b.ID) {
+			if strings.Contains(m.Body, "/a/") && !strings.Contains(m.Body, "/a/"+short) {
+				t.Fatalf("the moved visit got another link: %s", m.Body)
+			}
+		}
+		// After the visit the links have expired.
 		e.clock.Set(a.End.Add(time.Minute))
 		if code, body := get(tok); code != 404 || !strings.Contains(body, "expired") {
 			t.Fatalf("expired link: %d %s", code, body)
+		}
+		e.clock.Set(time.Date(2026, 3, 11, 12, 0, 0, 0, time.UTC))
+		if code, body := get(short); code != 404 || !strings.Contains(body, "expired") {
+			t.Fatalf("expired short link: %d %s", code, body)
 		}
 	})
 }
