@@ -8,8 +8,9 @@
 //	<kind>.html         the body of the HTML email (html/template), optional; it is placed inside layout.html
 //
 // Every template receives a Data and can call the functions date, time,
-// money, duration and firstname, which format for the template's locale
-// (see FormatDate and the others). Times are shown in Data.Timezone, the
+// money, duration, firstname and reason, which format for the template's
+// locale (see FormatDate and the others), its region (Data.Region) and
+// whether it is an SMS (Data.SMS). README.md lists the rules texts follow. Times are shown in Data.Timezone, the
 // recipient's zone.
 //
 // An organization can override any kind in any locale (Override); Validate

@@ -408,10 +408,22 @@ func TestSMSEncoding(t *testing.T) {
 	s := mustSet(t)
 	for _, loc := range Locales() {
 		for _, kind := range smsKinds {
-			m, err := s.Render(kind, loc, Sample(loc), nil)
+			// An August date too: "août" would make a French SMS UCS-2.
+			d := Sample(loc)
+			d.SMS = true
+			m, err := s.Render(kind, loc, d, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
+			d.Start = time.Date(2026, 8, 3, 14, 30, 0, 0, d.Timezone)
+			aug, err := s.Render(kind, loc, d, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Text == aug.Text && kind != KindHelp {
+				t.Errorf("%s/%s: the August date is not in the text", loc, kind)
+			}
+			m.Text += "\n" + aug.Text
 			info := sms.Analyze(m.Text)
 			want := sms.GSM7
 			if loc == "ru" || loc == "pl" {
@@ -426,7 +438,7 @@ func TestSMSEncoding(t *testing.T) {
 				}
 				t.Errorf("%s/%s: %s, want %s (non-GSM: %q)", loc, kind, info.Encoding, want, bad)
 			}
-			if loc == "en" && info.Segments > 2 {
+			if loc == "en" && info.Segments > 4 { // both texts: two segments each
 				t.Errorf("en/%s: %d segments (%d units)", kind, info.Segments, info.Units)
 			}
 		}
