@@ -3,6 +3,7 @@ package core
 import (
 	"slices"
 	"testing"
+	"time"
 )
 
 func TestInboundAddresses(t *testing.T) {
@@ -74,5 +75,53 @@ func TestCheckSender(t *testing.T) {
 		if got != tc.want || (err != nil) != (tc.err != "") {
 			t.Errorf("%q: %q, %v", tc.in, got, err)
 		}
+	}
+}
+
+func TestParseReplyIn(t *testing.T) {
+	for _, tc := range []struct {
+		locale, in string
+		want       ReplyIntent
+	}{
+		// Every language: digits, its words, Twilio's keywords.
+		{"en", "1", ReplyConfirm}, {"en", "yes", ReplyConfirm}, {"en", "Y", ReplyConfirm}, {"en", "no", ReplyCancel}, {"en", "n", ReplyCancel},
+		{"fr", "Oui !", ReplyConfirm}, {"fr", "non", ReplyCancel}, {"fr", "NO", ReplyCancel}, {"fr", "arrêt", ReplyStop}, {"fr", "ARRET", ReplyStop},
+		{"fr", "aide", ReplyHelp}, {"fr", "stop", ReplyStop},
+		{"de", "Ja", ReplyConfirm}, {"de", "nein", ReplyCancel}, {"de", "N", ReplyCancel}, {"de", "Hilfe", ReplyHelp}, {"de", "START", ReplyStart},
+		{"ru", "да", ReplyConfirm}, {"ru", "Нет.", ReplyCancel}, {"ru", "no", ReplyCancel}, {"ru", "стоп", ReplyStop}, {"ru", "СТАРТ", ReplyStart},
+		{"ru", "помощь", ReplyHelp},
+		// Polish: 1/TAK and 2/NIE only; "no" is "yeah", left for staff.
+		{"pl", "tak", ReplyConfirm}, {"pl", "1", ReplyConfirm}, {"pl", "Nie", ReplyCancel}, {"pl", "2", ReplyCancel},
+		{"pl", "no", ReplyOther}, {"pl", "N", ReplyOther}, {"pl", "yes", ReplyOther}, {"pl-PL", "ok", ReplyOther}, {"pl", "pomoc", ReplyHelp},
+		{"pl", "STOP", ReplyStop},
+		// Another language's words are not understood...
+		{"en", "СТОП", ReplyOther}, {"de", "aide", ReplyOther}, {"en", "oui", ReplyOther},
+		// ...except where the language is unknown.
+		{"", "СТОП", ReplyStop}, {"", "pomoc", ReplyHelp}, {"", "no", ReplyCancel},
+		// CANCEL is Twilio's opt-out word in every language, never a cancellation.
+		{"en", "Cancel", ReplyStop}, {"pl", "cancel", ReplyStop},
+	} {
+		if got := ParseReplyIn(tc.in, tc.locale); got != tc.want {
+			t.Errorf("ParseReplyIn(%q, %q) = %s, want %s", tc.in, tc.locale, got, tc.want)
+		}
+	}
+}
+
+func TestLinkTokens(t *testing.T) {
+	seen := map[string]bool{}
+	for range 1000 {
+		tok := NewLinkToken()
+		if len(tok) != ShortTokenLen || len(tok) >= 40 || !IsShortToken(tok) || seen[tok] {
+			t.Fatalf("token %q", tok)
+		}
+		seen[tok] = true
+	}
+	exp := time.Date(2026, 3, 9, 11, 0, 0, 0, time.UTC)
+	if IsShortToken(SignLink([]byte("k"), NewID(), LinkManage, exp)) {
+		t.Error("a signed token taken for a short one")
+	}
+	lt := LinkToken{Expires: exp}
+	if CheckLinkToken(lt, exp) != nil || ErrorCode(CheckLinkToken(lt, exp.Add(time.Second))) != CodeInvalid {
+		t.Error("expiry")
 	}
 }

@@ -144,6 +144,9 @@ const (
 	// KindStaffPaymentCurrency: a payment in another currency than the
 	// price was recorded but not counted; staff are told.
 	KindStaffPaymentCurrency = "staff.payment_currency"
+	// KindStopNotice answers a STOP sent while a reminder awaited a reply:
+	// the client is unsubscribed, the visit still booked, and how to cancel.
+	KindStopNotice = "stop.notice"
 )
 
 // PlanEvent decides who is told what about an event: the client of every

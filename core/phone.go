@@ -30,3 +30,18 @@ func NormalizePhone(raw, defaultRegion string) (string, error) {
 	}
 	return phonenumbers.Format(n, phonenumbers.E164), nil
 }
+
+// DisplayPhone formats an E.164 number for a reader whose own number is
+// viewer: nationally ("04 72 00 00 00") within the same country,
+// internationally ("+33 4 72 00 00 00") otherwise; as given if it does not
+// parse.
+func DisplayPhone(e164, viewer string) string {
+	n, err := phonenumbers.Parse(e164, "")
+	if err != nil {
+		return e164
+	}
+	if v, err := phonenumbers.Parse(viewer, ""); err == nil && v.GetCountryCode() == n.GetCountryCode() {
+		return phonenumbers.Format(n, phonenumbers.NATIONAL)
+	}
+	return phonenumbers.Format(n, phonenumbers.INTERNATIONAL)
+}

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"strings"
 	"time"
 
 	"github.com/bookinggw/gateway/core/schedule"
@@ -120,31 +119,10 @@ const (
 	ReplyOther   ReplyIntent = "other"
 )
 
-var replyWords = map[string]ReplyIntent{
-	"1": ReplyConfirm, "YES": ReplyConfirm, "Y": ReplyConfirm, "OK": ReplyConfirm, "ДА": ReplyConfirm, "OUI": ReplyConfirm,
-	"JA": ReplyConfirm, "TAK": ReplyConfirm, "SI": ReplyConfirm, "CONFIRM": ReplyConfirm,
-	"2": ReplyCancel, "NO": ReplyCancel, "N": ReplyCancel, "НЕТ": ReplyCancel, "NON": ReplyCancel, "NEIN": ReplyCancel, "NIE": ReplyCancel,
-	// Twilio's opt-out and opt-in keywords (its Advanced Opt-Out list).
-	"STOP": ReplyStop, "STOPALL": ReplyStop, "UNSUBSCRIBE": ReplyStop, "CANCEL": ReplyStop, "END": ReplyStop, "QUIT": ReplyStop,
-	"START": ReplyStart, "UNSTOP": ReplyStart,
-	"HELP": ReplyHelp, "INFO": ReplyHelp,
-}
-
-// ParseReply reads a client's reply: case, spaces and punctuation are
-// ignored, so " oui! " confirms and "Нет." cancels.
-func ParseReply(body string) ReplyIntent {
-	var b strings.Builder
-	for _, r := range strings.ToUpper(strings.TrimSpace(body)) {
-		if r == ' ' || r == '\t' || r == '\n' || r == '\r' || strings.ContainsRune(".,!?;:'\"()-_*", r) {
-			continue
-		}
-		b.WriteRune(r)
-	}
-	if in, ok := replyWords[b.String()]; ok {
-		return in
-	}
-	return ReplyOther
-}
+// ParseReply reads a client's reply in any of the five languages: case,
+// spaces and punctuation are ignored, so " oui! " confirms and "Нет."
+// cancels. ParseReplyIn reads it in the client's own language.
+func ParseReply(body string) ReplyIntent { return ParseReplyIn(body, "") }
 
 // LinkAction is what a signed client link lets its holder do.
 type LinkAction string

@@ -49,6 +49,7 @@ type Store interface {
 	SetSenderOptOut(ctx context.Context, o core.SenderOptOut, stop bool) error
 	SenderOptOuts(ctx context.Context, sender, phone string) ([]core.SenderOptOut, error)
 	ClientsByPhone(ctx context.Context, phone string) ([]core.Client, error)
+	LinkToken(ctx context.Context, t core.LinkToken) (string, error)
 	GetSale(ctx context.Context, orgID, id string) (core.PackageSale, error)
 	GetPackage(ctx context.Context, orgID, id string) (core.Package, error)
 	FindPaymentLink(ctx context.Context, orgID, purpose, refID string, amount int64) (core.StoredLink, error)
@@ -294,7 +295,14 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 			data.PreviousStart = *change.PreviousStart
 		}
 		if len(d.c.LinkSecret) > 0 && (a.Status == core.Accepted || a.Status == core.Pending) {
-			link := d.c.PublicURL + "/a/" + core.SignLink(d.c.LinkSecret, a.ID, core.LinkManage, a.End)
+			// A short random token (stored) instead of a signed one: the
+			// link costs 40 characters of an SMS, not 110.
+			tok, err := st.LinkToken(ctx, core.LinkToken{Token: core.NewLinkToken(), OrgID: a.OrgID, AppointmentID: a.ID,
+				Action: core.LinkManage, Expires: a.End})
+			if err != nil {
+				return m, err
+			}
+			link := d.c.PublicURL + "/a/" + tok
 			data.CancelURL, data.ConfirmURL = link, link
 		}
 	}
@@ -329,24 +337,19 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 	if pay != nil {
 		paymentTotals(pay, &data)
 	}
-	data.HelpText = org.Name
-	if center.Phone != "" {
-		data.HelpText += " " + center.Phone
-	}
 	if only == nil {
 		switch in.Kind {
 		case core.KindReplyConfirm, core.KindReplyCancel, core.KindHelp:
 			// Answer on the channel the client wrote on.
-			via := ""
-			if notice != nil {
-				via = notice.Via
-			} else if change != nil {
-				via = change.Via
-			}
-			only = []core.Channel{core.Channel(or(via, string(core.ChannelSMS)))}
+			only = []core.Channel{core.Channel(or(via(e), string(core.ChannelSMS)))}
 		case core.KindReminderAsk:
 			// Only SMS and WhatsApp carry a reply back.
 			only = []core.Channel{core.ChannelWhatsApp, core.ChannelSMS}
+		case core.KindStopNotice:
+			// The channel written on first; where the provider refuses it
+			// after the STOP, the client's other channels.
+			only = []core.Channel{core.Channel(or(via(e), string(core.ChannelSMS))), core.ChannelTelegram, core.ChannelEmail,
+				core.ChannelWhatsApp, core.ChannelSMS}
 		}
 	}
 	if match != nil {
@@ -370,6 +373,13 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 		}
 		data.ClientName = c.Name
 		locale, tz = or(c.Language, locale), or(c.Timezone, tz)
+		data.Region = templates.RegionOf(c.Language, c.Phone)
+		// The help line names the centre (else the organization) and its
+		// phone as the client would dial it.
+		data.HelpText = or(center.Name, org.Name)
+		if center.Phone != "" {
+			data.HelpText += ", " + core.DisplayPhone(center.Phone, c.Phone)
+		}
 		prefs, err := st.ClientChannels(ctx, e.OrgID, c.ID)
 		if err != nil {
 			return m, err
@@ -377,8 +387,10 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 		addr := map[core.Channel]string{core.ChannelSMS: c.Phone, core.ChannelWhatsApp: c.Phone,
 			core.ChannelTelegram: string(c.TelegramID), core.ChannelEmail: c.Email}
 		targets = core.RouteClient(addr, prefs, org.ChannelOrder)
-		if targets, optedOut, err = d.dropOptedOut(ctx, targets, sender, c.Phone); err != nil {
-			return m, err
+		if in.Kind != core.KindStopNotice { // the one answer a STOP gets
+			if targets, optedOut, err = d.dropOptedOut(ctx, targets, sender, c.Phone); err != nil {
+				return m, err
+			}
 		}
 	case "staff":
 		s, err := st.GetStaff(ctx, e.OrgID, in.Recipient.ID)
@@ -414,6 +426,7 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 	for _, t := range targets[1:] {
 		m.Fallback = append(m.Fallback, t.Channel)
 	}
+	data.SMS = m.Channel == core.ChannelSMS
 	over, found, err := st.GetTemplateOverride(ctx, e.OrgID, in.Kind, m.Locale)
 	if err != nil {
 		return m, err
@@ -521,6 +534,17 @@ func (d *Dispatcher) appointmentData(ctx context.Context, a core.Appointment, da
 	return nil
 }
 
+// via is the channel a client acted on, when the event says.
+func via(e core.Event) string {
+	switch d := e.Data.(type) {
+	case *core.Notice:
+		return d.Via
+	case *core.AppointmentChanged:
+		return d.Via
+	}
+	return ""
+}
+
 // paymentTotals puts the totals as of a payment (its event's data) in
 // place of the current ones: a receipt built later, after more payments,
 // still states what this payment left to pay.
@@ -547,7 +571,7 @@ func filterTargets(ts []core.Target, only []core.Channel) []core.Target {
 	var out []core.Target
 	for _, c := range only {
 		for _, t := range ts {
-			if t.Channel == c {
+			if t.Channel == c && !hasChannel(out, c) {
 				out = append(out, t)
 				break
 			}

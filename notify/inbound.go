@@ -27,6 +27,9 @@ type inboundOwner struct {
 	senders    []string
 	ok         bool
 	candidates int
+	// locale is the client's language, else the organization's; empty
+	// when unmatched.
+	locale string
 }
 
 // HandleInbound acts on a client's SMS or WhatsApp message, once. The
@@ -49,12 +52,14 @@ func (d *Dispatcher) HandleInbound(ctx context.Context, id string) error {
 		return err
 	}
 	phone := strings.TrimPrefix(in.From, "whatsapp:")
-	in.Intent = core.ParseReply(in.Body)
 	now := d.now()
 	own, err := d.resolveInbound(ctx, in, phone)
 	if err != nil {
 		return err
 	}
+	// Words are read in the client's language (the organization's when the
+	// client is unknown; every language's when the organization is).
+	in.Intent = core.ParseReplyIn(in.Body, own.locale)
 	in.OrgID, in.CenterID, in.ClientID = own.orgID, own.centerID, own.clientID
 	if in.Intent == core.ReplyStop || in.Intent == core.ReplyStart {
 		for _, addr := range in.Addresses() {
@@ -74,7 +79,36 @@ func (d *Dispatcher) HandleInbound(ctx context.Context, id string) error {
 		d.c.Inbound.IncInbound(in.Channel, InboundUnmatched)
 		return nil
 	}
+	replyFrom := in.ServiceSID
+	if replyFrom == "" {
+		replyFrom = strings.TrimPrefix(in.To, "whatsapp:")
+	}
 	switch in.Intent {
+	case core.ReplyStop:
+		// A STOP while a reminder awaits an answer is often meant as "I
+		// cannot come": say the client is unsubscribed and how to cancel.
+		m, err := st.AwaitingReply(ctx, own.orgID, phone, own.senders, now)
+		if core.ErrorCode(err) == core.CodeNotFound {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if a, err := st.GetAppointment(ctx, own.orgID, m.AppointmentID); err != nil {
+			return err
+		} else if a.ConfirmedAt != nil {
+			break // answered already: nothing awaits
+		}
+		in.ClientID, in.AppointmentID = m.RecipientID, m.AppointmentID
+		e := synthetic("stop:"+in.ID, in.OrgID, &core.Notice{EventRefs: core.EventRefs{ClientID: m.RecipientID, AppointmentID: m.AppointmentID},
+			Via: string(in.Channel), ReplyFrom: replyFrom})
+		n, err := d.build(ctx, e, core.Intent{Kind: core.KindStopNotice, Recipient: core.Recipient{Kind: "client", ID: m.RecipientID}}, nil, "")
+		if err != nil {
+			return err
+		}
+		if _, err := d.insert(ctx, n); err != nil {
+			return err
+		}
 	case core.ReplyConfirm, core.ReplyCancel:
 		m, err := st.AwaitingReply(ctx, own.orgID, phone, own.senders, now)
 		if core.ErrorCode(err) == core.CodeNotFound {
@@ -98,12 +132,8 @@ func (d *Dispatcher) HandleInbound(ctx context.Context, id string) error {
 		}
 	case core.ReplyHelp:
 		if in.ClientID != "" {
-			from := in.ServiceSID
-			if from == "" {
-				from = strings.TrimPrefix(in.To, "whatsapp:")
-			}
 			e := synthetic("help:"+in.ID, in.OrgID, &core.Notice{EventRefs: core.EventRefs{ClientID: in.ClientID},
-				Via: string(in.Channel), CenterID: in.CenterID, ReplyFrom: from})
+				Via: string(in.Channel), CenterID: in.CenterID, ReplyFrom: replyFrom})
 			m, err := d.build(ctx, e, core.Intent{Kind: core.KindHelp, Recipient: core.Recipient{Kind: "client", ID: in.ClientID}}, nil, "")
 			if err != nil {
 				return err
@@ -159,12 +189,19 @@ func (d *Dispatcher) resolveInbound(ctx context.Context, in core.Inbound, phone 
 			continue
 		}
 		if latest != nil && latest.OrgID == own.orgID && latest.RecipientKind == "client" && latest.RecipientID == c.ID {
-			own.clientID = c.ID
+			own.clientID, own.locale = c.ID, c.Language
 			break
 		}
 		if own.clientID == "" {
-			own.clientID = c.ID
+			own.clientID, own.locale = c.ID, c.Language
 		}
+	}
+	if own.locale == "" {
+		org, err := st.GetOrganization(ctx, own.orgID)
+		if err != nil {
+			return own, err
+		}
+		own.locale = org.Locale
 	}
 	return own, nil
 }

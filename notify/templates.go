@@ -59,12 +59,15 @@ func (d *Dispatcher) PreviewTemplate(ctx context.Context, org core.Organization,
 	} else if found {
 		override = &o
 	}
+	// Sample data in the preview's own language (names, service, reason,
+	// currency of that locale), on the organization's name, two days ahead.
 	start := d.now().Add(48 * time.Hour).Truncate(time.Hour)
-	sample := templates.Data{Timezone: loc, ClientName: "Anna Smith", SpecialistName: "Dr Martin", ServiceName: "Consultation",
-		CenterName: "Main center", OrganizationName: org.Name, Start: start, PreviousStart: start.Add(-24 * time.Hour), DurationMin: 50,
-		Location: "12 rue de la Paix, room 3", PriceMinor: 6000, PaidMinor: 2000, BalanceMinor: 4000, Currency: org.Currency,
-		PriceShown: true, PaymentURL: "https://pay.example/abc", CancelURL: "https://example.invalid/c/abc",
-		ConfirmURL: "https://example.invalid/v/abc", HelpText: org.Name, Extra: map[string]string{templates.ExtraReason: "illness"}}
+	sample := templates.Sample(in.Locale)
+	sample.Timezone, sample.OrganizationName, sample.Start, sample.PreviousStart = loc, org.Name, start, start.Add(-24*time.Hour)
+	if org.Currency != "" {
+		sample.Currency = org.Currency
+	}
+	sample.SMS = true // the SMS facts below are of the SMS text
 	out, err := d.c.Templates.Render(in.Kind, in.Locale, sample, override)
 	if err != nil {
 		return core.TemplatePreview{}, parseProblem(err)

@@ -25,6 +25,7 @@ type Store interface {
 	GetService(ctx context.Context, orgID, id string) (core.Offering, error)
 	GetStaff(ctx context.Context, orgID, id string) (core.Staff, error)
 	GetClient(ctx context.Context, orgID, id string) (core.Client, error)
+	ResolveLinkToken(ctx context.Context, token string) (core.LinkToken, error)
 }
 
 // Actions are what a client may do from the page.
@@ -74,8 +75,23 @@ button{font-size:1rem;padding:.6rem 1.2rem;margin:.3rem .3rem 0 0}.note{color:#5
 <button name="action" value="cancel">Cancel the visit</button></form>{{end}}
 </body></html>`))
 
+// appointmentOf reads the appointment a token stands for: a short stored
+// token, or a signed one from messages sent before short links (they keep
+// working until they expire).
+func (h *handler) appointmentOf(ctx context.Context, token string) (string, error) {
+	if !core.IsShortToken(token) {
+		id, _, err := core.VerifyLink(h.c.Secret, token, h.c.Clock.Now())
+		return id, err
+	}
+	t, err := h.c.Store.ResolveLinkToken(ctx, token)
+	if err != nil {
+		return "", err
+	}
+	return t.AppointmentID, core.CheckLinkToken(t, h.c.Clock.Now())
+}
+
 func (h *handler) load(c *gin.Context) (core.Appointment, bool) {
-	id, _, err := core.VerifyLink(h.c.Secret, c.Param("token"), h.c.Clock.Now())
+	id, err := h.appointmentOf(c.Request.Context(), c.Param("token"))
 	if err != nil {
 		msg := "This link is not valid."
 		if core.ErrorCode(err) == core.CodeInvalid {

@@ -160,10 +160,13 @@ func grants(t *testing.T, ls []*Limiter, n int, maxWait time.Duration, reqs ...R
 }
 
 // atMost checks that no window of the given length holds more than max
-// grants (measured on our side, so with a little slack for latency).
+// grants. They are measured on our side, when the goroutine that was
+// granted runs again, so a loaded machine (CI shares two cores) delays
+// some observations: the slack covers that, while a limiter that let a
+// burst through would still show grants microseconds apart.
 func atMost(t *testing.T, what string, got []time.Duration, window time.Duration, max int) {
 	t.Helper()
-	slack := 15 * time.Millisecond
+	slack := 30 * time.Millisecond
 	for i := range got {
 		j := i
 		for j < len(got) && got[j]-got[i] < window-slack {

@@ -29,11 +29,16 @@ type localeFormat struct {
 }
 
 var formats = map[string]*localeFormat{
+	// British English, the default: "Tuesday 2 March 2027", "09:00".
 	"en": {
-		weekdays: [7]string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"},
-		months: [12]string{"January", "February", "March", "April", "May", "June", "July", "August",
-			"September", "October", "November", "December"},
-		date:    func(w, d, m string, y int) string { return w + ", " + d + " " + m + " " + strconv.Itoa(y) },
+		weekdays: enWeekdays, months: enMonths,
+		date:    func(w, d, m string, y int) string { return w + " " + d + " " + m + " " + strconv.Itoa(y) },
+		decimal: ".", group: ",", minGroup: 4, hour: "h", minute: "min",
+	},
+	// American English: "Tuesday, March 2, 2027", "9:00 AM".
+	"en-US": {
+		weekdays: enWeekdays, months: enMonths,
+		date:    func(w, d, m string, y int) string { return w + ", " + m + " " + d + ", " + strconv.Itoa(y) },
 		hours12: true, decimal: ".", group: ",", minGroup: 4, hour: "h", minute: "min",
 	},
 	"fr": {
@@ -59,16 +64,41 @@ var formats = map[string]*localeFormat{
 		weekdays: [7]string{"воскресенье", "понедельник", "вторник", "среда", "четверг", "пятница", "суббота"},
 		months: [12]string{"января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа",
 			"сентября", "октября", "ноября", "декабря"},
-		date:    func(w, d, m string, y int) string { return w + ", " + d + " " + m + " " + strconv.Itoa(y) },
+		// A year carries its abbreviation: "4 марта 2027 г.".
+		date:    func(w, d, m string, y int) string { return w + ", " + d + " " + m + " " + strconv.Itoa(y) + " г." },
 		decimal: ",", group: " ", minGroup: 4, hour: "ч", minute: "мин",
 	},
 	"pl": {
 		weekdays: [7]string{"niedziela", "poniedziałek", "wtorek", "środa", "czwartek", "piątek", "sobota"},
 		months: [12]string{"stycznia", "lutego", "marca", "kwietnia", "maja", "czerwca", "lipca", "sierpnia",
 			"września", "października", "listopada", "grudnia"},
-		date:    func(w, d, m string, y int) string { return w + ", " + d + " " + m + " " + strconv.Itoa(y) },
+		// A year carries its abbreviation: "5 marca 2027 r.".
+		date:    func(w, d, m string, y int) string { return w + ", " + d + " " + m + " " + strconv.Itoa(y) + " r." },
 		decimal: ",", group: " ", minGroup: 5, hour: "godz.", minute: "min",
 	},
+}
+
+var (
+	enWeekdays = [7]string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"}
+	enMonths   = [12]string{"January", "February", "March", "April", "May", "June", "July", "August",
+		"September", "October", "November", "December"}
+)
+
+// smsMonths replace a locale's months in SMS texts where the usual spelling
+// leaves GSM-7: French "août" (û) would make every August SMS UCS-2, so
+// SMS use the reformed spelling "aout"; emails keep "août".
+var smsMonths = map[string]map[time.Month]string{"fr": {time.August: "aout"}}
+
+// FormatSMSDate is FormatDate for an SMS text (see smsMonths).
+func FormatSMSDate(locale string, t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	if m, ok := smsMonths[locale][t.Month()]; ok {
+		f := formatFor(locale)
+		return f.date(f.weekdays[t.Weekday()], strconv.Itoa(t.Day()), m, t.Year())
+	}
+	return FormatDate(locale, t)
 }
 
 func formatFor(locale string) *localeFormat {
@@ -79,9 +109,10 @@ func formatFor(locale string) *localeFormat {
 }
 
 // FormatDate formats t's calendar date, in t's own location, the way
-// locale writes a full date: en "Monday, 9 March 2026", fr "lundi 9 mars
-// 2026", de "Montag, 9. März 2026", ru "понедельник, 9 марта 2026", pl
-// "poniedziałek, 9 marca 2026". The zero time gives "".
+// locale writes a full date: en "Monday 9 March 2026", en-US "Monday,
+// March 9, 2026", fr "lundi 9 mars 2026", de "Montag, 9. März 2026", ru
+// "понедельник, 9 марта 2026 г.", pl "poniedziałek, 9 marca 2026 r.". The
+// zero time gives "".
 func FormatDate(locale string, t time.Time) string {
 	if t.IsZero() {
 		return ""
@@ -91,7 +122,7 @@ func FormatDate(locale string, t time.Time) string {
 }
 
 // FormatTime formats t's wall-clock time in t's own location: "2:30 PM"
-// in en, "14:30" elsewhere. The zero time gives "".
+// in en-US, "14:30" elsewhere (en-GB included). The zero time gives "".
 func FormatTime(locale string, t time.Time) string {
 	if t.IsZero() {
 		return ""
@@ -172,7 +203,7 @@ func FormatMoney(locale string, minor int64, currency string) string {
 		return sign + num
 	}
 	sym, hasSym := currencySymbols[code]
-	if locale == "en" || formats[locale] == nil {
+	if strings.HasPrefix(locale, "en") || formats[locale] == nil {
 		if enPrefixSymbols[code] {
 			return sign + sym + num
 		}

@@ -60,12 +60,13 @@ func TestCurrencyDigits(t *testing.T) {
 func TestFormatDate(t *testing.T) {
 	monday := time.Date(2026, 3, 9, 14, 30, 0, 0, time.UTC)
 	want := map[string]string{
-		"en": "Monday, 9 March 2026",
-		"fr": "lundi 9 mars 2026",
-		"de": "Montag, 9. März 2026",
-		"ru": "понедельник, 9 марта 2026",
-		"pl": "poniedziałek, 9 marca 2026",
-		"zz": "Monday, 9 March 2026",
+		"en":    "Monday 9 March 2026",
+		"en-US": "Monday, March 9, 2026",
+		"fr":    "lundi 9 mars 2026",
+		"de":    "Montag, 9. März 2026",
+		"ru":    "понедельник, 9 марта 2026 г.",
+		"pl":    "poniedziałek, 9 marca 2026 r.",
+		"zz":    "Monday 9 March 2026",
 	}
 	for loc, w := range want {
 		if got := FormatDate(loc, monday); got != w {
@@ -73,7 +74,7 @@ func TestFormatDate(t *testing.T) {
 		}
 	}
 	first := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC) // a Friday
-	for loc, w := range map[string]string{"fr": "vendredi 1er mai 2026", "de": "Freitag, 1. Mai 2026", "en": "Friday, 1 May 2026"} {
+	for loc, w := range map[string]string{"fr": "vendredi 1er mai 2026", "de": "Freitag, 1. Mai 2026", "en": "Friday 1 May 2026", "en-US": "Friday, May 1, 2026"} {
 		if got := FormatDate(loc, first); got != w {
 			t.Errorf("FormatDate(%s, 1 May) = %q, want %q", loc, got, w)
 		}
@@ -90,17 +91,17 @@ func TestGenitiveMonths(t *testing.T) {
 	pl := []string{"stycznia", "lutego", "marca", "kwietnia", "maja", "czerwca", "lipca", "sierpnia", "września", "października", "listopada", "grudnia"}
 	for m := time.January; m <= time.December; m++ {
 		d := time.Date(2026, m, 15, 12, 0, 0, 0, time.UTC)
-		if got, w := FormatDate("ru", d), " 15 "+ru[m-1]+" 2026"; !hasSuffix(got, w) {
+		if got, w := FormatDate("ru", d), " 15 "+ru[m-1]+" 2026 г."; !hasSuffix(got, w) {
 			t.Errorf("ru %v: %q, want suffix %q", m, got, w)
 		}
-		if got, w := FormatDate("pl", d), " 15 "+pl[m-1]+" 2026"; !hasSuffix(got, w) {
+		if got, w := FormatDate("pl", d), " 15 "+pl[m-1]+" 2026 r."; !hasSuffix(got, w) {
 			t.Errorf("pl %v: %q, want suffix %q", m, got, w)
 		}
 	}
-	if got := FormatDate("ru", time.Date(2026, 3, 11, 0, 0, 0, 0, time.UTC)); got != "среда, 11 марта 2026" {
+	if got := FormatDate("ru", time.Date(2026, 3, 11, 0, 0, 0, 0, time.UTC)); got != "среда, 11 марта 2026 г." {
 		t.Errorf("ru Wednesday: %q", got)
 	}
-	if got := FormatDate("pl", time.Date(2026, 3, 11, 0, 0, 0, 0, time.UTC)); got != "środa, 11 marca 2026" {
+	if got := FormatDate("pl", time.Date(2026, 3, 11, 0, 0, 0, 0, time.UTC)); got != "środa, 11 marca 2026 r." {
 		t.Errorf("pl Wednesday: %q", got)
 	}
 }
@@ -115,10 +116,12 @@ func TestFormatTime(t *testing.T) {
 		hour, min int
 		want      string
 	}{
-		{"en", 14, 30, "2:30 PM"},
-		{"en", 9, 5, "9:05 AM"},
-		{"en", 0, 5, "12:05 AM"},
-		{"en", 12, 0, "12:00 PM"},
+		{"en-US", 14, 30, "2:30 PM"},
+		{"en-US", 9, 5, "9:05 AM"},
+		{"en-US", 0, 5, "12:05 AM"},
+		{"en-US", 12, 0, "12:00 PM"},
+		{"en", 14, 30, "14:30"}, // British English: a 24-hour clock
+		{"en", 9, 5, "09:05"},
 		{"fr", 14, 30, "14:30"},
 		{"de", 9, 5, "09:05"},
 		{"ru", 0, 0, "00:00"},
@@ -157,5 +160,26 @@ func TestFormatDuration(t *testing.T) {
 		if got := FormatDuration(tt.locale, tt.minutes); got != tt.want {
 			t.Errorf("FormatDuration(%s, %d) = %q, want %q", tt.locale, tt.minutes, got, tt.want)
 		}
+	}
+}
+
+// TestSMSMonths: French SMS spell August "aout" (û would make the SMS
+// UCS-2); emails keep "août"; other months and locales are unchanged.
+func TestSMSMonths(t *testing.T) {
+	aug := time.Date(2027, 8, 3, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct{ locale, email, sms string }{
+		{"fr", "mardi 3 août 2027", "mardi 3 aout 2027"},
+		{"de", "Dienstag, 3. August 2027", "Dienstag, 3. August 2027"},
+		{"en", "Tuesday 3 August 2027", "Tuesday 3 August 2027"},
+	} {
+		if got := FormatDate(tc.locale, aug); got != tc.email {
+			t.Errorf("%s email: %q", tc.locale, got)
+		}
+		if got := FormatSMSDate(tc.locale, aug); got != tc.sms {
+			t.Errorf("%s SMS: %q", tc.locale, got)
+		}
+	}
+	if got := FormatSMSDate("fr", time.Date(2027, 12, 1, 0, 0, 0, 0, time.UTC)); got != "mercredi 1er décembre 2027" {
+		t.Errorf("fr December SMS: %q", got)
 	}
 }

@@ -8,8 +8,9 @@
 //	<kind>.html         the body of the HTML email (html/template), optional; it is placed inside layout.html
 //
 // Every template receives a Data and can call the functions date, time,
-// money, duration and firstname, which format for the template's locale
-// (see FormatDate and the others). Times are shown in Data.Timezone, the
+// money, duration, firstname and reason, which format for the template's
+// locale (see FormatDate and the others), its region (Data.Region) and
+// whether it is an SMS (Data.SMS). README.md lists the rules texts follow. Times are shown in Data.Timezone, the
 // recipient's zone.
 //
 // An organization can override any kind in any locale (Override); Validate
@@ -60,13 +61,14 @@ const (
 	// KindStaffPaymentCurrency tells staff a payment came in another
 	// currency than the price: recorded, not counted (Extra "payment").
 	KindStaffPaymentCurrency = "staff.payment_currency"
+	KindStopNotice           = "stop.notice" // to the client who sent STOP while a reminder awaited a reply: unsubscribed, the visit stands, how to cancel
 )
 
 var kinds = []string{
 	KindRequested, KindAccepted, KindRejected, KindCancelled, KindMoved, KindCompleted,
 	KindReminder, KindReminderConfirm, KindReplyConfirmed, KindReplyCancelled, KindHelp,
 	KindWaitlistMatch, KindStaffNewRequest, KindStaffCancelled, KindPaymentLink, KindPaymentReceipt, KindStaffPayment,
-	KindStaffPaymentCurrency,
+	KindStaffPaymentCurrency, KindStopNotice,
 }
 
 // DefaultLocale is used for any locale without templates.
@@ -150,8 +152,18 @@ type Data struct {
 	CancelURL  string // signed link to cancel
 	ConfirmURL string // signed link to confirm
 
-	// HelpText is the organization's contact line for the help reply.
+	// HelpText is the contact line of the help reply: the centre's (else
+	// the organization's) name and phone, "Cabinet Martin, 04 72 00 00 00".
 	HelpText string
+
+	// Region is the recipient's country where formats differ by region:
+	// "US" gives American English dates and a 12-hour clock; anything else
+	// British English. See RegionOf.
+	Region string
+	// SMS renders the text for an SMS: French months in their GSM-7
+	// spelling ("aout"), and in the GSM-7 locales (en, fr, de) names
+	// transliterated when that keeps the text GSM-7 ("Francois").
+	SMS bool
 	// Extra carries values without a field of their own; see ExtraReason
 	// and the other Extra keys.
 	Extra map[string]string
@@ -205,9 +217,24 @@ type key struct{ locale, kind string }
 // defaults with an override applied. Safe for concurrent use.
 type Template struct {
 	kind, locale string
-	text         *texttemplate.Template
-	subject      *texttemplate.Template
-	html         *htmltemplate.Template
+	// format is the key of the formatting functions the template was
+	// parsed with: the locale, or a variant of it ("en-US", "fr+sms").
+	format  string
+	text    *texttemplate.Template
+	subject *texttemplate.Template
+	html    *htmltemplate.Template
+	// src, layout and strict parse the variants on first use.
+	src      Override
+	layout   *htmltemplate.Template
+	strict   bool
+	variants *variantCache
+}
+
+// variantCache holds a template's variants: the same sources parsed with
+// another region's or SMS formatting functions.
+type variantCache struct {
+	mu sync.Mutex
+	m  map[string]*Template
 }
 
 var loadDefault = sync.OnceValues(load)
@@ -259,7 +286,7 @@ func load() (*Set, error) {
 			if strings.TrimSpace(src.Text) == "" {
 				return nil, fmt.Errorf("templates: %s/%s.txt is missing or empty", loc, kind)
 			}
-			t := &Template{kind: kind, locale: loc}
+			t := &Template{kind: kind, locale: loc, format: loc, variants: &variantCache{}}
 			if err := t.apply(layout, src, false); err != nil {
 				return nil, fmt.Errorf("templates: %s/%s: %w", loc, kind, err)
 			}
@@ -296,6 +323,7 @@ func (s *Set) Lookup(kind, locale string, o *Override) (*Template, error) {
 		return base, nil
 	}
 	t := *base
+	t.variants = &variantCache{}
 	if err := t.apply(s.layout, *o, false); err != nil {
 		return nil, err
 	}
@@ -336,6 +364,9 @@ func (t *Template) Render(d Data) (m Message, err error) {
 			m, err = Message{}, fmt.Errorf("templates: %s/%s: panic while rendering: %v", t.locale, t.kind, r)
 		}
 	}()
+	if t, err = t.variant(formatKey(t.locale, d)); err != nil {
+		return Message{}, err
+	}
 	d = prepare(d, t.locale)
 	wrap := func(part string, err error) error {
 		return fmt.Errorf("templates: %s/%s %s: %w", t.locale, t.kind, part, err)
@@ -362,7 +393,46 @@ func (t *Template) Render(d Data) (m Message, err error) {
 	return m, nil
 }
 
+// formatKey names the formatting a rendering needs: the locale, "en-US"
+// for American English, "+sms" where SMS texts spell differently.
+func formatKey(locale string, d Data) string {
+	key := locale
+	if locale == "en" && strings.EqualFold(d.Region, "US") {
+		key = "en-US"
+	}
+	if d.SMS && smsMonths[locale] != nil {
+		key += "+sms"
+	}
+	return key
+}
+
+// variant returns the template parsed with the formatting functions of
+// key, parsing it on first use.
+func (t *Template) variant(key string) (*Template, error) {
+	if key == t.format || t.variants == nil {
+		return t, nil
+	}
+	t.variants.mu.Lock()
+	defer t.variants.mu.Unlock()
+	if v, ok := t.variants.m[key]; ok {
+		return v, nil
+	}
+	v := &Template{kind: t.kind, locale: t.locale, format: key}
+	if err := v.apply(t.layout, t.src, t.strict); err != nil {
+		return nil, err
+	}
+	if t.variants.m == nil {
+		t.variants.m = map[string]*Template{}
+	}
+	t.variants.m[key] = v
+	return v, nil
+}
+
 func prepare(d Data, locale string) Data {
+	if d.SMS && gsm7Locales[locale] {
+		d.ClientName, d.SpecialistName = smsName(d.ClientName), smsName(d.SpecialistName)
+		d.CenterName, d.OrganizationName = smsName(d.CenterName), smsName(d.OrganizationName)
+	}
 	d.Locale = locale
 	if d.Timezone == nil {
 		d.Timezone = time.UTC
@@ -379,26 +449,30 @@ func prepare(d Data, locale string) Data {
 // apply parses the non-empty parts of src into t. strict makes a missing
 // Extra key an execution error (Validate); otherwise it renders empty.
 func (t *Template) apply(layout *htmltemplate.Template, src Override, strict bool) error {
+	if t.format == "" {
+		t.format = t.locale
+	}
+	t.layout, t.strict = layout, strict
 	if src.Text != "" {
-		tt, err := parseText(t.kind, "text", src.Text, t.locale, strict)
+		tt, err := parseText(t.kind, "text", src.Text, t.format, strict)
 		if err != nil {
 			return err
 		}
-		t.text = tt
+		t.text, t.src.Text = tt, src.Text
 	}
 	if src.Subject != "" {
-		tt, err := parseText(t.kind, "subject", src.Subject, t.locale, strict)
+		tt, err := parseText(t.kind, "subject", src.Subject, t.format, strict)
 		if err != nil {
 			return err
 		}
-		t.subject = tt
+		t.subject, t.src.Subject = tt, src.Subject
 	}
 	if src.HTML != "" {
-		ht, err := parseHTML(t.kind, layout, src.HTML, t.locale, strict)
+		ht, err := parseHTML(t.kind, layout, src.HTML, t.format, strict)
 		if err != nil {
 			return err
 		}
-		t.html = ht
+		t.html, t.src.HTML = ht, src.HTML
 	}
 	return nil
 }
@@ -518,14 +592,21 @@ func cleanText(s string) string {
 	return strings.Join(out, "\n")
 }
 
-// funcs are the template functions, bound to a locale.
-func funcs(locale string) map[string]any {
+// funcs are the template functions, bound to a format key (formatKey).
+func funcs(key string) map[string]any {
+	locale, sms := strings.CutSuffix(key, "+sms")
+	base, _, _ := strings.Cut(locale, "-")
+	date := func(t time.Time) string { return FormatDate(locale, t) }
+	if sms {
+		date = func(t time.Time) string { return FormatSMSDate(locale, t) }
+	}
 	return map[string]any{
-		"date":      func(t time.Time) string { return FormatDate(locale, t) },
+		"date":      date,
 		"time":      func(t time.Time) string { return FormatTime(locale, t) },
 		"money":     func(minor int64, currency string) string { return FormatMoney(locale, minor, currency) },
 		"duration":  func(minutes int) string { return FormatDuration(locale, minutes) },
 		"firstname": firstName,
+		"reason":    func(r string) string { return Reason(base, r) },
 	}
 }
 
@@ -536,20 +617,23 @@ func firstName(name string) string {
 	return ""
 }
 
-// replyWords are the words a reminder.confirm text asks for, per locale;
-// the English ones and the digits are understood everywhere.
+// replyWords are the words a reminder.confirm text asks for, per locale:
+// the digit, the locale's word (the one the message shows) and the English
+// one, except in Polish, where "no" means "yeah": Polish clients reply 1/TAK
+// or 2/NIE only. core.ParseReplyIn understands each of them from a client
+// of that language (TestReplyWordsMatchTheParser).
 var replyWords = map[string][2][]string{
 	"en": {{"1", "YES"}, {"2", "NO"}},
 	"fr": {{"1", "OUI", "YES"}, {"2", "NON", "NO"}},
 	"de": {{"1", "JA", "YES"}, {"2", "NEIN", "NO"}},
 	"ru": {{"1", "ДА", "YES"}, {"2", "НЕТ", "NO"}},
-	"pl": {{"1", "TAK", "YES"}, {"2", "NIE", "NO"}},
+	"pl": {{"1", "TAK"}, {"2", "NIE"}},
 }
 
 // ReplyWords returns the replies that confirm and that cancel an
 // appointment after a reminder.confirm message in locale, upper case: the
-// digit, the locale's word (the one the message shows) and the English word.
-// Compare them with the reply trimmed and upper-cased.
+// digit and the locale's word (the one the message shows) first. Compare
+// them with the reply trimmed and upper-cased.
 func ReplyWords(locale string) (confirm, cancel []string) {
 	w := replyWords[NormalizeLocale(locale)]
 	return slices.Clone(w[0]), slices.Clone(w[1])

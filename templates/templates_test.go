@@ -27,11 +27,11 @@ var (
 	htmlKinds = []string{KindRequested, KindAccepted, KindRejected, KindCancelled, KindMoved, KindCompleted,
 		KindReminder, KindPaymentLink, KindPaymentReceipt}
 	subjectKinds = append(slices.Clone(htmlKinds), KindStaffNewRequest, KindStaffCancelled, KindWaitlistMatch, KindStaffPayment,
-		KindStaffPaymentCurrency)
+		KindStaffPaymentCurrency, KindStopNotice)
 	// smsKinds are the client kinds sent as SMS.
 	smsKinds = []string{KindRequested, KindAccepted, KindRejected, KindCancelled, KindMoved, KindCompleted,
 		KindReminder, KindReminderConfirm, KindReplyConfirmed, KindReplyCancelled, KindHelp,
-		KindPaymentLink, KindPaymentReceipt}
+		KindPaymentLink, KindPaymentReceipt, KindStopNotice}
 )
 
 func TestDefaultParsesEveryFile(t *testing.T) {
@@ -39,7 +39,7 @@ func TestDefaultParsesEveryFile(t *testing.T) {
 	if got := Locales(); !slices.Equal(got, []string{"en", "fr", "de", "ru", "pl"}) {
 		t.Errorf("Locales = %v", got)
 	}
-	if len(Kinds()) != 18 {
+	if len(Kinds()) != 19 {
 		t.Errorf("Kinds = %v", Kinds())
 	}
 	for _, loc := range Locales() {
@@ -83,11 +83,11 @@ func TestSplitName(t *testing.T) {
 // expected is what the sample appointment looks like in each locale
 // (Monday 9 March 2026, 14:30 in the sample's own zone).
 var expected = map[string]struct{ date, time, balance, paid, price, confirm, cancel string }{
-	"en": {"Monday, 9 March 2026", "2:30 PM", "£40.00", "£20.00", "£60.00", "1 (YES)", "2 (NO)"},
+	"en": {"Monday 9 March 2026", "14:30", "£40.00", "£20.00", "£60.00", "1 (YES)", "2 (NO)"},
 	"fr": {"lundi 9 mars 2026", "14:30", "40,00 €", "20,00 €", "60,00 €", "1 (OUI)", "2 (NON)"},
 	"de": {"Montag, 9. März 2026", "14:30", "40,00 €", "20,00 €", "60,00 €", "1 (JA)", "2 (NEIN)"},
-	"ru": {"понедельник, 9 марта 2026", "14:30", "40,00 ₽", "20,00 ₽", "60,00 ₽", "1 (ДА)", "2 (НЕТ)"},
-	"pl": {"poniedziałek, 9 marca 2026", "14:30", "40,00 zł", "20,00 zł", "60,00 zł", "1 (TAK)", "2 (NIE)"},
+	"ru": {"понедельник, 9 марта 2026 г.", "14:30", "40,00 ₽", "20,00 ₽", "60,00 ₽", "1 (ДА)", "2 (НЕТ)"},
+	"pl": {"poniedziałek, 9 marca 2026 r.", "14:30", "40,00 zł", "20,00 zł", "60,00 zł", "1 (TAK)", "2 (NIE)"},
 }
 
 func TestRenderEveryKindAndLocale(t *testing.T) {
@@ -107,8 +107,22 @@ func TestRenderEveryKindAndLocale(t *testing.T) {
 					want = append(want, d.ClientName, d.SpecialistName, e.date, e.time)
 				case kind == KindHelp:
 					want = append(want, d.CenterName, e.confirm, e.cancel, "STOP", "START", d.HelpText)
+				case kind == KindStopNotice:
+					want = append(want, d.CenterName, e.date, e.time, d.CancelURL, "START")
 				default:
-					want = append(want, d.CenterName, firstName(d.ClientName), e.date)
+					want = append(want, d.CenterName, e.date)
+					// German greets with the full name, Polish with none
+					// (the vocative cannot be formed reliably).
+					switch {
+					case loc == "de" && kind != KindReplyConfirmed:
+						want = append(want, "Guten Tag "+d.ClientName)
+					case loc == "pl":
+						if strings.Contains(m.Text, firstName(d.ClientName)) {
+							t.Errorf("Polish text names the client: %s", m.Text)
+						}
+					case loc != "de":
+						want = append(want, firstName(d.ClientName))
+					}
 				}
 				switch kind {
 				case KindRequested, KindAccepted, KindRejected, KindCancelled, KindMoved, KindReminder, KindReminderConfirm:
@@ -134,7 +148,7 @@ func TestRenderEveryKindAndLocale(t *testing.T) {
 				case KindAccepted, KindRequested, KindMoved, KindReminder:
 					want = append(want, d.CancelURL)
 				case KindRejected, KindCancelled:
-					want = append(want, d.Extra[ExtraReason])
+					want = append(want, d.Extra[ExtraReason]+".")
 				}
 				switch kind {
 				case KindAccepted, KindReminder, KindReminderConfirm:
@@ -215,8 +229,8 @@ func TestRecipientTimezone(t *testing.T) {
 		{"tokyo", time.Date(2026, 3, 9, 13, 30, 0, 0, time.UTC), tokyo, "fr", "le lundi 9 mars 2026 à 22:30"},
 		{"tokyo next day", time.Date(2026, 3, 9, 16, 30, 0, 0, time.UTC), tokyo, "fr", "le mardi 10 mars 2026 à 01:30"},
 		{"paris same instant", time.Date(2026, 3, 9, 16, 30, 0, 0, time.UTC), paris, "fr", "le lundi 9 mars 2026 à 17:30"},
-		{"tokyo en", time.Date(2026, 3, 9, 16, 30, 0, 0, time.UTC), tokyo, "en", "on Tuesday, 10 March 2026 at 1:30 AM"},
-		{"paris after DST", time.Date(2026, 3, 30, 12, 30, 0, 0, time.UTC), paris, "en", "on Monday, 30 March 2026 at 2:30 PM"},
+		{"tokyo en", time.Date(2026, 3, 9, 16, 30, 0, 0, time.UTC), tokyo, "en", "on Tuesday 10 March 2026 at 01:30"},
+		{"paris after DST", time.Date(2026, 3, 30, 12, 30, 0, 0, time.UTC), paris, "en", "on Monday 30 March 2026 at 14:30"},
 		{"nil zone is UTC", time.Date(2026, 3, 9, 13, 30, 0, 0, time.UTC), nil, "de", "am Montag, 9. März 2026 um 13:30 Uhr"},
 	}
 	for _, tt := range tests {
@@ -397,10 +411,22 @@ func TestSMSEncoding(t *testing.T) {
 	s := mustSet(t)
 	for _, loc := range Locales() {
 		for _, kind := range smsKinds {
-			m, err := s.Render(kind, loc, Sample(loc), nil)
+			// An August date too: "août" would make a French SMS UCS-2.
+			d := Sample(loc)
+			d.SMS = true
+			m, err := s.Render(kind, loc, d, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
+			d.Start = time.Date(2026, 8, 3, 14, 30, 0, 0, d.Timezone)
+			aug, err := s.Render(kind, loc, d, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Text == aug.Text && kind != KindHelp {
+				t.Errorf("%s/%s: the August date is not in the text", loc, kind)
+			}
+			m.Text += "\n" + aug.Text
 			info := sms.Analyze(m.Text)
 			want := sms.GSM7
 			if loc == "ru" || loc == "pl" {
@@ -415,7 +441,7 @@ func TestSMSEncoding(t *testing.T) {
 				}
 				t.Errorf("%s/%s: %s, want %s (non-GSM: %q)", loc, kind, info.Encoding, want, bad)
 			}
-			if loc == "en" && info.Segments > 2 {
+			if loc == "en" && info.Segments > 4 { // both texts: two segments each
 				t.Errorf("en/%s: %d segments (%d units)", kind, info.Segments, info.Units)
 			}
 		}
@@ -426,7 +452,7 @@ func TestReplyWords(t *testing.T) {
 	s := mustSet(t)
 	for _, loc := range Locales() {
 		confirm, cancel := ReplyWords(loc)
-		if confirm[0] != "1" || cancel[0] != "2" || !slices.Contains(confirm, "YES") || !slices.Contains(cancel, "NO") {
+		if confirm[0] != "1" || cancel[0] != "2" || (loc != "pl") != slices.Contains(confirm, "YES") || (loc != "pl") != slices.Contains(cancel, "NO") {
 			t.Errorf("%s: %v %v", loc, confirm, cancel)
 		}
 		m, err := s.Render(KindReminderConfirm, loc, Sample(loc), nil)

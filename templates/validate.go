@@ -191,15 +191,15 @@ type sampleText struct {
 
 var samples = map[string]sampleText{
 	"en": {"Emma Wilson", "Dr Sarah Green", "Counselling session", "Riverside Wellbeing Centre", "Riverside Wellbeing",
-		"12 High Street, Room 3", "Questions? Call us on +44 20 7946 0000.", "The specialist is ill", "Europe/London", "GBP"},
+		"12 High Street, Room 3", "Riverside Wellbeing Centre, 020 7946 0000", "The specialist is ill", "Europe/London", "GBP"},
 	"fr": {"Camille Durand", "Julie Martin", "Coupe et brushing", "Salon Lumière", "Lumière",
-		"8 rue des Lilas, Lyon", "Une question ? Appelez le 04 72 00 00 00.", "La coiffeuse est malade", "Europe/Paris", "EUR"},
+		"8 rue des Lilas, Lyon", "Salon Lumière, 04 72 00 00 00", "La coiffeuse est malade", "Europe/Paris", "EUR"},
 	"de": {"Lena Schmidt", "Jonas Weber", "Mathe-Nachhilfe", "Lernstudio Mitte", "Lernstudio",
-		"Hauptstraße 5, Berlin", "Fragen? Rufen Sie uns an: 030 1234567.", "Der Lehrer ist krank", "Europe/Berlin", "EUR"},
+		"Hauptstraße 5, Berlin", "Lernstudio Mitte, 030 1234567", "Der Lehrer ist krank", "Europe/Berlin", "EUR"},
 	"ru": {"Анна Иванова", "Мария Петрова", "Консультация психолога", "Центр «Гармония»", "Гармония",
-		"ул. Ленина, 10, каб. 5", "Вопросы? Звоните: +7 495 123-45-67.", "Специалист заболел", "Europe/Moscow", "RUB"},
+		"ул. Ленина, 10, каб. 5", "Центр «Гармония», 8 (495) 123-45-67", "Специалист заболел", "Europe/Moscow", "RUB"},
 	"pl": {"Anna Kowalska", "Katarzyna Nowak", "Konsultacja psychologiczna", "Gabinet Spokój", "Spokój",
-		"ul. Długa 5, Kraków", "W razie pytań prosimy o kontakt: 12 345 67 89.", "Specjalistka jest chora", "Europe/Warsaw", "PLN"},
+		"ul. Długa 5, Kraków", "Gabinet Spokój, 12 345 67 89", "Specjalistka jest chora", "Europe/Warsaw", "PLN"},
 }
 
 // Sample returns filled-in example data in locale (a client, a specialist,

@@ -92,7 +92,7 @@ func TestValidatedOverrideRenders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Text != "Анна Иванова: понедельник, 9 марта 2026" || m.Subject != "Консультация психолога" || !strings.Contains(m.HTML, "<p>Анна Иванова</p>") {
+	if m.Text != "Анна Иванова: понедельник, 9 марта 2026 г." || m.Subject != "Консультация психолога" || !strings.Contains(m.HTML, "<p>Анна Иванова</p>") {
 		t.Errorf("%+v", m)
 	}
 }

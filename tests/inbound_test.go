@@ -296,7 +296,7 @@ func inboundFlow(t *testing.T, e *apiEnv, fake *twiliotest.Server, a, b *tenant,
 		}
 		return false
 	})
-	if !strings.Contains(help.Body, no.name) || strings.Contains(help.Body, yes.name) || help.To != sharedPhone {
+	if !strings.Contains(help.Body, "Contact : "+no.name+" centre, 04 72 00 00 00") || strings.Contains(help.Body, yes.name) || help.To != sharedPhone {
 		t.Errorf("help reply %+v names the wrong organization", help)
 	}
 	if from := orStr(help.MessagingServiceSID, help.From); from != orStr(no.service, no.to) {

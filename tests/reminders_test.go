@@ -182,16 +182,44 @@ func TestSMSReplies(t *testing.T) {
 		if len(in.Items) != 1 || in.Items[0].Intent != core.ReplyConfirm {
 			t.Fatalf("inbound after a repeated MessageSid: %+v", in.Items)
 		}
-		// Cancelling replies in five languages, each to its own reminder.
-		for i, word := range []string{"NO", "non", "Nein", "Нет.", "nie"} {
+		// Cancelling replies in five languages, each from a client of that
+		// language to its own reminder.
+		setLanguage := func(lang string) {
+			e.must(200, "PUT", "/api/v1/clients/"+f.client, map[string]any{"name": "Anne Client", "phone": phone, "language": lang}, nil)
+		}
+		for i, w := range []struct{ word, lang string }{{"NO", "en"}, {"non", "fr"}, {"Nein", "de"}, {"Нет.", "ru"}, {"nie", "pl"}} {
+			setLanguage(w.lang)
 			b := e.remindNow(t, f, time.Date(2026, 3, 10+i, 11, 0, 0, 0, paris(t)).Format(time.RFC3339), fake)
-			e.inboundSMS("SMcancel"+word, phone, word, true)
-			waitFor(t, "cancel by "+word, 15*time.Second, func() bool {
+			e.inboundSMS("SMcancel"+w.word, phone, w.word, true)
+			waitFor(t, "cancel by "+w.word, 15*time.Second, func() bool {
 				var got core.Appointment
 				e.must(200, "GET", "/api/v1/appointments/"+b.ID, nil, &got)
 				return got.Status == core.Cancelled
 			})
 		}
+		// A Polish "no" is "yeah": it cancels nothing and is kept for staff.
+		d := e.remindNow(t, f, "2026-03-15T11:00:00+01:00", fake)
+		e.text(t, "SMplno", phone, twFrom, "", "No")
+		var dv core.Appointment
+		e.must(200, "GET", "/api/v1/appointments/"+d.ID, nil, &dv)
+		if dv.Status != core.Accepted {
+			t.Fatalf("a Polish \"no\" changed the visit: %s", dv.Status)
+		}
+		// STOP while that reminder awaits an answer: unsubscribed, told so
+		// in Polish with the way to cancel instead (the one message the
+		// STOP gets, from the number written to).
+		e.text(t, "SMstopwait", phone, twFrom, "", "STOP")
+		waitFor(t, "the stop notice", 15*time.Second, func() bool {
+			for _, m := range e.messages("appointment_id=" + d.ID) {
+				if m.Kind == core.KindStopNotice && m.Status == core.MsgSent && m.Locale == "pl" &&
+					strings.Contains(m.Body, "/a/") && strings.Contains(m.Body, "Wiadomości SMS nie będą już wysyłane") {
+					return true
+				}
+			}
+			return false
+		})
+		e.text(t, "SMstartagain", phone, twFrom, "", "START")
+		setLanguage("fr")
 		// STOP: the phone is opted out of the sender; the next message
 		// to them from it is skipped, and says why.
 		e.text(t, "SMstop", phone, twFrom, "", "Stop")
@@ -256,10 +284,39 @@ func TestSignedLinks(t *testing.T) {
 		if resp.StatusCode != 200 || got.Status != core.Cancelled || got.CancelReason == "" {
 			t.Fatalf("cancel by link: %d %+v", resp.StatusCode, got)
 		}
-		// After the visit the link has expired.
+		// Messages carry a short stored token (under 40 characters, one
+		// per visit, kept when the visit moves); a guessed one is 404.
+		e.app.Notify.RelayEvents(context.Background())
+		var short string
+		for _, m := range e.messages("appointment_id=" + b.ID) {
+			if i := strings.Index(m.Body, "/a/"); i >= 0 {
+				short = strings.Fields(m.Body[i+3:])[0]
+			}
+		}
+		if len(short) >= 40 || len(short) < 16 {
+			t.Fatalf("short token %q", short)
+		}
+		if code, body := get(short); code != 200 || !strings.Contains(body, "Coaching") {
+			t.Fatalf("short link: %d %s", code, body)
+		}
+		if code, _ := get(short[:15] + map[bool]string{true: "B", false: "A"}[short[15] == 'A']); code != 404 {
+			t.Fatalf("altered short link: %d", code)
+		}
+		e.must(200, "POST", "/api/v1/appointments/"+b.ID+"/move", map[string]any{"start": "2026-03-11T10:00:00+01:00"}, nil)
+		e.app.Notify.RelayEvents(context.Background())
+		for _, m := range e.messages("appointment_id=" + b.ID) {
+			if strings.Contains(m.Body, "/a/") && !strings.Contains(m.Body, "/a/"+short) {
+				t.Fatalf("the moved visit got another link: %s", m.Body)
+			}
+		}
+		// After the visit the links have expired.
 		e.clock.Set(a.End.Add(time.Minute))
 		if code, body := get(tok); code != 404 || !strings.Contains(body, "expired") {
 			t.Fatalf("expired link: %d %s", code, body)
+		}
+		e.clock.Set(time.Date(2026, 3, 11, 12, 0, 0, 0, time.UTC))
+		if code, body := get(short); code != 404 || !strings.Contains(body, "expired") {
+			t.Fatalf("expired short link: %d %s", code, body)
 		}
 	})
 }

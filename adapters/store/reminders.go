@@ -388,3 +388,34 @@ func (s *Store) UnhandledInbound(ctx context.Context, before time.Time, limit in
 	}
 	return collect(rows, scanInbound)
 }
+
+// LinkToken returns the token of an appointment's link for an action,
+// creating it with t.Token the first time, and moves its expiry to
+// t.Expires (a moved visit keeps its link).
+func (s *Store) LinkToken(ctx context.Context, t core.LinkToken) (string, error) {
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO link_tokens (token, org_id, appointment_id, action, expires_at, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (appointment_id, action) DO UPDATE SET expires_at = excluded.expires_at`,
+		t.Token, t.OrgID, t.AppointmentID, string(t.Action), ms(t.Expires), ms(time.Now())); err != nil {
+		return "", fmt.Errorf("store: link token: %w", err)
+	}
+	var tok string
+	if err := s.w.QueryRowContext(ctx, `SELECT token FROM link_tokens WHERE appointment_id = $1 AND action = $2`,
+		t.AppointmentID, string(t.Action)).Scan(&tok); err != nil {
+		return "", fmt.Errorf("store: link token: %w", err)
+	}
+	return tok, nil
+}
+
+// ResolveLinkToken reads what a token stands for.
+func (s *Store) ResolveLinkToken(ctx context.Context, token string) (core.LinkToken, error) {
+	var t core.LinkToken
+	var action string
+	var exp int64
+	err := s.r.QueryRowContext(ctx, `SELECT token, org_id, appointment_id, action, expires_at FROM link_tokens WHERE token = $1`, token).
+		Scan(&t.Token, &t.OrgID, &t.AppointmentID, &action, &exp)
+	if err != nil {
+		return t, notFound(err, "link")
+	}
+	t.Action, t.Expires = core.LinkAction(action), fromMS(exp)
+	return t, nil
+}
