@@ -603,15 +603,16 @@ func (s *BookingService) applyStatus(ctx context.Context, p Principal, ids []str
 					ConflictItem{Kind: "transition", Detail: string(a.Status) + " → " + string(in.Status) + " is not allowed", Extra: a.ID})
 			}
 			freed := a.Status.Holds() && !in.Status.Holds()
-			if a.Status == Completed && a.PackageSaleID != "" {
+			if a.PackageSaleID != "" {
 				if err := tx.ReleaseVisit(ctx, a); err != nil {
 					return err
 				}
 				a.PackageSaleID = ""
 			}
 			a.Status, a.UpdatedAt = in.Status, now
-			if in.Status == Completed {
-				// Attendance consumes a visit of the client's package.
+			if in.Status == Completed || in.Status == Missed {
+				// Attendance consumes a visit of the client's package (and a
+				// no-show does, for packages that charge missed visits).
 				if a.PackageSaleID, err = tx.ConsumeVisit(ctx, a); err != nil {
 					return err
 				}

@@ -16,6 +16,7 @@ type Store interface {
 	ClientStore
 	InvitationStore
 	MoneyStore
+	LedgerStore
 	MessagingStore
 }
 
@@ -57,7 +58,7 @@ func NewServices(store Store, clock Clock, events EventSink) (*Services, error) 
 		Booking:     &BookingService{base: b, store: store},
 		Clients:     cl,
 		Invitations: &InvitationService{base: b, store: store, clients: cl},
-		Money:       &MoneyService{base: b, store: store},
+		Money:       &MoneyService{base: b, store: store, ledger: store},
 	}, nil
 }
 
@@ -116,5 +117,6 @@ type InvitationService struct {
 // payments reported by providers.
 type MoneyService struct {
 	base
-	store MoneyStore
+	store  MoneyStore
+	ledger LedgerStore
 }
