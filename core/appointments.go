@@ -18,7 +18,7 @@ type AppointmentInput struct {
 	CenterID     string    `json:"center_id"`
 	RoomID       string    `json:"room_id"`
 	Start        time.Time `json:"start" doc:"RFC 3339 instant"`
-	Seats        int       `json:"seats" doc:"default 1"`
+	Seats        int       `json:"seats" doc:"default 1; a client holds one seat of a group lesson unless seats is given explicitly"`
 	RequestedBy  string    `json:"requested_by" doc:"staff (default: accepted at once) or client (pending until staff accept)"`
 	Location     *Location `json:"location"`
 	Notes        string    `json:"notes"`
@@ -300,6 +300,7 @@ func (s *BookingService) CreateAppointment(ctx context.Context, p Principal, in 
 	f.Check(in.RequestedBy != "staff" && in.RequestedBy != "client", "requested_by", "must be staff or client")
 	f.Check(in.RequestedBy == "client" && in.Override, "override", "a client request cannot override conflicts")
 	f.Check(in.Start.IsZero(), "start", "is required")
+	explicitSeats := in.Seats != 0
 	if in.Seats == 0 {
 		in.Seats = 1
 	}
@@ -380,8 +381,12 @@ func (s *BookingService) CreateAppointment(ctx context.Context, p Principal, in 
 			if err != nil {
 				return err
 			}
-			if len(cs) > 0 && !in.Override {
-				res.Skipped = append(res.Skipped, Skipped{Start: st, Conflicts: cs})
+			seated, err := s.seatedAlready(ctx, tx, bc, st, in.ClientID, "", explicitSeats)
+			if err != nil {
+				return err
+			}
+			if len(seated) > 0 || len(cs) > 0 && !in.Override {
+				res.Skipped = append(res.Skipped, Skipped{Start: st, Conflicts: append(cs, seated...)})
 				continue
 			}
 			a := Appointment{ID: NewID(), OrgID: p.OrgID, CenterID: in.CenterID, SpecialistID: bc.specialist.ID,
@@ -496,6 +501,7 @@ type StatusChange struct {
 	Reason   string `json:"reason"`
 	Scope    Scope  `json:"scope" doc:"this (default), following or all occurrences of a series"`
 	ByClient bool   `json:"by_client" doc:"the client asked (a cancellation inside the notice period is recorded as late)"`
+	Override bool   `json:"override" doc:"staff only: complete a visit that has not started yet"`
 	// Via is how the client asked (sms, link); set by the gateway, not the API.
 	Via string `json:"-"`
 }
@@ -602,7 +608,11 @@ func (s *BookingService) applyStatus(ctx context.Context, p Principal, ids []str
 				return Conflict("cannot change an appointment from "+string(a.Status)+" to "+string(in.Status),
 					ConflictItem{Kind: "transition", Detail: string(a.Status) + " → " + string(in.Status) + " is not allowed", Extra: a.ID})
 			}
+			if err := checkCompletion(a, in, now); err != nil {
+				return err
+			}
 			freed := a.Status.Holds() && !in.Status.Holds()
+			undone := in.Status == Accepted && (a.Status == Completed || a.Status == Missed)
 			if a.PackageSaleID != "" {
 				if err := tx.ReleaseVisit(ctx, a); err != nil {
 					return err
@@ -642,6 +652,9 @@ func (s *BookingService) applyStatus(ctx context.Context, p Principal, ids []str
 			}
 			if in.Via != "" {
 				extra["via"] = in.Via
+			}
+			if undone {
+				extra["undo"] = "true"
 			}
 			e := s.event(p, statusEvents[in.Status], a, extra)
 			if err := tx.AddEvent(ctx, e); err != nil {
@@ -773,8 +786,12 @@ func (s *BookingService) MoveAppointment(ctx context.Context, p Principal, id st
 			if err != nil {
 				return err
 			}
-			if len(cs) > 0 && !in.Override {
-				res.Skipped = append(res.Skipped, Skipped{Start: to, Conflicts: cs})
+			seated, err := s.seatedAlready(ctx, tx, bc, to, cur.ClientID, cur.ID, false)
+			if err != nil {
+				return err
+			}
+			if len(seated) > 0 || len(cs) > 0 && !in.Override {
+				res.Skipped = append(res.Skipped, Skipped{Start: to, Conflicts: append(cs, seated...)})
 				continue
 			}
 			from := cur.Start

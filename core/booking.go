@@ -111,9 +111,10 @@ const (
 var transitions = map[Status][]Status{
 	Pending:  {Accepted, Rejected, Cancelled},
 	Accepted: {Cancelled, Completed, Missed},
-	// A visit marked by mistake can be corrected either way.
-	Completed: {Missed},
-	Missed:    {Completed},
+	// A visit marked by mistake can be corrected either way, or undone
+	// back to accepted.
+	Completed: {Missed, Accepted},
+	Missed:    {Completed, Accepted},
 }
 
 // CanMove reports whether an appointment may go from one status to another.

@@ -154,6 +154,9 @@ func PlanEvent(e Event) []Intent {
 	case EventRequested:
 		return []Intent{{KindRequested, client}, {KindStaffRequest, specialist}}
 	case EventBooked, EventAccepted:
+		if e.Data["undo"] == "true" {
+			return nil // a completion or no-show undone: nothing new for the client
+		}
 		return []Intent{{KindAccepted, client}}
 	case EventRejected:
 		return []Intent{{KindRejected, client}}
