@@ -56,7 +56,7 @@ func (s *Server) clientRoutes() {
 				respond(c, http.StatusOK)(svc.Clients.GetClient(c.Request.Context(), principal(c), id))
 			}
 		})
-	s.handle(Route{Method: "PUT", Path: "/clients/:id", Tag: "clients", Summary: "replace a client's fields",
+	s.handle(Route{Method: "PUT", Path: "/clients/:id", Tag: "clients", Summary: "replace all of a client's fields: absent fields are emptied (use PATCH to change some)",
 		Req: core.ClientInput{}, Resp: core.Client{}},
 		func(c *gin.Context) {
 			var in core.ClientInput
