@@ -35,7 +35,7 @@ func (s *Server) clientRoutes() {
 		Summary: "list the clients the caller may see (directors: all; others: their centers' clients and clients of no center)",
 		Query: []Param{
 			{Name: "q", Type: "string", Description: "name substring (case-insensitive), or phone digits when only digits, spaces and + - ( ) . (\"612 34\")"},
-			{Name: "group_id", Type: "string", Description: "clients of this group"},
+			{Name: "group_id", Type: "string", Description: "clients of this group (a group of no organization of yours is a 400)"},
 			{Name: "center_id", Type: "string", Description: "clients of this center"},
 			{Name: "status", Type: "string", Description: "active, inactive or lost (computed from appointments)"},
 			{Name: "archived", Type: "string", Description: "false (default): not archived; true: only archived; all"},
@@ -109,7 +109,7 @@ func (s *Server) clientRoutes() {
 			c.Status(http.StatusNoContent)
 		})
 
-	s.handle(Route{Method: "POST", Path: "/client-groups", Tag: "clients", Summary: "create a client group (names are unique)",
+	s.handle(Route{Method: "POST", Path: "/client-groups", Tag: "clients", Summary: "create a client group (names are unique regardless of case)",
 		Req: core.ClientGroupInput{}, Resp: core.ClientGroup{}, Status: 201},
 		func(c *gin.Context) {
 			var in core.ClientGroupInput

@@ -70,4 +70,49 @@ func (s *Server) recordRoutes() {
 				respondPatch(c)(svc.Tenancy.PatchCenter(c.Request.Context(), principal(c), id, patchBody[core.CenterInput](c)))
 			}
 		})
+	s.groupRoutes()
+}
+
+// noContent answers 204, or the error's problem.
+func noContent(c *gin.Context, err error) {
+	if err != nil {
+		Fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (s *Server) groupRoutes() {
+	svc := s.d.Services
+	s.handle(Route{Method: "PATCH", Path: "/client-groups/:id", Tag: "clients",
+		Summary: "rename a client group (director, administrator, marketer); names are unique regardless of case",
+		Req:     core.ClientGroupInput{}, Resp: core.ClientGroup{}},
+		func(c *gin.Context) {
+			var in core.ClientGroupInput
+			if id, ok := idParam(c, "id", "client group"); ok && bindJSON(c, &in) {
+				respond(c, http.StatusOK)(svc.Clients.RenameClientGroup(c.Request.Context(), principal(c), id, in))
+			}
+		})
+	s.handle(Route{Method: "DELETE", Path: "/client-groups/:id", Tag: "clients",
+		Summary: "delete a client group (director, administrator, marketer); its clients stay", Status: 204},
+		func(c *gin.Context) {
+			if id, ok := idParam(c, "id", "client group"); ok {
+				noContent(c, svc.Clients.DeleteClientGroup(c.Request.Context(), principal(c), id))
+			}
+		})
+	member := func(in bool) gin.HandlerFunc {
+		return func(c *gin.Context) {
+			id, ok := idParam(c, "id", "client group")
+			if !ok {
+				return
+			}
+			if client, ok := idParam(c, "client_id", "client"); ok {
+				noContent(c, svc.Clients.SetGroupMember(c.Request.Context(), principal(c), id, client, in))
+			}
+		}
+	}
+	s.handle(Route{Method: "PUT", Path: "/client-groups/:id/members/:client_id", Tag: "clients",
+		Summary: "add one client to a group (adding a member again changes nothing)", Status: 204}, member(true))
+	s.handle(Route{Method: "DELETE", Path: "/client-groups/:id/members/:client_id", Tag: "clients",
+		Summary: "take one client out of a group (taking out a non-member changes nothing)", Status: 204}, member(false))
 }

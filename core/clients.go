@@ -527,6 +527,9 @@ func (s *ClientService) ListClients(ctx context.Context, p Principal, f ClientFi
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkGroupFilter(ctx, p, q.GroupID); err != nil {
+		return nil, err
+	}
 	o, err := s.store.GetOrganization(ctx, p.OrgID)
 	if err != nil {
 		return nil, err
@@ -666,7 +669,8 @@ type ClientGroupInput struct {
 	Name string `json:"name"`
 }
 
-// CreateClientGroup adds a group; names are unique in an organization.
+// CreateClientGroup adds a group; names are unique in an organization
+// regardless of case.
 func (s *ClientService) CreateClientGroup(ctx context.Context, p Principal, in ClientGroupInput) (ClientGroup, error) {
 	var f Fields
 	in.Name = strings.TrimSpace(in.Name)
@@ -707,8 +711,8 @@ type ClientStore interface {
 	ListFamily(ctx context.Context, orgID, clientID string) ([]FamilyLink, error)
 	UnlinkFamily(ctx context.Context, orgID, clientID, relatedID string) error
 
-	// CreateClientGroup reports a name already used in the organization as
-	// a conflict.
+	// CreateClientGroup reports a name already used in the organization
+	// (regardless of case: GroupNameKey) as a conflict.
 	CreateClientGroup(ctx context.Context, g ClientGroup) error
 	GetClientGroup(ctx context.Context, orgID, id string) (ClientGroup, error)
 	ListClientGroups(ctx context.Context, orgID string, p Page) ([]ClientGroup, error)

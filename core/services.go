@@ -14,6 +14,7 @@ type Store interface {
 	CatalogueStore
 	BookingStore
 	ClientStore
+	GroupStore
 	InvitationStore
 	MoneyStore
 	LedgerStore
@@ -51,7 +52,7 @@ func NewServices(store Store, clock Clock, events EventSink) (*Services, error) 
 	}
 	b := base{clock: clock, events: events}
 	cat := &CatalogueService{base: b, store: store}
-	cl := &ClientService{base: b, store: store}
+	cl := &ClientService{base: b, store: store, groups: store}
 	return &Services{
 		Tenancy:     &TenancyService{base: b, store: store},
 		Catalogue:   cat,
@@ -103,7 +104,8 @@ type BookingService struct {
 // ClientService: client cards, families and groups.
 type ClientService struct {
 	base
-	store ClientStore
+	store  ClientStore
+	groups GroupStore
 }
 
 // InvitationService: invitation links and joining through them.

@@ -89,3 +89,89 @@ func TestPatchMergesPutReplaces(t *testing.T) {
 		}
 	})
 }
+
+// TestClientGroups: groups are renamed and deleted, take and lose one
+// member at a time, have names unique regardless of case, and a filter
+// naming another organization's group is a 400.
+func TestClientGroups(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *apiEnv) {
+		var swim, yoga core.ClientGroup
+		e.must(201, "POST", "/api/v1/client-groups", map[string]any{"name": "Swimmers"}, &swim)
+		e.must(201, "POST", "/api/v1/client-groups", map[string]any{"name": "Yoga"}, &yoga)
+		var p problem
+		for _, name := range []string{"swimmers", " SWIMMERS ", "Swimmers"} {
+			if code := e.do(e.key, "POST", "/api/v1/client-groups", map[string]any{"name": name}, &p); code != 409 {
+				t.Fatalf("group %q beside Swimmers: %d %+v", name, code, p)
+			}
+		}
+		if code := e.do(e.key, "PATCH", "/api/v1/client-groups/"+yoga.ID, map[string]any{"name": "sWimmers"}, &p); code != 409 {
+			t.Fatalf("renaming onto another group's name: %d %+v", code, p)
+		}
+		e.must(200, "PATCH", "/api/v1/client-groups/"+swim.ID, map[string]any{"name": "swimmers (adults)"}, &swim)
+		e.must(200, "PATCH", "/api/v1/client-groups/"+swim.ID, map[string]any{"name": "Swimmers (adults)"}, &swim)
+		if swim.Name != "Swimmers (adults)" {
+			t.Fatalf("renamed: %+v", swim)
+		}
+
+		var anne, paul core.Client
+		e.must(201, "POST", "/api/v1/clients", map[string]any{"name": "Anne", "phone": "+33612345678", "group_ids": []string{yoga.ID}}, &anne)
+		e.must(201, "POST", "/api/v1/clients", map[string]any{"name": "Paul"}, &paul)
+		members := func(g string) []string {
+			var l struct {
+				Items []core.Client `json:"items"`
+			}
+			e.must(200, "GET", "/api/v1/clients?group_id="+g, nil, &l)
+			out := []string{}
+			for _, c := range l.Items {
+				out = append(out, c.Name)
+			}
+			return out
+		}
+		for i := 0; i < 2; i++ { // adding twice is one membership
+			e.must(204, "PUT", "/api/v1/client-groups/"+swim.ID+"/members/"+anne.ID, nil, nil)
+		}
+		e.must(204, "PUT", "/api/v1/client-groups/"+swim.ID+"/members/"+paul.ID, nil, nil)
+		if got := members(swim.ID); !equal(got, []string{"Anne", "Paul"}) {
+			t.Fatalf("members %v", got)
+		}
+		e.must(204, "DELETE", "/api/v1/client-groups/"+swim.ID+"/members/"+paul.ID, nil, nil)
+		e.must(204, "DELETE", "/api/v1/client-groups/"+swim.ID+"/members/"+paul.ID, nil, nil)
+		if got := members(swim.ID); !equal(got, []string{"Anne"}) {
+			t.Fatalf("members after removing Paul %v", got)
+		}
+		// Anne keeps her other group and her phone.
+		e.must(200, "GET", "/api/v1/clients/"+anne.ID, nil, &anne)
+		if len(anne.GroupIDs) != 2 || anne.Phone != "+33612345678" {
+			t.Fatalf("Anne: %+v", anne)
+		}
+		if code := e.do(e.key, "PUT", "/api/v1/client-groups/"+swim.ID+"/members/"+core.NewID(), nil, &p); code != 404 {
+			t.Fatalf("unknown client: %d", code)
+		}
+
+		// Another organization's group in a filter is a 400, as is a made-up one.
+		otherKey, _ := e.bootstrap("Other", "UTC")
+		var theirs core.ClientGroup
+		if code := e.do(otherKey, "POST", "/api/v1/client-groups", map[string]any{"name": "Theirs"}, &theirs); code != 201 {
+			t.Fatalf("other org's group: %d", code)
+		}
+		for _, g := range []string{theirs.ID, core.NewID()} {
+			if code := e.do(e.key, "GET", "/api/v1/clients?group_id="+g, nil, &p); code != 400 || !hasField(p, "group_id") {
+				t.Fatalf("filter by a group not ours: %d %+v", code, p)
+			}
+		}
+		if code := e.do(otherKey, "DELETE", "/api/v1/client-groups/"+swim.ID, nil, &p); code != 404 {
+			t.Fatalf("other org deleting our group: %d", code)
+		}
+
+		// Deleting a group leaves its clients, outside it; its name is free again.
+		e.must(204, "DELETE", "/api/v1/client-groups/"+swim.ID, nil, nil)
+		e.must(200, "GET", "/api/v1/clients/"+anne.ID, nil, &anne)
+		if len(anne.GroupIDs) != 1 || anne.GroupIDs[0] != yoga.ID {
+			t.Fatalf("Anne after the group was deleted: %+v", anne)
+		}
+		if code := e.do(e.key, "GET", "/api/v1/clients?group_id="+swim.ID, nil, &p); code != 400 {
+			t.Fatalf("filter by a deleted group: %d", code)
+		}
+		e.must(201, "POST", "/api/v1/client-groups", map[string]any{"name": "SWIMMERS (ADULTS)"}, nil)
+	})
+}

@@ -299,14 +299,13 @@ func (s *Store) UnlinkFamily(ctx context.Context, orgID, clientID, relatedID str
 	return checkAffected(res, err, "family link")
 }
 
-// CreateClientGroup writes a new group; a name taken in the organization
-// is a conflict.
+// CreateClientGroup writes a new group; a name taken in the organization,
+// regardless of case, is a conflict.
 func (s *Store) CreateClientGroup(ctx context.Context, g core.ClientGroup) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO client_groups (id, org_id, name, created_at) VALUES ($1, $2, $3, $4)`,
-		g.ID, g.OrgID, g.Name, ms(g.CreatedAt))
+	_, err := s.w.ExecContext(ctx, `INSERT INTO client_groups (id, org_id, name, created_at, name_key) VALUES ($1, $2, $3, $4, $5)`,
+		g.ID, g.OrgID, g.Name, ms(g.CreatedAt), core.GroupNameKey(g.Name))
 	if isUnique(err) {
-		return &core.Error{Code: core.CodeConflict, Message: "a client group with this name already exists",
-			Fields: []core.FieldError{{Field: "name", Message: "is already used by another group"}}}
+		return groupNameTaken()
 	}
 	if err != nil {
 		return fmt.Errorf("store: create client group: %w", err)
