@@ -323,6 +323,7 @@ func crossBodies(b tenantB) map[string]string {
 		"PATCH /api/v1/centers/:id":               `{"name":"hijacked"}`,
 		"PATCH /api/v1/client-groups/:id":         `{"name":"hijacked"}`,
 		"POST /api/v1/clients/:id/family":         `{"client_id":"` + b.client2 + `","relation":"parent"}`,
+		"POST /api/v1/clients/:id/family-members": `{"name":"Intruder","relation":"child"}`,
 		"POST /api/v1/appointments/:id/status":    `{"status":"cancelled"}`,
 		"POST /api/v1/appointments/:id/move":      `{"start":"` + day.Add(11*time.Hour).Format(time.RFC3339) + `"}`,
 		"POST /api/v1/appointments/:id/payments":  `{"amount_minor":100,"method":"cash"}`,

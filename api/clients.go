@@ -204,7 +204,7 @@ func (s *Server) clientRoutes() {
 			c.Data(http.StatusOK, "image/png", png)
 		})
 	s.handle(Route{Method: "POST", Path: "/invitations/:id/join", Tag: "invitations",
-		Summary: "create a client through the link, counting a use (409 when expired, inactive or used up)",
+		Summary: "create a client through the link, counting a use (409 when expired, inactive or used up); a phone already on a card links that card instead, and joining twice counts one use",
 		Req:     core.ClientInput{}, Resp: core.Client{}, Status: 201},
 		func(c *gin.Context) {
 			var in core.ClientInput

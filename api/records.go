@@ -71,6 +71,15 @@ func (s *Server) recordRoutes() {
 			}
 		})
 	s.groupRoutes()
+	s.handle(Route{Method: "POST", Path: "/clients/:id/family-members", Tag: "clients",
+		Summary: "create a client from this card and link them in one call: the new client takes the card's phone, language, timezone and centres unless given",
+		Req:     core.FamilyMemberInput{}, Resp: core.FamilyLink{}, Status: 201},
+		func(c *gin.Context) {
+			var in core.FamilyMemberInput
+			if id, ok := idParam(c, "id", "client"); ok && bindJSON(c, &in) {
+				respond(c, http.StatusCreated)(svc.Clients.CreateFamilyMember(c.Request.Context(), principal(c), id, in))
+			}
+		})
 }
 
 // noContent answers 204, or the error's problem.

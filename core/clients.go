@@ -709,6 +709,9 @@ type ClientStore interface {
 	// conflict.
 	LinkFamily(ctx context.Context, orgID, clientID, relatedID, relation, inverse string, at time.Time) error
 	ListFamily(ctx context.Context, orgID, clientID string) ([]FamilyLink, error)
+	// CreateFamilyMember inserts c and links it to relatedTo in one
+	// transaction: relation is what c is to relatedTo, inverse the other way.
+	CreateFamilyMember(ctx context.Context, c Client, relatedTo, relation, inverse string, at time.Time) error
 	UnlinkFamily(ctx context.Context, orgID, clientID, relatedID string) error
 
 	// CreateClientGroup reports a name already used in the organization
@@ -728,9 +731,11 @@ type InvitationStore interface {
 	// UpdateInvitation writes the editable fields (not the code or uses).
 	UpdateInvitation(ctx context.Context, inv Invitation) error
 	// JoinInvitation, in one transaction: reads and locks the invitation of
-	// that code, calls join with it (join runs the domain rule and returns
-	// the client to create, or an error that aborts everything; it must not
-	// use the store), counts one use and inserts the client. Concurrent joins
-	// of one link are serialized, so a single-use link admits exactly one.
-	JoinInvitation(ctx context.Context, orgID, code string, join func(Invitation) (Client, error)) (Client, error)
+	// that code and the clients with the joining phone ("" reads none),
+	// calls join with them (join runs the domain rule and returns what to
+	// do, or an error that aborts everything; it must not use the store),
+	// counts a use if join says so, and inserts the new client or writes
+	// the existing one's source. Concurrent joins of one link are
+	// serialized, so a single-use link admits exactly one client.
+	JoinInvitation(ctx context.Context, orgID, code, phone string, join func(Invitation, []Client) (Joining, error)) (Client, error)
 }

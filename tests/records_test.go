@@ -175,3 +175,91 @@ func TestClientGroups(t *testing.T) {
 		e.must(201, "POST", "/api/v1/client-groups", map[string]any{"name": "SWIMMERS (ADULTS)"}, nil)
 	})
 }
+
+// TestFamilyMemberFromCard: a family member is created from a card in one
+// call, takes the card's phone and is linked both ways.
+func TestFamilyMemberFromCard(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *apiEnv) {
+		var center core.Center
+		e.must(201, "POST", "/api/v1/centers", map[string]any{"name": "Main"}, &center)
+		var parent core.Client
+		e.must(201, "POST", "/api/v1/clients", map[string]any{"name": "Marie Dubois", "phone": "+33612345678", "email": "marie@example.com",
+			"language": "de", "center_ids": []string{center.ID}}, &parent)
+		var link core.FamilyLink
+		e.must(201, "POST", "/api/v1/clients/"+parent.ID+"/family-members", map[string]any{"name": "Léo Dubois", "relation": "child"}, &link)
+		kid := link.Client
+		if link.Relation != "child" || kid.Phone != "+33612345678" || kid.Email != "" || kid.Language != "de" ||
+			len(kid.CenterIDs) != 1 || kid.CenterIDs[0] != center.ID || kid.Name != "Léo Dubois" {
+			t.Fatalf("family member: %+v", link)
+		}
+		var fam struct {
+			Items []core.FamilyLink `json:"items"`
+		}
+		e.must(200, "GET", "/api/v1/clients/"+parent.ID+"/family", nil, &fam)
+		if len(fam.Items) != 1 || fam.Items[0].Client.ID != kid.ID || fam.Items[0].Relation != "child" {
+			t.Fatalf("parent's family: %+v", fam.Items)
+		}
+		e.must(200, "GET", "/api/v1/clients/"+kid.ID+"/family", nil, &fam)
+		if len(fam.Items) != 1 || fam.Items[0].Client.ID != parent.ID || fam.Items[0].Relation != "parent" {
+			t.Fatalf("child's family: %+v", fam.Items)
+		}
+		// Its own phone wins; a bad relation creates nobody.
+		e.must(201, "POST", "/api/v1/clients/"+parent.ID+"/family-members", map[string]any{"name": "Paul Dubois", "phone": "+33698765432",
+			"relation": "spouse"}, &link)
+		if link.Client.Phone != "+33698765432" {
+			t.Fatalf("spouse: %+v", link.Client)
+		}
+		before := e.count("/api/v1/clients")
+		var p problem
+		if code := e.do(e.key, "POST", "/api/v1/clients/"+parent.ID+"/family-members", map[string]any{"name": "X", "relation": "cousin"}, &p); code != 400 || !hasField(p, "relation") {
+			t.Fatalf("bad relation: %d %+v", code, p)
+		}
+		if after := e.count("/api/v1/clients"); after != before {
+			t.Fatalf("a refused family member created a client: %d → %d", before, after)
+		}
+	})
+}
+
+// TestJoinTwiceSamePhone: joining twice with one phone links the client
+// who joined, not a duplicate, and counts one use; a card made by staff
+// is linked rather than duplicated.
+func TestJoinTwiceSamePhone(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *apiEnv) {
+		var inv core.Invitation
+		e.must(201, "POST", "/api/v1/invitations", map[string]any{"name": "Instagram", "max_uses": 2}, &inv)
+		var first, again core.Client
+		e.must(201, "POST", "/api/v1/invitations/"+inv.ID+"/join", map[string]any{"name": "Chloé", "phone": "+33611111111"}, &first)
+		e.must(201, "POST", "/api/v1/invitations/"+inv.ID+"/join", map[string]any{"name": "Chloé B.", "phone": "06 11 11 11 11", "phone_region": "FR"}, &again)
+		if again.ID != first.ID || again.SourceInvitationID != inv.ID {
+			t.Fatalf("second join made %+v, want the first client %s", again, first.ID)
+		}
+		e.must(200, "GET", "/api/v1/invitations/"+inv.ID, nil, &inv)
+		if inv.Uses != 1 || inv.ClientsJoined != 1 {
+			t.Fatalf("after joining twice: uses %d, joined %d", inv.Uses, inv.ClientsJoined)
+		}
+		// A card staff made earlier is linked by the link, counting a use.
+		var card core.Client
+		e.must(201, "POST", "/api/v1/clients", map[string]any{"name": "Hugo", "phone": "+33622222222"}, &card)
+		var joined core.Client
+		e.must(201, "POST", "/api/v1/invitations/"+inv.ID+"/join", map[string]any{"name": "Hugo", "phone": "+33622222222"}, &joined)
+		if joined.ID != card.ID || joined.SourceInvitationID != inv.ID || joined.Source != "Instagram" {
+			t.Fatalf("staff's card joining: %+v", joined)
+		}
+		e.must(200, "GET", "/api/v1/invitations/"+inv.ID, nil, &inv)
+		if inv.Uses != 2 || inv.ClientsJoined != 2 {
+			t.Fatalf("uses %d, joined %d", inv.Uses, inv.ClientsJoined)
+		}
+		// The link is used up for newcomers, not for those who joined.
+		var p problem
+		if code := e.do(e.key, "POST", "/api/v1/invitations/"+inv.ID+"/join", map[string]any{"name": "New", "phone": "+33633333333"}, &p); code != 409 {
+			t.Fatalf("a third person on a two-use link: %d", code)
+		}
+		e.must(201, "POST", "/api/v1/invitations/"+inv.ID+"/join", map[string]any{"name": "Chloé", "phone": "+33611111111"}, &again)
+		if again.ID != first.ID {
+			t.Fatalf("rejoining a used-up link: %+v", again)
+		}
+		if n := e.count("/api/v1/clients"); n != 2 {
+			t.Fatalf("%d clients, want Chloé and Hugo", n)
+		}
+	})
+}

@@ -240,19 +240,32 @@ func (s *Store) SetClientArchived(ctx context.Context, orgID, id string, at *tim
 
 // LinkFamily links two clients of an organization, one row per direction.
 func (s *Store) LinkFamily(ctx context.Context, orgID, clientID, relatedID, relation, inverse string, at time.Time) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		for _, l := range [][3]string{{clientID, relatedID, relation}, {relatedID, clientID, inverse}} {
-			res, err := tx.ExecContext(ctx, `INSERT INTO client_family (org_id, client_id, related_id, relation, created_at)
-				SELECT a.org_id, a.id, b.id, $1, $2 FROM clients a, clients b
-				WHERE a.org_id = $3 AND a.id = $4 AND b.org_id = $3 AND b.id = $5`, l[2], ms(at), orgID, l[0], l[1])
-			if isUnique(err) {
-				return core.Conflict("these clients are already linked")
-			}
-			if err := checkAffected(res, err, "client"); err != nil {
-				return err
-			}
+	return s.tx(ctx, func(tx *sql.Tx) error { return linkFamily(ctx, tx, orgID, clientID, relatedID, relation, inverse, at) })
+}
+
+func linkFamily(ctx context.Context, tx *sql.Tx, orgID, clientID, relatedID, relation, inverse string, at time.Time) error {
+	for _, l := range [][3]string{{clientID, relatedID, relation}, {relatedID, clientID, inverse}} {
+		res, err := tx.ExecContext(ctx, `INSERT INTO client_family (org_id, client_id, related_id, relation, created_at)
+			SELECT a.org_id, a.id, b.id, $1, $2 FROM clients a, clients b
+			WHERE a.org_id = $3 AND a.id = $4 AND b.org_id = $3 AND b.id = $5`, l[2], ms(at), orgID, l[0], l[1])
+		if isUnique(err) {
+			return core.Conflict("these clients are already linked")
 		}
-		return nil
+		if err := checkAffected(res, err, "client"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CreateFamilyMember inserts a client and links them to another in one
+// transaction: relation is what the new client is to relatedTo.
+func (s *Store) CreateFamilyMember(ctx context.Context, c core.Client, relatedTo, relation, inverse string, at time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := insertClient(ctx, tx, c); err != nil {
+			return err
+		}
+		return linkFamily(ctx, tx, c.OrgID, relatedTo, c.ID, relation, inverse, at)
 	})
 }
 
@@ -420,12 +433,15 @@ func (s *Store) UpdateInvitation(ctx context.Context, inv core.Invitation) error
 	return checkAffected(res, err, "invitation")
 }
 
-// JoinInvitation counts a use of the link and inserts the client join
-// returns, in one transaction. The invitation row is locked first
-// (PostgreSQL: SELECT … FOR UPDATE; SQLite: the write transaction is BEGIN
-// IMMEDIATE on the single writer connection), so concurrent joins see each
-// other's uses; the conditional update is a second guard.
-func (s *Store) JoinInvitation(ctx context.Context, orgID, code string, join func(core.Invitation) (core.Client, error)) (core.Client, error) {
+// JoinInvitation runs a join through a link in one transaction. The
+// invitation row is locked first (PostgreSQL: SELECT … FOR UPDATE; SQLite:
+// the write transaction is BEGIN IMMEDIATE on the single writer
+// connection), so concurrent joins see each other's uses and clients; the
+// conditional update of uses is a second guard. join sees the clients who
+// have the joining phone and decides: a new client to insert, or an
+// existing one whose source it may set, and whether a use is counted.
+func (s *Store) JoinInvitation(ctx context.Context, orgID, code, phone string,
+	join func(core.Invitation, []core.Client) (core.Joining, error)) (core.Client, error) {
 	var c core.Client
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		q := `SELECT ` + invLockCols + ` FROM invitations i WHERE i.org_id = $1 AND i.code = $2`
@@ -436,18 +452,38 @@ func (s *Store) JoinInvitation(ctx context.Context, orgID, code string, join fun
 		if err != nil {
 			return notFound(err, "invitation")
 		}
-		if c, err = join(inv); err != nil {
-			return err
-		}
-		c.OrgID, c.SourceInvitationID = orgID, inv.ID
-		res, err := tx.ExecContext(ctx, `UPDATE invitations SET uses = uses + 1 WHERE id = $1 AND uses = $2`, inv.ID, inv.Uses)
-		if err := checkAffected(res, err, "invitation"); err != nil {
-			if core.ErrorCode(err) == core.CodeNotFound {
-				return core.Conflict("invitation already used")
+		same := []core.Client{}
+		if phone != "" {
+			rows, err := tx.QueryContext(ctx, `SELECT `+clientCols+` FROM clients c WHERE c.org_id = $1 AND c.phone = $2
+				AND c.archived_at IS NULL ORDER BY c.id`, orgID, phone)
+			if err != nil {
+				return fmt.Errorf("store: join: %w", err)
 			}
+			if same, err = collect(rows, scanClient); err != nil {
+				return err
+			}
+		}
+		j, err := join(inv, same)
+		if err != nil {
 			return err
 		}
-		return insertClient(ctx, tx, c)
+		c = j.Client
+		c.OrgID = orgID
+		if j.CountUse {
+			res, err := tx.ExecContext(ctx, `UPDATE invitations SET uses = uses + 1 WHERE id = $1 AND uses = $2`, inv.ID, inv.Uses)
+			if err := checkAffected(res, err, "invitation"); err != nil {
+				if core.ErrorCode(err) == core.CodeNotFound {
+					return core.Conflict("invitation already used")
+				}
+				return err
+			}
+		}
+		if !j.Existing {
+			return insertClient(ctx, tx, c)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE clients SET source = $1, source_invitation_id = $2 WHERE org_id = $3 AND id = $4`,
+			c.Source, nullString(c.SourceInvitationID), orgID, c.ID)
+		return checkAffected(res, err, "client")
 	})
 	if err != nil {
 		return core.Client{}, err
