@@ -34,7 +34,7 @@ func (s *Server) clientRoutes() {
 	s.handle(Route{Method: "GET", Path: "/clients", Tag: "clients", Resp: core.Client{}, List: true,
 		Summary: "list the clients the caller may see (directors: all; others: their centers' clients and clients of no center)",
 		Query: []Param{
-			{Name: "q", Type: "string", Description: "name substring (case-insensitive), or phone digits when only digits, spaces and + - ( ) . (\"612 34\")"},
+			{Name: "q", Type: "string", Description: "name or email substring, regardless of case and accents (\"elodie\" finds \"Élodie\"), or phone digits when only digits, spaces and + - ( ) . (\"612 34\")"},
 			{Name: "group_id", Type: "string", Description: "clients of this group (a group of no organization of yours is a 400)"},
 			{Name: "center_id", Type: "string", Description: "clients of this center"},
 			{Name: "status", Type: "string", Description: "active, inactive or lost (computed from appointments)"},

@@ -442,10 +442,11 @@ const (
 
 // ClientFilter is what a caller asks of the client list.
 type ClientFilter struct {
-	// Query matches a case-insensitive substring of the name or, when it
-	// holds only digits, spaces and + - ( ) . characters, a substring of the
-	// phone's digits ("612 34" finds +33612345678; leading zeros of a
-	// national form are also tried without them: "0612" finds it too).
+	// Query matches a substring of the name or of the email, regardless of
+	// case and accents ("elodie" finds "Élodie"), or, when it holds only
+	// digits, spaces and + - ( ) . characters, a substring of the phone's
+	// digits ("612 34" finds +33612345678; leading zeros of a national form
+	// are also tried without them: "0612" finds it too).
 	Query    string
 	GroupID  string
 	CenterID string
@@ -455,7 +456,7 @@ type ClientFilter struct {
 
 // ClientQuery is the client list query the store runs.
 type ClientQuery struct {
-	NameContains string   // lowercased
+	NameContains string   // folded by SearchFold; matches the name or the email
 	PhoneDigits  []string // any of these digit strings is a match
 	GroupID      string
 	CenterID     string
@@ -481,7 +482,7 @@ func (f ClientFilter) query(p Principal) (ClientQuery, error) {
 			q.PhoneDigits = append(q.PhoneDigits, t)
 		}
 	} else {
-		q.NameContains = strings.ToLower(text)
+		q.NameContains = SearchFold(text)
 	}
 	fe.Check(f.GroupID != "" && !ValidID(f.GroupID), "group_id", "is not a client group id")
 	fe.Check(f.CenterID != "" && !ValidID(f.CenterID), "center_id", "is not a center id")

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"net/url"
 	"testing"
 
 	"github.com/bookinggw/gateway/core"
@@ -260,6 +261,50 @@ func TestJoinTwiceSamePhone(t *testing.T) {
 		}
 		if n := e.count("/api/v1/clients"); n != 2 {
 			t.Fatalf("%d clients, want Chloé and Hugo", n)
+		}
+	})
+}
+
+// TestClientSearch: clients are found by email, and by name regardless of
+// accents and case, on SQLite and PostgreSQL alike.
+func TestClientSearch(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *apiEnv) {
+		for _, c := range []map[string]any{
+			{"first_name": "Élodie", "last_name": "Lefèvre", "email": "elodie.lefevre@example.fr"},
+			{"name": "ELODIE MARTIN", "email": "em@mail.example"},
+			{"name": "Łukasz Wałęsa", "email": "lukasz@example.pl"},
+			{"name": "Zoë Brontë", "email": "zoe@Example.COM"},
+		} {
+			e.must(201, "POST", "/api/v1/clients", c, nil)
+		}
+		search := func(q string) []string {
+			var l struct {
+				Items []core.Client `json:"items"`
+			}
+			e.must(200, "GET", "/api/v1/clients?q="+url.QueryEscape(q), nil, &l)
+			out := []string{}
+			for _, c := range l.Items {
+				out = append(out, c.Email)
+			}
+			return out
+		}
+		for q, want := range map[string][]string{
+			"elodie":           {"elodie.lefevre@example.fr", "em@mail.example"},
+			"Élodie":           {"elodie.lefevre@example.fr", "em@mail.example"},
+			"ÉLODIE L":         {"elodie.lefevre@example.fr"},
+			"lefevre":          {"elodie.lefevre@example.fr"},
+			"LEFÈVRE":          {"elodie.lefevre@example.fr"},
+			"lukasz walesa":    {"lukasz@example.pl"},
+			"zoe bronte":       {"zoe@Example.COM"},
+			"mail.example":     {"em@mail.example"},
+			"zoe@example.com":  {"zoe@Example.COM"},
+			"EXAMPLE.PL":       {"lukasz@example.pl"},
+			"nobody@example":   {},
+			"elodie.lefevre@e": {"elodie.lefevre@example.fr"},
+		} {
+			if got := search(q); !equal(got, want) {
+				t.Errorf("q=%q found %v, want %v", q, got, want)
+			}
 		}
 	})
 }

@@ -34,9 +34,11 @@ func scanClientAnd(row interface{ Scan(...any) error }, extra ...any) (core.Clie
 	return c, err
 }
 
-// searchName and phoneDigits are the columns the client search matches:
-// core lowercases the query the same way.
-func searchName(c core.Client) string { return strings.ToLower(core.FullName(c.FirstName, c.LastName)) }
+// searchName, searchEmail and phoneDigits are the columns the client
+// search matches: core folds the query the same way (core.SearchFold).
+func searchName(c core.Client) string { return core.SearchFold(core.FullName(c.FirstName, c.LastName)) }
+
+func searchEmail(c core.Client) string { return core.SearchFold(c.Email) }
 
 func phoneDigits(phone string) string { return strings.TrimPrefix(phone, "+") }
 
@@ -44,11 +46,11 @@ func nullString(s string) sql.NullString { return sql.NullString{String: s, Vali
 
 func insertClient(ctx context.Context, tx *sql.Tx, c core.Client) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO clients (id, org_id, first_name, last_name, search_name, phone, phone_digits,
-		email, telegram_id, language, timezone, notes, source, source_invitation_id, archived_at, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		email, telegram_id, language, timezone, notes, source, source_invitation_id, archived_at, created_at, search_email)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 		c.ID, c.OrgID, c.FirstName, c.LastName, searchName(c), c.Phone, phoneDigits(c.Phone),
 		c.Email, string(c.TelegramID), c.Language, c.Timezone, c.Notes, c.Source, nullString(c.SourceInvitationID),
-		nullMS(c.ArchivedAt), ms(c.CreatedAt)); err != nil {
+		nullMS(c.ArchivedAt), ms(c.CreatedAt), searchEmail(c)); err != nil {
 		return fmt.Errorf("store: create client: %w", err)
 	}
 	return setClientLinks(ctx, tx, c)
@@ -103,10 +105,10 @@ func (s *Store) GetClient(ctx context.Context, orgID, id string) (core.Client, e
 func (s *Store) UpdateClient(ctx context.Context, c core.Client) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE clients SET first_name = $1, last_name = $2, search_name = $3, phone = $4,
-			phone_digits = $5, email = $6, telegram_id = $7, language = $8, timezone = $9, notes = $10, source = $11
-			WHERE org_id = $12 AND id = $13`,
+			phone_digits = $5, email = $6, telegram_id = $7, language = $8, timezone = $9, notes = $10, source = $11, search_email = $12
+			WHERE org_id = $13 AND id = $14`,
 			c.FirstName, c.LastName, searchName(c), c.Phone, phoneDigits(c.Phone), c.Email, string(c.TelegramID),
-			c.Language, c.Timezone, c.Notes, c.Source, c.OrgID, c.ID)
+			c.Language, c.Timezone, c.Notes, c.Source, searchEmail(c), c.OrgID, c.ID)
 		if err := checkAffected(res, err, "client"); err != nil {
 			return err
 		}
@@ -128,8 +130,9 @@ func escapeLike(s string) string {
 }
 
 // ListClients lists an organization's clients matching q in creation order.
-// Name search compares the stored lowercased name with the lowercased query
-// (both lowered in Go, so it is case-insensitive beyond ASCII on SQLite too).
+// Text search compares the stored folded name and email with the folded
+// query (both folded in Go, so it ignores case and accents beyond ASCII on
+// SQLite and PostgreSQL alike).
 func (s *Store) ListClients(ctx context.Context, orgID string, q core.ClientQuery, p core.Page) ([]core.Client, error) {
 	limit, after := pageArgs(p)
 	var a args
@@ -142,7 +145,8 @@ func (s *Store) ListClients(ctx context.Context, orgID string, q core.ClientQuer
 		where = append(where, `c.archived_at IS NULL`)
 	}
 	if q.NameContains != "" {
-		where = append(where, `c.search_name LIKE `+a.add("%"+escapeLike(q.NameContains)+"%")+` ESCAPE '\'`)
+		like := a.add("%" + escapeLike(q.NameContains) + "%")
+		where = append(where, `(c.search_name LIKE `+like+` ESCAPE '\' OR c.search_email LIKE `+like+` ESCAPE '\')`)
 	}
 	if len(q.PhoneDigits) > 0 {
 		ors := make([]string, len(q.PhoneDigits))

@@ -19,7 +19,32 @@ func goMigrations() []*goose.Migration {
 				_, err := tx.ExecContext(ctx, `DROP INDEX client_groups_name_key`)
 				return err
 			}}),
+		// Down needs nothing: the old lower-cased names still match.
+		goose.NewGoMigration(404, &goose.GoFunc{RunTx: clientSearchKeys}, &goose.GoFunc{}),
 	}
+}
+
+// clientSearchKeys refills the search columns of existing clients with
+// their names and emails folded by core.SearchFold.
+func clientSearchKeys(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, first_name, last_name, email FROM clients ORDER BY id`)
+	if err != nil {
+		return fmt.Errorf("store: migrate client search: %w", err)
+	}
+	cs, err := collect(rows, func(r interface{ Scan(...any) error }) (core.Client, error) {
+		var c core.Client
+		return c, r.Scan(&c.ID, &c.FirstName, &c.LastName, &c.Email)
+	})
+	if err != nil {
+		return err
+	}
+	for _, c := range cs {
+		if _, err := tx.ExecContext(ctx, `UPDATE clients SET search_name = $1, search_email = $2 WHERE id = $3`,
+			searchName(c), searchEmail(c), c.ID); err != nil {
+			return fmt.Errorf("store: migrate client search: %w", err)
+		}
+	}
+	return nil
 }
 
 // groupNameKeys fills client_groups.name_key and makes it unique per
