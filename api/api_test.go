@@ -291,6 +291,10 @@ func makeResources(t *testing.T, cb client, relay func(), o resourceOpts) tenant
 	waiting := id(cb.post("/api/v1/waiting-list", `{"client_id":"`+b.client2+`","specialist_id":"`+staff+`","service_id":"`+service+
 		`","from":"`+start+`","to":"`+day.Add(18*time.Hour).Format(time.RFC3339)+`"}`), 201)
 	inv := id(cb.post("/api/v1/invitations", `{"name":"B link"`+invTarget+`}`), 201)
+	group := id(cb.post("/api/v1/client-groups", `{"name":"B group `+center[len(center)-12:]+`"}`), 201)
+	if r := cb.put("/api/v1/client-groups/"+group+"/members/"+b.client2, ""); r.Status != 204 {
+		t.Fatalf("B's group member: %d %s", r.Status, r.Body)
+	}
 	pkg := id(cb.post("/api/v1/packages", `{"name":"B 10 visits","visits":10,"validity_days":90,"price_minor":40000,"service_ids":["`+service+`"]}`), 201)
 	sale := id(cb.post("/api/v1/package-sales", `{"package_id":"`+pkg+`","client_id":"`+cl+`"}`), 201)
 	policy := cb.get("/api/v1/reminder-policy")
@@ -307,12 +311,12 @@ func makeResources(t *testing.T, cb client, relay func(), o resourceOpts) tenant
 	b.keyPlain = k["key"].(string)
 	b.ids = map[string]string{"centers": center, "staff": staff, "services": service, "rooms": room, "clients": cl,
 		"appointments": appt, "waiting-list": waiting, "invitations": inv, "api-keys": k["id"].(string), "messages": msgs.Items[0].ID, "package-sales": sale,
-		"packages": pkg}
+		"packages": pkg, "client-groups": group}
 	b.snapshots = []string{"/api/v1/organization", "/api/v1/centers", "/api/v1/centers/" + center, "/api/v1/staff", "/api/v1/staff/" + staff,
 		"/api/v1/staff/" + staff + "/schedule", "/api/v1/services", "/api/v1/services?owner_id=" + staff, "/api/v1/services/" + service, "/api/v1/rooms", "/api/v1/rooms/" + room,
 		"/api/v1/rooms/" + room + "/schedule", "/api/v1/clients", "/api/v1/clients?archived=all", "/api/v1/clients/" + cl, "/api/v1/clients/" + cl + "/family",
 		"/api/v1/appointments", "/api/v1/appointments/" + appt, "/api/v1/appointments/" + appt + "/payments", "/api/v1/waiting-list",
-		"/api/v1/invitations", "/api/v1/invitations/" + inv, "/api/v1/client-groups", "/api/v1/messages", "/api/v1/package-sales", "/api/v1/package-sales/" + sale, "/api/v1/debtors",
+		"/api/v1/invitations", "/api/v1/invitations/" + inv, "/api/v1/client-groups", "/api/v1/clients?group_id=" + group, "/api/v1/messages", "/api/v1/package-sales", "/api/v1/package-sales/" + sale, "/api/v1/debtors",
 		"/api/v1/centers/" + center + "/reminder-policy", "/api/v1/services/" + service + "/reminder-policy", "/api/v1/failed-events"}
 	return b
 }
@@ -345,7 +349,13 @@ func crossBodies(b tenantB) map[string]string {
 		"PUT /api/v1/services/:id":                `{"name":"hijacked","duration_min":30}`,
 		"PUT /api/v1/rooms/:id":                   `{"center_id":"` + b.ids["centers"] + `","name":"hijacked"}`,
 		"PUT /api/v1/clients/:id":                 `{"name":"hijacked"}`,
+		"PATCH /api/v1/clients/:id":               `{"name":"hijacked"}`,
+		"PATCH /api/v1/staff/:id":                 `{"name":"hijacked"}`,
+		"PATCH /api/v1/services/:id":              `{"name":"hijacked"}`,
+		"PATCH /api/v1/centers/:id":               `{"name":"hijacked"}`,
+		"PATCH /api/v1/client-groups/:id":         `{"name":"hijacked"}`,
 		"POST /api/v1/clients/:id/family":         `{"client_id":"` + b.client2 + `","relation":"parent"}`,
+		"POST /api/v1/clients/:id/family-members": `{"name":"Intruder","relation":"child"}`,
 		"POST /api/v1/appointments/:id/status":    `{"status":"cancelled"}`,
 		"POST /api/v1/appointments/:id/move":      `{"start":"` + day.Add(11*time.Hour).Format(time.RFC3339) + `"}`,
 		"POST /api/v1/appointments/:id/payments":  `{"amount_minor":100,"method":"cash"}`,
@@ -395,6 +405,7 @@ func TestTenantIsolation(t *testing.T) {
 			{"GET", "/api/v1/appointments?center_id={center}", ""},
 			{"GET", "/api/v1/rooms?center_id={center}", ""},
 			{"GET", "/api/v1/clients?center_id={center}", ""},
+			{"GET", "/api/v1/clients?group_id={group}", ""},
 			{"GET", "/api/v1/services?owner_id={staff}", ""},
 			{"GET", "/api/v1/waiting-list?specialist_id={staff}", ""},
 			{"POST", "/api/v1/appointments/bulk-status", `{"ids":["{appt}"],"from_status":"accepted","status":"cancelled"}`},
@@ -412,12 +423,13 @@ func TestTenantIsolation(t *testing.T) {
 			if strings.Contains(q.path, "{own}") { // A's own client linked to B's client
 				own = must[map[string]any](t, ca.post("/api/v1/clients", `{"name":"A client `+core.NewID()[:8]+`"}`), 201)["id"].(string)
 			}
-			fill := func(staff, service, client, center, appt string) (string, string) {
-				r := strings.NewReplacer("{staff}", staff, "{service}", service, "{client}", client, "{center}", center, "{appt}", appt, "{own}", own)
+			fill := func(staff, service, client, center, appt, group string) (string, string) {
+				r := strings.NewReplacer("{staff}", staff, "{service}", service, "{client}", client, "{center}", center, "{appt}", appt,
+					"{group}", group, "{own}", own)
 				return r.Replace(q.path), r.Replace(q.body)
 			}
-			bp, bb := fill(b.ids["staff"], b.ids["services"], b.ids["clients"], b.ids["centers"], b.ids["appointments"])
-			fp, fb := fill(core.NewID(), core.NewID(), core.NewID(), core.NewID(), core.NewID())
+			bp, bb := fill(b.ids["staff"], b.ids["services"], b.ids["clients"], b.ids["centers"], b.ids["appointments"], b.ids["client-groups"])
+			fp, fb := fill(core.NewID(), core.NewID(), core.NewID(), core.NewID(), core.NewID(), core.NewID())
 			cross := ca.do(req{Method: q.method, Path: bp, Body: bb})
 			fake := ca.do(req{Method: q.method, Path: fp, Body: fb})
 			if q.method == "POST" && cross.Status < 400 {
@@ -495,7 +507,7 @@ func sweepPaths(t *testing.T, a *app.App, ca, cb client, b tenantB, bodies map[s
 			}
 			return "", false
 		case "client_id":
-			return b.client2, seg == "clients"
+			return b.client2, seg == "clients" || seg == "client-groups"
 		case "exception_id":
 			if seg == "rooms" {
 				return b.roomOff, true

@@ -68,7 +68,7 @@ func (s *Server) bookingRoutes() {
 				respond(c, http.StatusOK)(svc.Catalogue.GetService(c.Request.Context(), principal(c), id))
 			}
 		})
-	s.handle(Route{Method: "PUT", Path: "/services/:id", Tag: "services", Summary: "replace a service's fields",
+	s.handle(Route{Method: "PUT", Path: "/services/:id", Tag: "services", Summary: "replace all of a service's fields: absent fields take their defaults (use PATCH to change some)",
 		Req: core.ServiceInput{}, Resp: core.Offering{}}, func(c *gin.Context) {
 		var in core.ServiceInput
 		if id, ok := idParam(c, "id", "service"); ok && bindJSON(c, &in) {

@@ -55,10 +55,10 @@ func TestCenterIsolation(t *testing.T) {
 			"GET /api/v1/rooms/:id/schedule": true, "GET /api/v1/centers/:id": true,
 			"/api/v1/services/:id/reminder-policy": true, "/api/v1/centers/:id/reminder-policy": true,
 			"/api/v1/rooms/:id/time-off*": true, "PUT /api/v1/rooms/:id/schedule": true, "PUT /api/v1/rooms/:id": true,
-			"POST /api/v1/services/:id/import": true,
+			"POST /api/v1/services/:id/import": true, "PATCH /api/v1/services/:id": true,
 			// The centre's clients (and their packages) are every staff
 			// member's of the centre: theirs to change too.
-			"/api/v1/clients/:id*": false, "/api/v1/package-sales/:id*": false,
+			"/api/v1/clients/:id*": false, "/api/v1/package-sales/:id*": false, "/api/v1/client-groups/:id/members/:client_id": false,
 		}
 		for _, tc := range []struct {
 			name    string

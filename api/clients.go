@@ -34,8 +34,8 @@ func (s *Server) clientRoutes() {
 	s.handle(Route{Method: "GET", Path: "/clients", Tag: "clients", Resp: core.Client{}, List: true,
 		Summary: "list the clients the caller may see (directors: all; others: their centers' clients and clients of no center)",
 		Query: []Param{
-			{Name: "q", Type: "string", Description: "name substring (case-insensitive), or phone digits when only digits, spaces and + - ( ) . (\"612 34\")"},
-			{Name: "group_id", Type: "string", Description: "clients of this group"},
+			{Name: "q", Type: "string", Description: "name or email substring, regardless of case and accents (\"elodie\" finds \"Élodie\"), or phone digits when only digits, spaces and + - ( ) . (\"612 34\")"},
+			{Name: "group_id", Type: "string", Description: "clients of this group (a group of no organization of yours is a 400)"},
 			{Name: "center_id", Type: "string", Description: "clients of this center"},
 			{Name: "status", Type: "string", Description: "active, inactive or lost (computed from appointments)"},
 			{Name: "archived", Type: "string", Description: "false (default): not archived; true: only archived; all"},
@@ -56,7 +56,7 @@ func (s *Server) clientRoutes() {
 				respond(c, http.StatusOK)(svc.Clients.GetClient(c.Request.Context(), principal(c), id))
 			}
 		})
-	s.handle(Route{Method: "PUT", Path: "/clients/:id", Tag: "clients", Summary: "replace a client's fields",
+	s.handle(Route{Method: "PUT", Path: "/clients/:id", Tag: "clients", Summary: "replace all of a client's fields: absent fields are emptied (use PATCH to change some)",
 		Req: core.ClientInput{}, Resp: core.Client{}},
 		func(c *gin.Context) {
 			var in core.ClientInput
@@ -109,7 +109,7 @@ func (s *Server) clientRoutes() {
 			c.Status(http.StatusNoContent)
 		})
 
-	s.handle(Route{Method: "POST", Path: "/client-groups", Tag: "clients", Summary: "create a client group (names are unique)",
+	s.handle(Route{Method: "POST", Path: "/client-groups", Tag: "clients", Summary: "create a client group (names are unique regardless of case)",
 		Req: core.ClientGroupInput{}, Resp: core.ClientGroup{}, Status: 201},
 		func(c *gin.Context) {
 			var in core.ClientGroupInput
@@ -204,7 +204,7 @@ func (s *Server) clientRoutes() {
 			c.Data(http.StatusOK, "image/png", png)
 		})
 	s.handle(Route{Method: "POST", Path: "/invitations/:id/join", Tag: "invitations",
-		Summary: "create a client through the link, counting a use (409 when expired, inactive or used up)",
+		Summary: "create a client through the link, counting a use (409 when expired, inactive or used up); a phone already on a card links that card instead, and joining twice counts one use",
 		Req:     core.ClientInput{}, Resp: core.Client{}, Status: 201},
 		func(c *gin.Context) {
 			var in core.ClientInput

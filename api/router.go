@@ -100,6 +100,7 @@ func New(d Deps) *Server {
 	s.bookingRoutes()
 	s.messageRoutes()
 	s.packageRoutes()
+	s.recordRoutes()
 	doc = s.spec.Document()
 	return s
 }

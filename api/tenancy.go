@@ -74,7 +74,7 @@ func (s *Server) tenancyRoutes() {
 				respond(c, http.StatusOK)(svc.Tenancy.GetCenter(c.Request.Context(), principal(c), id))
 			}
 		})
-	s.handle(Route{Method: "PUT", Path: "/centers/:id", Tag: "tenancy", Summary: "replace a center's fields (director)",
+	s.handle(Route{Method: "PUT", Path: "/centers/:id", Tag: "tenancy", Summary: "replace all of a center's fields (director): absent fields are emptied (use PATCH to change some)",
 		Req: core.CenterInput{}, Resp: core.Center{}},
 		func(c *gin.Context) {
 			var in core.CenterInput
@@ -104,7 +104,7 @@ func (s *Server) tenancyRoutes() {
 				respond(c, http.StatusOK)(svc.Tenancy.GetStaff(c.Request.Context(), principal(c), id))
 			}
 		})
-	s.handle(Route{Method: "PUT", Path: "/staff/:id", Tag: "tenancy", Summary: "replace a staff member's fields (director)",
+	s.handle(Route{Method: "PUT", Path: "/staff/:id", Tag: "tenancy", Summary: "replace all of a staff member's fields (director): absent fields are emptied (use PATCH to change some)",
 		Req: core.StaffInput{}, Resp: core.Staff{}},
 		func(c *gin.Context) {
 			var in core.StaffInput

@@ -18,7 +18,7 @@ type AppointmentInput struct {
 	CenterID     string    `json:"center_id"`
 	RoomID       string    `json:"room_id"`
 	Start        time.Time `json:"start" doc:"RFC 3339 instant"`
-	Seats        int       `json:"seats" doc:"default 1"`
+	Seats        int       `json:"seats" doc:"default 1; a client holds one seat of a group lesson unless seats is given explicitly"`
 	RequestedBy  string    `json:"requested_by" doc:"staff (default: accepted at once) or client (pending until staff accept)"`
 	Location     *Location `json:"location"`
 	Notes        string    `json:"notes"`
@@ -300,6 +300,7 @@ func (s *BookingService) CreateAppointment(ctx context.Context, p Principal, in 
 	f.Check(in.RequestedBy != "staff" && in.RequestedBy != "client", "requested_by", "must be staff or client")
 	f.Check(in.RequestedBy == "client" && in.Override, "override", "a client request cannot override conflicts")
 	f.Check(in.Start.IsZero(), "start", "is required")
+	explicitSeats := in.Seats != 0
 	if in.Seats == 0 {
 		in.Seats = 1
 	}
@@ -380,8 +381,12 @@ func (s *BookingService) CreateAppointment(ctx context.Context, p Principal, in 
 			if err != nil {
 				return err
 			}
-			if len(cs) > 0 && !in.Override {
-				res.Skipped = append(res.Skipped, Skipped{Start: st, Conflicts: cs})
+			seated, err := s.seatedAlready(ctx, tx, bc, st, in.ClientID, "", explicitSeats)
+			if err != nil {
+				return err
+			}
+			if len(seated) > 0 || len(cs) > 0 && !in.Override {
+				res.Skipped = append(res.Skipped, Skipped{Start: st, Conflicts: append(cs, seated...)})
 				continue
 			}
 			a := Appointment{ID: NewID(), OrgID: p.OrgID, CenterID: in.CenterID, SpecialistID: bc.specialist.ID,
@@ -495,6 +500,7 @@ type StatusChange struct {
 	Reason   string `json:"reason"`
 	Scope    Scope  `json:"scope" doc:"this (default), following or all occurrences of a series"`
 	ByClient bool   `json:"by_client" doc:"the client asked (a cancellation inside the notice period is recorded as late)"`
+	Override bool   `json:"override" doc:"staff only: complete a visit that has not started yet"`
 	// Via is how the client asked (sms, link); set by the gateway, not the API.
 	Via string `json:"-"`
 }
@@ -606,8 +612,12 @@ func (s *BookingService) applyStatus(ctx context.Context, p Principal, ids []str
 				return Conflict("cannot change an appointment from "+string(a.Status)+" to "+string(in.Status),
 					ConflictItem{Kind: "transition", Detail: string(a.Status) + " → " + string(in.Status) + " is not allowed", Extra: a.ID})
 			}
+			if err := checkCompletion(a, in, now); err != nil {
+				return err
+			}
 			freed := a.Status.Holds() && !in.Status.Holds()
-			if a.Status == Completed && a.PackageSaleID != "" {
+			undone := in.Status == Accepted && (a.Status == Completed || a.Status == Missed)
+			if a.PackageSaleID != "" {
 				if err := tx.ReleaseVisit(ctx, a); err != nil {
 					return err
 				}
@@ -615,8 +625,9 @@ func (s *BookingService) applyStatus(ctx context.Context, p Principal, ids []str
 				a.PackageSaleID, a.BalanceMinor = "", a.PriceMinor-a.PaidMinor
 			}
 			a.Status, a.UpdatedAt = in.Status, now
-			if in.Status == Completed {
-				// Attendance consumes a visit of the client's package.
+			if in.Status == Completed || in.Status == Missed {
+				// Attendance consumes a visit of the client's package (and a
+				// no-show does, for packages that charge missed visits).
 				if a.PackageSaleID, err = tx.ConsumeVisit(ctx, a); err != nil {
 					return err
 				}
@@ -635,7 +646,7 @@ func (s *BookingService) applyStatus(ctx context.Context, p Principal, ids []str
 				return err
 			}
 			e := s.event(p, statusEvents[in.Status], a, func(d *AppointmentChanged) {
-				d.Reason, d.Late, d.ByClient, d.Via = in.Reason, a.LateCancel, in.ByClient, in.Via
+				d.Reason, d.Late, d.ByClient, d.Via, d.Undo = in.Reason, a.LateCancel, in.ByClient, in.Via, undone
 			})
 			if err := tx.AddEvent(ctx, e); err != nil {
 				return err
@@ -773,8 +784,12 @@ func (s *BookingService) MoveAppointment(ctx context.Context, p Principal, id st
 			if err != nil {
 				return err
 			}
-			if len(cs) > 0 && !in.Override {
-				res.Skipped = append(res.Skipped, Skipped{Start: to, Conflicts: cs})
+			seated, err := s.seatedAlready(ctx, tx, bc, to, cur.ClientID, cur.ID, false)
+			if err != nil {
+				return err
+			}
+			if len(seated) > 0 || len(cs) > 0 && !in.Override {
+				res.Skipped = append(res.Skipped, Skipped{Start: to, Conflicts: append(cs, seated...)})
 				continue
 			}
 			from := cur.Start

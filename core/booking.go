@@ -111,9 +111,10 @@ const (
 var transitions = map[Status][]Status{
 	Pending:  {Accepted, Rejected, Cancelled},
 	Accepted: {Cancelled, Completed, Missed},
-	// A visit marked by mistake can be corrected either way.
-	Completed: {Missed},
-	Missed:    {Completed},
+	// A visit marked by mistake can be corrected either way, or undone
+	// back to accepted.
+	Completed: {Missed, Accepted},
+	Missed:    {Completed, Accepted},
 }
 
 // CanMove reports whether an appointment may go from one status to another.
@@ -180,6 +181,7 @@ type Payment struct {
 	ID            string `json:"id"`
 	OrgID         string `json:"-"`
 	AppointmentID string `json:"appointment_id"`
+	SaleID        string `json:"sale_id,omitempty" doc:"the package sale paid for"`
 	AmountMinor   int64  `json:"amount_minor" doc:"positive for a payment, negative for a refund"`
 	Currency      string `json:"currency"`
 	Method        string `json:"method" doc:"cash, card, transfer, stripe, …"`
@@ -248,11 +250,12 @@ type BookingTx interface {
 	// SetReminders voids an appointment's pending reminders (and the
 	// outbox messages already made of them) and schedules rs instead.
 	SetReminders(ctx context.Context, appointmentID string, rs []Reminder) error
-	// ConsumeVisit charges a completed visit to an active package sale of
-	// its client that covers the service and the date, returning the sale
-	// id ("" when none: the visit is then a debt unless paid).
+	// ConsumeVisit charges a completed (or missed) visit to an active
+	// package sale of its client that covers it (PackageSale.Covers) and
+	// has visits left, returning the sale id ("" when none: a completed
+	// visit is then a debt unless paid).
 	ConsumeVisit(ctx context.Context, a Appointment) (string, error)
-	// ReleaseVisit gives a visit back to its package (completed undone).
+	// ReleaseVisit gives a visit back to its package (completed or missed undone).
 	ReleaseVisit(ctx context.Context, a Appointment) error
 	AddEvent(ctx context.Context, e Event) error
 }

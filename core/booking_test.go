@@ -230,7 +230,7 @@ func TestTransitionTable(t *testing.T) {
 	allowed := map[[2]Status]bool{
 		{Pending, Accepted}: true, {Pending, Rejected}: true, {Pending, Cancelled}: true,
 		{Accepted, Cancelled}: true, {Accepted, Completed}: true, {Accepted, Missed}: true,
-		{Completed, Missed}: true, {Missed, Completed}: true,
+		{Completed, Missed}: true, {Missed, Completed}: true, {Completed, Accepted}: true, {Missed, Accepted}: true,
 	}
 	for _, from := range all {
 		for _, to := range all {
@@ -806,7 +806,7 @@ func TestChangeStatusTransitions(t *testing.T) {
 				w := newBookingWorld(t)
 				a := w.seed(Appointment{Start: at(time.March, 12, 10, 0), Status: from})
 				before := w.store.state.clone()
-				out, err := w.svc.ChangeStatus(context.Background(), w.as("director"), a.ID, StatusChange{Status: to, Reason: "why"})
+				out, err := w.svc.ChangeStatus(context.Background(), w.as("director"), a.ID, StatusChange{Status: to, Reason: "why", Override: to == Completed})
 				switch {
 				case to == Pending:
 					e := wantErr(t, err, CodeInvalid)
@@ -871,7 +871,7 @@ func TestChangeStatusSeriesScopes(t *testing.T) {
 			s[3].Status = Cancelled
 			w.store.state.appts[s[3].ID] = s[3]
 			before := w.store.state.clone()
-			out, err := w.svc.ChangeStatus(context.Background(), w.as("director"), s[tc.from-1].ID, StatusChange{Status: tc.to, Scope: tc.scope})
+			out, err := w.svc.ChangeStatus(context.Background(), w.as("director"), s[tc.from-1].ID, StatusChange{Status: tc.to, Scope: tc.scope, Override: tc.to == Completed})
 			if tc.code != "" {
 				e := wantErr(t, err, tc.code)
 				if got := conflictKinds(e); !slices.Equal(got, []string{"transition"}) {
@@ -1162,7 +1162,7 @@ func TestFreedTimeMatchesWaitingList(t *testing.T) {
 			}},
 		{name: "a visit completed frees nothing", start: at(time.March, 12, 10, 0), first: EventCompleted,
 			change: func(w *bookingWorld, id string) error {
-				_, err := w.svc.ChangeStatus(context.Background(), w.as("director"), id, StatusChange{Status: Completed})
+				_, err := w.svc.ChangeStatus(context.Background(), w.as("director"), id, StatusChange{Status: Completed, Override: true})
 				return err
 			}},
 	}
@@ -1220,7 +1220,7 @@ func TestCompletedVisitUsesPackage(t *testing.T) {
 	sale := NewID()
 	w.store.packageSale = sale
 	a := w.seed(Appointment{Start: at(time.March, 10, 8, 0), PaidMinor: 1000})
-	out, err := w.svc.ChangeStatus(context.Background(), w.as("director"), a.ID, StatusChange{Status: Completed})
+	out, err := w.svc.ChangeStatus(context.Background(), w.as("director"), a.ID, StatusChange{Status: Completed, Override: true})
 	wantErr(t, err, "")
 	if c := out[0]; c.PackageSaleID != sale || c.BalanceMinor != 0 || !slices.Equal(w.store.state.consumed, []string{a.ID}) {
 		t.Fatalf("completed: sale %q, balance %d, consumed %v", c.PackageSaleID, c.BalanceMinor, w.store.state.consumed)

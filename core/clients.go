@@ -444,10 +444,11 @@ const (
 
 // ClientFilter is what a caller asks of the client list.
 type ClientFilter struct {
-	// Query matches a case-insensitive substring of the name or, when it
-	// holds only digits, spaces and + - ( ) . characters, a substring of the
-	// phone's digits ("612 34" finds +33612345678; leading zeros of a
-	// national form are also tried without them: "0612" finds it too).
+	// Query matches a substring of the name or of the email, regardless of
+	// case and accents ("elodie" finds "Élodie"), or, when it holds only
+	// digits, spaces and + - ( ) . characters, a substring of the phone's
+	// digits ("612 34" finds +33612345678; leading zeros of a national form
+	// are also tried without them: "0612" finds it too).
 	Query    string
 	GroupID  string
 	CenterID string
@@ -457,7 +458,7 @@ type ClientFilter struct {
 
 // ClientQuery is the client list query the store runs.
 type ClientQuery struct {
-	NameContains string   // lowercased
+	NameContains string   // folded by SearchFold; matches the name or the email
 	PhoneDigits  []string // any of these digit strings is a match
 	GroupID      string
 	CenterID     string
@@ -483,7 +484,7 @@ func (f ClientFilter) query(p Principal) (ClientQuery, error) {
 			q.PhoneDigits = append(q.PhoneDigits, t)
 		}
 	} else {
-		q.NameContains = strings.ToLower(text)
+		q.NameContains = SearchFold(text)
 	}
 	fe.Check(f.GroupID != "" && !ValidID(f.GroupID), "group_id", "is not a client group id")
 	fe.Check(f.CenterID != "" && !ValidID(f.CenterID), "center_id", "is not a center id")
@@ -527,6 +528,9 @@ func phoneQuery(s string) (string, bool) {
 func (s *ClientService) ListClients(ctx context.Context, p Principal, f ClientFilter, pg Page) ([]Client, error) {
 	q, err := f.query(p)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkGroupFilter(ctx, p, q.GroupID); err != nil {
 		return nil, err
 	}
 	o, err := s.store.GetOrganization(ctx, p.OrgID)
@@ -668,7 +672,8 @@ type ClientGroupInput struct {
 	Name string `json:"name"`
 }
 
-// CreateClientGroup adds a group; names are unique in an organization.
+// CreateClientGroup adds a group; names are unique in an organization
+// regardless of case.
 func (s *ClientService) CreateClientGroup(ctx context.Context, p Principal, in ClientGroupInput) (ClientGroup, error) {
 	var f Fields
 	in.Name = strings.TrimSpace(in.Name)
@@ -707,10 +712,13 @@ type ClientStore interface {
 	// conflict.
 	LinkFamily(ctx context.Context, orgID, clientID, relatedID, relation, inverse string, at time.Time) error
 	ListFamily(ctx context.Context, orgID, clientID string) ([]FamilyLink, error)
+	// CreateFamilyMember inserts c and links it to relatedTo in one
+	// transaction: relation is what c is to relatedTo, inverse the other way.
+	CreateFamilyMember(ctx context.Context, c Client, relatedTo, relation, inverse string, at time.Time) error
 	UnlinkFamily(ctx context.Context, orgID, clientID, relatedID string) error
 
-	// CreateClientGroup reports a name already used in the organization as
-	// a conflict.
+	// CreateClientGroup reports a name already used in the organization
+	// (regardless of case: GroupNameKey) as a conflict.
 	CreateClientGroup(ctx context.Context, g ClientGroup) error
 	GetClientGroup(ctx context.Context, orgID, id string) (ClientGroup, error)
 	ListClientGroups(ctx context.Context, orgID string, p Page) ([]ClientGroup, error)
@@ -726,9 +734,11 @@ type InvitationStore interface {
 	// UpdateInvitation writes the editable fields (not the code or uses).
 	UpdateInvitation(ctx context.Context, inv Invitation) error
 	// JoinInvitation, in one transaction: reads and locks the invitation of
-	// that code, calls join with it (join runs the domain rule and returns
-	// the client to create, or an error that aborts everything; it must not
-	// use the store), counts one use and inserts the client. Concurrent joins
-	// of one link are serialized, so a single-use link admits exactly one.
-	JoinInvitation(ctx context.Context, orgID, code string, join func(Invitation) (Client, error)) (Client, error)
+	// that code and the clients with the joining phone ("" reads none),
+	// calls join with them (join runs the domain rule and returns what to
+	// do, or an error that aborts everything; it must not use the store),
+	// counts a use if join says so, and inserts the new client or writes
+	// the existing one's source. Concurrent joins of one link are
+	// serialized, so a single-use link admits exactly one client.
+	JoinInvitation(ctx context.Context, orgID, code, phone string, join func(Invitation, []Client) (Joining, error)) (Client, error)
 }

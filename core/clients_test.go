@@ -459,3 +459,51 @@ func TestListClientsStatusFilterPages(t *testing.T) {
 		t.Fatalf("lost = %d, %v", len(lost), err)
 	}
 }
+
+func TestDecideJoin(t *testing.T) {
+	now := clientTestNow
+	one := 1
+	inv := Invitation{ID: NewID(), Name: "Flyer", Active: true}
+	used := inv
+	used.MaxUses, used.Uses = &one, 1
+	closed := inv
+	closed.Active = false
+	joined := Client{ID: NewID(), SourceInvitationID: inv.ID, Source: "Flyer"}
+	card := Client{ID: NewID(), Source: "phone call"}
+	other := Client{ID: NewID(), SourceInvitationID: NewID(), Source: "Other link"}
+	cases := []struct {
+		name      string
+		inv       Invitation
+		same      []Client
+		wantID    string // "" for a new client
+		countUse  bool
+		wantSrcID string
+		err       bool
+	}{
+		{"new phone", inv, nil, "", true, inv.ID, false},
+		{"joined through this link", inv, []Client{card, joined}, joined.ID, false, inv.ID, false},
+		{"joined through this link, used up", used, []Client{joined}, joined.ID, false, inv.ID, false},
+		{"staff's card", inv, []Client{card}, card.ID, true, inv.ID, false},
+		{"came through another link", inv, []Client{other}, other.ID, true, other.SourceInvitationID, false},
+		{"new phone, used up", used, nil, "", false, "", true},
+		{"joined, link inactive", closed, []Client{joined}, "", false, "", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			j, err := decideJoin(tc.inv, now, "org", ClientInput{FirstName: "N"}, tc.same)
+			if tc.err {
+				if ErrorCode(err) != CodeConflict {
+					t.Fatalf("err = %v, want a conflict", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if j.Existing != (tc.wantID != "") || tc.wantID != "" && j.Client.ID != tc.wantID || j.CountUse != tc.countUse ||
+				j.Client.SourceInvitationID != tc.wantSrcID {
+				t.Fatalf("decideJoin = %+v", j)
+			}
+		})
+	}
+}

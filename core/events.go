@@ -83,6 +83,9 @@ type AppointmentChanged struct {
 	// Via is how the client acted: sms, whatsapp, link.
 	Via           string     `json:"via,omitempty"`
 	PreviousStart *time.Time `json:"previous_start,omitempty"`
+	// Undo: a completion or a no-show taken back (the visit is accepted
+	// again); nobody is told.
+	Undo bool `json:"undo,omitempty,string"`
 }
 
 // PaymentRecorded is the payload of appointment.payment_recorded: money

@@ -261,6 +261,7 @@ func (s *InvitationService) DeactivateInvitation(ctx context.Context, p Principa
 // transaction, so a single-use link admits exactly one client even when
 // joins race; the losers get a conflict "invitation already used". The
 // client's source is the invitation (its name, unless the input names one).
+// A phone already on a card links that card instead (see decideJoin).
 // The Telegram bot calls this with the code of the link the client opened.
 func (s *InvitationService) JoinInvitation(ctx context.Context, orgID, code string, in ClientInput) (Client, error) {
 	code = strings.TrimSpace(code)
@@ -279,17 +280,15 @@ func (s *InvitationService) JoinInvitation(ctx context.Context, orgID, code stri
 		return Client{}, err
 	}
 	now := s.Now()
-	c, err := s.store.JoinInvitation(ctx, orgID, code, func(inv Invitation) (Client, error) {
-		if err := inv.CheckUsable(now); err != nil {
-			return Client{}, err
-		}
-		c := newClient(orgID, in, now)
-		c.SourceInvitationID = inv.ID
-		if c.Source == "" {
-			c.Source = inv.Name
-		}
-		return c, nil
+	existing := false
+	c, err := s.store.JoinInvitation(ctx, orgID, code, in.Phone, func(inv Invitation, samePhone []Client) (Joining, error) {
+		j, err := decideJoin(inv, now, orgID, in, samePhone)
+		existing = j.Existing
+		return j, err
 	})
+	if err == nil && existing {
+		c, err = s.store.GetClient(ctx, orgID, c.ID) // with its groups and centres
+	}
 	if err != nil {
 		return Client{}, err
 	}

@@ -164,6 +164,9 @@ func PlanEvent(e Event) []Intent {
 	case EventRequested:
 		return []Intent{{KindRequested, client}, {KindStaffRequest, specialist}}
 	case EventBooked, EventAccepted:
+		if change.Undo {
+			return nil // a completion or no-show undone: nothing new for the client
+		}
 		return []Intent{{KindAccepted, client}}
 	case EventRejected:
 		return []Intent{{KindRejected, client}}

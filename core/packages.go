@@ -17,6 +17,7 @@ type Package struct {
 	PriceMinor   int64     `json:"price_minor"`
 	Currency     string    `json:"currency"`
 	ServiceIDs   []string  `json:"service_ids" doc:"services a visit of the package covers"`
+	ChargeMissed bool      `json:"charge_missed" doc:"a missed visit (no-show) uses a visit of the package, as a completed one does"`
 	Active       bool      `json:"active"`
 	CreatedAt    time.Time `json:"created_at"`
 }
@@ -35,9 +36,13 @@ type PackageSale struct {
 	PriceMinor  int64     `json:"price_minor"`
 	Currency    string    `json:"currency"`
 	PaidMinor   int64     `json:"paid_minor"`
-	// BalanceMinor is what the client still owes for the package.
+	// DueMinor is what the client owes for the sale in all: the price
+	// while it runs; once refunded, the value of the visits used.
+	DueMinor int64 `json:"due_minor" doc:"the price while the sale runs; once refunded, the value of the visits used"`
+	// BalanceMinor is what the client still owes: due minus paid.
 	BalanceMinor int64     `json:"balance_minor"`
-	Status       string    `json:"status" doc:"active, refunded or closed"`
+	ChargeMissed bool      `json:"charge_missed" doc:"missed visits use visits of this sale (the package's setting when sold)"`
+	Status       string    `json:"status" doc:"active or refunded"`
 	CreatedAt    time.Time `json:"created_at"`
 }
 
@@ -45,6 +50,8 @@ type PackageSale struct {
 // paid, and unpaid package sales.
 type Debtor struct {
 	ClientID  string `json:"client_id"`
+	Name      string `json:"name"`
+	Phone     string `json:"phone"`
 	DebtMinor int64  `json:"debt_minor"`
 	Currency  string `json:"currency"`
 	Visits    int    `json:"unpaid_visits"`
@@ -76,8 +83,11 @@ type MoneyStore interface {
 	// AddSalePayment records money for a sale; false when the provider
 	// reference was recorded before.
 	AddSalePayment(ctx context.Context, p Payment, saleID string) (PackageSale, bool, error)
-	// RecountSale sets visits_used from the visits recorded against the sale.
-	RecountSale(ctx context.Context, orgID, id string) (PackageSale, error)
+	// ReapplySale charges visits to a sale anew under its lock: pick sees
+	// the sale and the client's completed and missed visits not charged
+	// to another sale (oldest first), and returns those the sale pays
+	// for; the others charged to it so far are released.
+	ReapplySale(ctx context.Context, orgID, id string, pick func(PackageSale, []Appointment) ([]string, error)) (PackageSale, error)
 	Debtors(ctx context.Context, orgID string) ([]Debtor, error)
 }
 
@@ -89,6 +99,7 @@ type PackageInput struct {
 	PriceMinor   int64    `json:"price_minor"`
 	Currency     string   `json:"currency"`
 	ServiceIDs   []string `json:"service_ids"`
+	ChargeMissed bool     `json:"charge_missed" doc:"missed visits (no-shows) use visits of the package; default false"`
 }
 
 // CreatePackage adds a package to the catalogue.
@@ -102,15 +113,6 @@ func (s *MoneyService) CreatePackage(ctx context.Context, p Principal, in Packag
 	f.Check(in.Visits < 1 || in.Visits > 1000, "visits", "must be from 1 to 1000")
 	f.Check(in.ValidityDays < 1 || in.ValidityDays > 3660, "validity_days", "must be from 1 to 3660")
 	f.Check(in.PriceMinor < 0, "price_minor", "must not be negative")
-	if in.Currency == "" {
-		o, err := s.store.GetOrganization(ctx, p.OrgID)
-		if err != nil {
-			return Package{}, err
-		}
-		in.Currency = o.Currency
-	}
-	in.Currency = strings.ToUpper(in.Currency)
-	checkCurrency(&f, "currency", in.Currency)
 	f.Check(len(in.ServiceIDs) == 0, "service_ids", "name at least one service the package covers")
 	if err := checkServiceIDs(ctx, s.store, p.OrgID, in.ServiceIDs, &f); err != nil {
 		return Package{}, err
@@ -118,8 +120,11 @@ func (s *MoneyService) CreatePackage(ctx context.Context, p Principal, in Packag
 	if err := f.Err("invalid package"); err != nil {
 		return Package{}, err
 	}
+	if err := s.packageCurrency(ctx, p.OrgID, &in.Currency, in.ServiceIDs); err != nil {
+		return Package{}, err
+	}
 	pk := Package{ID: NewID(), OrgID: p.OrgID, Name: in.Name, Visits: in.Visits, ValidityDays: in.ValidityDays, PriceMinor: in.PriceMinor,
-		Currency: in.Currency, ServiceIDs: in.ServiceIDs, Active: true, CreatedAt: s.Now()}
+		Currency: in.Currency, ServiceIDs: in.ServiceIDs, ChargeMissed: in.ChargeMissed, Active: true, CreatedAt: s.Now()}
 	return pk, s.store.CreatePackage(ctx, pk)
 }
 
@@ -130,6 +135,7 @@ type SaleInput struct {
 	ValidFrom *time.Time `json:"valid_from" doc:"default now"`
 	PaidMinor int64      `json:"paid_minor" doc:"paid now by hand (cash, card); 0 if paid later or by link"`
 	Method    string     `json:"method" doc:"cash, card, transfer or other, with paid_minor"`
+	Currency  string     `json:"currency" doc:"optional; when given it must be the package's currency"`
 }
 
 // SellPackage sells a package; the sale covers the package's visits until
@@ -156,6 +162,12 @@ func (s *MoneyService) SellPackage(ctx context.Context, p Principal, in SaleInpu
 	f.Check(in.PaidMinor < 0, "paid_minor", "must not be negative")
 	f.Check(in.PaidMinor > 0 && !paymentMethods[in.Method], "method", "must be cash, card, transfer or other")
 	f.Check(in.PaidMinor > pk.PriceMinor && pk.ID != "", "paid_minor", "is more than the price")
+	if pk.ID != "" {
+		checkSameCurrency(&f, "currency", in.Currency, pk.Currency, "the package")
+		if err := s.checkPackageServices(ctx, pk, &f); err != nil {
+			return PackageSale{}, err
+		}
+	}
 	if err := f.Err("invalid sale"); err != nil {
 		return PackageSale{}, err
 	}
@@ -165,17 +177,19 @@ func (s *MoneyService) SellPackage(ctx context.Context, p Principal, in SaleInpu
 	}
 	sale := PackageSale{ID: NewID(), OrgID: p.OrgID, PackageID: pk.ID, ClientID: in.ClientID, VisitsTotal: pk.Visits,
 		ServiceIDs: pk.ServiceIDs, ValidFrom: from, ValidUntil: from.AddDate(0, 0, pk.ValidityDays), PriceMinor: pk.PriceMinor,
-		Currency: pk.Currency, Status: "active", CreatedAt: s.Now()}
+		DueMinor: pk.PriceMinor, Currency: pk.Currency, ChargeMissed: pk.ChargeMissed, Status: "active", CreatedAt: s.Now()}
 	var pay *Payment
 	if in.PaidMinor > 0 {
 		pay = &Payment{ID: NewID(), OrgID: p.OrgID, AmountMinor: in.PaidMinor, Currency: pk.Currency, Method: in.Method, CreatedAt: s.Now()}
 		sale.PaidMinor = in.PaidMinor
 	}
-	sale.BalanceMinor = sale.PriceMinor - sale.PaidMinor
+	sale.BalanceMinor = sale.DueMinor - sale.PaidMinor
 	return sale, s.store.CreateSale(ctx, sale, pay)
 }
 
 // SalePayment records money for a sale by hand (refunds are negative).
+// The amount is checked against the sale under its lock: a payment beyond
+// what is due and a refund beyond what was paid are refused.
 func (s *MoneyService) SalePayment(ctx context.Context, p Principal, saleID string, in PaymentInput) (PackageSale, error) {
 	if err := p.Require(RoleDirector, RoleAdministrator, RoleSpecialist); err != nil {
 		return PackageSale{}, err
@@ -188,24 +202,30 @@ func (s *MoneyService) SalePayment(ctx context.Context, p Principal, saleID stri
 	in.Method = strings.ToLower(strings.TrimSpace(in.Method))
 	f.Check(in.AmountMinor == 0, "amount_minor", "must not be zero")
 	f.Check(!paymentMethods[in.Method], "method", "must be cash, card, transfer or other")
-	f.Check(sale.PaidMinor+in.AmountMinor < 0, "amount_minor", "a refund cannot exceed what was paid")
+	checkSameCurrency(&f, "currency", in.Currency, sale.Currency, "the sale")
+	f.Check(len(in.Note) > 1000, "note", "is too long")
 	if err := f.Err("invalid payment"); err != nil {
 		return PackageSale{}, err
 	}
-	out, _, err := s.store.AddSalePayment(ctx, Payment{ID: NewID(), OrgID: p.OrgID, AmountMinor: in.AmountMinor, Currency: sale.Currency,
-		Method: in.Method, Note: in.Note, CreatedAt: s.Now()}, saleID)
-	return out, err
+	pay := Payment{ID: NewID(), OrgID: p.OrgID, SaleID: saleID, AmountMinor: in.AmountMinor, Currency: sale.Currency,
+		Method: in.Method, Note: in.Note, CreatedAt: s.Now()}
+	return s.ledger.PaySale(ctx, pay, saleID, func(cur PackageSale) error {
+		return checkAmount(in.AmountMinor, cur.PaidMinor, cur.DueMinor, cur.Currency)
+	})
 }
 
 // SaleChange changes a sale: refund its unused visits, or move its end date.
 type SaleChange struct {
 	RefundUnused bool       `json:"refund_unused" doc:"refund the unused visits pro rata and close the sale"`
 	Method       string     `json:"method" doc:"how the refund is paid back: cash, card, transfer or other"`
+	Currency     string     `json:"currency" doc:"optional; when given it must be the sale's currency"`
 	ValidUntil   *time.Time `json:"valid_until" doc:"a new end date"`
 }
 
-// ChangeSale refunds unused visits (pro rata of the price, in whole minor
-// units, never more than was paid) or changes the end date.
+// ChangeSale refunds unused visits or changes the end date. A refund pays
+// back what was paid beyond the value of the visits used (the price pro
+// rata), never below zero; what the client did not pay of that value
+// stays owed (see settleRefund).
 func (s *MoneyService) ChangeSale(ctx context.Context, p Principal, id string, in SaleChange) (PackageSale, error) {
 	if err := p.Require(RoleDirector, RoleAdministrator); err != nil {
 		return PackageSale{}, err
@@ -233,21 +253,27 @@ func (s *MoneyService) ChangeSale(ctx context.Context, p Principal, id string, i
 		if !in.RefundUnused {
 			return sale, nil, nil
 		}
+		if in.Currency != "" && !strings.EqualFold(in.Currency, sale.Currency) {
+			return sale, nil, Invalid("invalid change", currencyMismatch("currency", in.Currency, sale.Currency, "the sale"))
+		}
 		unused := sale.VisitsTotal - sale.VisitsUsed
-		refund := sale.PriceMinor * int64(unused) / int64(sale.VisitsTotal)
-		refund = min(refund, sale.PaidMinor)
-		sale.Status, sale.VisitsTotal = "refunded", sale.VisitsUsed
+		refund, due := settleRefund(sale.PriceMinor, sale.PaidMinor, sale.VisitsTotal, sale.VisitsUsed)
+		sale.Status, sale.VisitsTotal, sale.DueMinor = "refunded", sale.VisitsUsed, due
 		if refund == 0 {
 			return sale, nil, nil
 		}
 		sale.PaidMinor -= refund
-		return sale, &Payment{ID: NewID(), OrgID: p.OrgID, AmountMinor: -refund, Currency: sale.Currency, Method: strings.ToLower(in.Method),
+		return sale, &Payment{ID: NewID(), OrgID: p.OrgID, SaleID: sale.ID, AmountMinor: -refund, Currency: sale.Currency, Method: strings.ToLower(in.Method),
 			Note: strconv.Itoa(unused) + " unused visits refunded", CreatedAt: now}, nil
 	})
 }
 
-// RecalculateSale recounts a sale's used visits from the visits recorded
-// against it.
+// RecalculateSale charges the sale anew with every visit its rules cover:
+// completed visits (and missed ones when the sale charges them) of its
+// services, in its currency, inside its validity window, oldest first, up
+// to its number of visits. Visits charged to another sale stay there. Run
+// after the end date moves, a visit completed while the sale had lapsed is
+// no longer a debt. A refunded sale is settled and cannot be recalculated.
 func (s *MoneyService) RecalculateSale(ctx context.Context, p Principal, id string) (PackageSale, error) {
 	if err := p.Require(RoleDirector, RoleAdministrator); err != nil {
 		return PackageSale{}, err
@@ -255,7 +281,12 @@ func (s *MoneyService) RecalculateSale(ctx context.Context, p Principal, id stri
 	if _, err := s.GetSale(ctx, p, id); err != nil {
 		return PackageSale{}, err
 	}
-	return s.store.RecountSale(ctx, p.OrgID, id)
+	return s.store.ReapplySale(ctx, p.OrgID, id, func(sale PackageSale, visits []Appointment) ([]string, error) {
+		if sale.Status != "active" {
+			return nil, Conflict("the sale is " + sale.Status + "; only an active sale is recalculated")
+		}
+		return sale.pick(visits), nil
+	})
 }
 
 // ListPackages, GetSale, ListSales and Debtors read.

@@ -14,8 +14,10 @@ type Store interface {
 	CatalogueStore
 	BookingStore
 	ClientStore
+	GroupStore
 	InvitationStore
 	MoneyStore
+	LedgerStore
 	MessagingStore
 }
 
@@ -50,14 +52,14 @@ func NewServices(store Store, clock Clock, events EventSink) (*Services, error) 
 	}
 	b := base{clock: clock, events: events}
 	cat := &CatalogueService{base: b, store: store}
-	cl := &ClientService{base: b, store: store}
+	cl := &ClientService{base: b, store: store, groups: store}
 	return &Services{
 		Tenancy:     &TenancyService{base: b, store: store},
 		Catalogue:   cat,
 		Booking:     &BookingService{base: b, store: store},
 		Clients:     cl,
 		Invitations: &InvitationService{base: b, store: store, clients: cl},
-		Money:       &MoneyService{base: b, store: store},
+		Money:       &MoneyService{base: b, store: store, ledger: store},
 	}, nil
 }
 
@@ -102,7 +104,8 @@ type BookingService struct {
 // ClientService: client cards, families and groups.
 type ClientService struct {
 	base
-	store ClientStore
+	store  ClientStore
+	groups GroupStore
 }
 
 // InvitationService: invitation links and joining through them.
@@ -116,5 +119,6 @@ type InvitationService struct {
 // payments reported by providers.
 type MoneyService struct {
 	base
-	store MoneyStore
+	store  MoneyStore
+	ledger LedgerStore
 }

@@ -264,7 +264,7 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 	st := d.c.Store
 	now := d.now()
 	m := core.Message{ID: core.NewID(), OrgID: e.OrgID, RecipientKind: in.Recipient.Kind, RecipientID: in.Recipient.ID, Kind: in.Kind,
-		Status: core.MsgQueued, DedupeKey: e.ID + ":" + in.Kind + ":" + in.Recipient.ID + dedupeSuffix, EventID: e.ID,
+		Status: core.MsgQueued, DedupeKey: core.MessageKey(e, in) + dedupeSuffix, EventID: e.ID,
 		AppointmentID: e.Refs().AppointmentID, DueAt: now, CreatedAt: now, UpdatedAt: now}
 	org, err := st.GetOrganization(ctx, e.OrgID)
 	if err != nil {

@@ -222,10 +222,10 @@ func TestConflictsAndOverride(t *testing.T) {
 		}
 		id := res.Appointments[0].ID
 		e.must(200, "POST", "/api/v1/appointments/"+id+"/status", map[string]any{"status": "accepted"}, nil)
-		e.must(200, "POST", "/api/v1/appointments/"+id+"/status", map[string]any{"status": "completed"}, nil)
+		e.must(200, "POST", "/api/v1/appointments/"+id+"/status", map[string]any{"status": "completed", "override": true}, nil)
 		var tp problem
-		if code := e.do(e.key, "POST", "/api/v1/appointments/"+id+"/status", map[string]any{"status": "accepted"}, &tp); code != 409 {
-			t.Fatalf("completed → accepted: %d %+v", code, tp)
+		if code := e.do(e.key, "POST", "/api/v1/appointments/"+id+"/status", map[string]any{"status": "cancelled"}, &tp); code != 409 {
+			t.Fatalf("completed → cancelled: %d %+v", code, tp)
 		}
 		// Bad input changes nothing.
 		before := e.count("/api/v1/appointments")
@@ -259,16 +259,25 @@ func TestLastSeatConcurrency(t *testing.T) {
 		f := e.setup("Europe/Paris", allWeek(core.PeriodJSON{Start: "09:00", End: "12:00"}),
 			core.ServiceInput{Name: "Group yoga", DurationMin: 60, IntervalMin: 60, Capacity: 3})
 		start := "2026-03-09T10:00:00+01:00"
-		body := map[string]any{"specialist_id": f.specialist, "service_id": f.service, "client_id": f.client, "start": start}
-		e.must(201, "POST", "/api/v1/appointments", body, nil)
-		e.must(201, "POST", "/api/v1/appointments", body, nil)
+		// A client holds one seat of a lesson: every booking is another client's.
+		const n = 50
+		clients := make([]string, n+2)
+		for i := range clients {
+			var cl idOnly
+			e.must(201, "POST", "/api/v1/clients", map[string]any{"name": fmt.Sprintf("Yogi %d", i)}, &cl)
+			clients[i] = cl.ID
+		}
+		body := func(i int) map[string]any {
+			return map[string]any{"specialist_id": f.specialist, "service_id": f.service, "client_id": clients[i], "start": start}
+		}
+		e.must(201, "POST", "/api/v1/appointments", body(n), nil)
+		e.must(201, "POST", "/api/v1/appointments", body(n+1), nil)
 		ss := e.slots(f, "2026-03-09", "2026-03-09", "Europe/Paris")
 		for _, s := range ss {
 			if s.Start.Format("15:04") == "10:00" && s.SeatsLeft != 1 {
 				t.Fatalf("seats left %d, want 1", s.SeatsLeft)
 			}
 		}
-		const n = 50
 		var wg sync.WaitGroup
 		codes := make(chan int, n)
 		for i := 0; i < n; i++ {
@@ -276,7 +285,7 @@ func TestLastSeatConcurrency(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				var out map[string]any
-				codes <- e.do(e.key, "POST", "/api/v1/appointments", body, &out)
+				codes <- e.do(e.key, "POST", "/api/v1/appointments", body(i), &out)
 			}()
 		}
 		wg.Wait()

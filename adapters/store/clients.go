@@ -34,9 +34,11 @@ func scanClientAnd(row interface{ Scan(...any) error }, extra ...any) (core.Clie
 	return c, err
 }
 
-// searchName and phoneDigits are the columns the client search matches:
-// core lowercases the query the same way.
-func searchName(c core.Client) string { return strings.ToLower(core.FullName(c.FirstName, c.LastName)) }
+// searchName, searchEmail and phoneDigits are the columns the client
+// search matches: core folds the query the same way (core.SearchFold).
+func searchName(c core.Client) string { return core.SearchFold(core.FullName(c.FirstName, c.LastName)) }
+
+func searchEmail(c core.Client) string { return core.SearchFold(c.Email) }
 
 func phoneDigits(phone string) string { return strings.TrimPrefix(phone, "+") }
 
@@ -44,11 +46,11 @@ func nullString(s string) sql.NullString { return sql.NullString{String: s, Vali
 
 func insertClient(ctx context.Context, tx *sql.Tx, c core.Client) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO clients (id, org_id, first_name, last_name, search_name, phone, phone_digits,
-		email, telegram_id, language, timezone, notes, source, source_invitation_id, archived_at, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		email, telegram_id, language, timezone, notes, source, source_invitation_id, archived_at, created_at, search_email)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 		c.ID, c.OrgID, c.FirstName, c.LastName, searchName(c), c.Phone, phoneDigits(c.Phone),
 		c.Email, string(c.TelegramID), c.Language, c.Timezone, c.Notes, c.Source, nullString(c.SourceInvitationID),
-		nullMS(c.ArchivedAt), ms(c.CreatedAt)); err != nil {
+		nullMS(c.ArchivedAt), ms(c.CreatedAt), searchEmail(c)); err != nil {
 		return fmt.Errorf("store: create client: %w", err)
 	}
 	return setClientLinks(ctx, tx, c)
@@ -103,10 +105,10 @@ func (s *Store) GetClient(ctx context.Context, orgID, id string) (core.Client, e
 func (s *Store) UpdateClient(ctx context.Context, c core.Client) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE clients SET first_name = $1, last_name = $2, search_name = $3, phone = $4,
-			phone_digits = $5, email = $6, telegram_id = $7, language = $8, timezone = $9, notes = $10, source = $11
-			WHERE org_id = $12 AND id = $13`,
+			phone_digits = $5, email = $6, telegram_id = $7, language = $8, timezone = $9, notes = $10, source = $11, search_email = $12
+			WHERE org_id = $13 AND id = $14`,
 			c.FirstName, c.LastName, searchName(c), c.Phone, phoneDigits(c.Phone), c.Email, string(c.TelegramID),
-			c.Language, c.Timezone, c.Notes, c.Source, c.OrgID, c.ID)
+			c.Language, c.Timezone, c.Notes, c.Source, searchEmail(c), c.OrgID, c.ID)
 		if err := checkAffected(res, err, "client"); err != nil {
 			return err
 		}
@@ -128,8 +130,9 @@ func escapeLike(s string) string {
 }
 
 // ListClients lists an organization's clients matching q in creation order.
-// Name search compares the stored lowercased name with the lowercased query
-// (both lowered in Go, so it is case-insensitive beyond ASCII on SQLite too).
+// Text search compares the stored folded name and email with the folded
+// query (both folded in Go, so it ignores case and accents beyond ASCII on
+// SQLite and PostgreSQL alike).
 func (s *Store) ListClients(ctx context.Context, orgID string, q core.ClientQuery, p core.Page) ([]core.Client, error) {
 	limit, after := pageArgs(p)
 	var a args
@@ -142,7 +145,8 @@ func (s *Store) ListClients(ctx context.Context, orgID string, q core.ClientQuer
 		where = append(where, `c.archived_at IS NULL`)
 	}
 	if q.NameContains != "" {
-		where = append(where, `c.search_name LIKE `+a.add("%"+escapeLike(q.NameContains)+"%")+` ESCAPE '\'`)
+		like := a.add("%" + escapeLike(q.NameContains) + "%")
+		where = append(where, `(c.search_name LIKE `+like+` ESCAPE '\' OR c.search_email LIKE `+like+` ESCAPE '\')`)
 	}
 	if len(q.PhoneDigits) > 0 {
 		ors := make([]string, len(q.PhoneDigits))
@@ -240,19 +244,32 @@ func (s *Store) SetClientArchived(ctx context.Context, orgID, id string, at *tim
 
 // LinkFamily links two clients of an organization, one row per direction.
 func (s *Store) LinkFamily(ctx context.Context, orgID, clientID, relatedID, relation, inverse string, at time.Time) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		for _, l := range [][3]string{{clientID, relatedID, relation}, {relatedID, clientID, inverse}} {
-			res, err := tx.ExecContext(ctx, `INSERT INTO client_family (org_id, client_id, related_id, relation, created_at)
-				SELECT a.org_id, a.id, b.id, $1, $2 FROM clients a, clients b
-				WHERE a.org_id = $3 AND a.id = $4 AND b.org_id = $3 AND b.id = $5`, l[2], ms(at), orgID, l[0], l[1])
-			if isUnique(err) {
-				return core.Conflict("these clients are already linked")
-			}
-			if err := checkAffected(res, err, "client"); err != nil {
-				return err
-			}
+	return s.tx(ctx, func(tx *sql.Tx) error { return linkFamily(ctx, tx, orgID, clientID, relatedID, relation, inverse, at) })
+}
+
+func linkFamily(ctx context.Context, tx *sql.Tx, orgID, clientID, relatedID, relation, inverse string, at time.Time) error {
+	for _, l := range [][3]string{{clientID, relatedID, relation}, {relatedID, clientID, inverse}} {
+		res, err := tx.ExecContext(ctx, `INSERT INTO client_family (org_id, client_id, related_id, relation, created_at)
+			SELECT a.org_id, a.id, b.id, $1, $2 FROM clients a, clients b
+			WHERE a.org_id = $3 AND a.id = $4 AND b.org_id = $3 AND b.id = $5`, l[2], ms(at), orgID, l[0], l[1])
+		if isUnique(err) {
+			return core.Conflict("these clients are already linked")
 		}
-		return nil
+		if err := checkAffected(res, err, "client"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CreateFamilyMember inserts a client and links them to another in one
+// transaction: relation is what the new client is to relatedTo.
+func (s *Store) CreateFamilyMember(ctx context.Context, c core.Client, relatedTo, relation, inverse string, at time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := insertClient(ctx, tx, c); err != nil {
+			return err
+		}
+		return linkFamily(ctx, tx, c.OrgID, relatedTo, c.ID, relation, inverse, at)
 	})
 }
 
@@ -299,14 +316,13 @@ func (s *Store) UnlinkFamily(ctx context.Context, orgID, clientID, relatedID str
 	return checkAffected(res, err, "family link")
 }
 
-// CreateClientGroup writes a new group; a name taken in the organization
-// is a conflict.
+// CreateClientGroup writes a new group; a name taken in the organization,
+// regardless of case, is a conflict.
 func (s *Store) CreateClientGroup(ctx context.Context, g core.ClientGroup) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO client_groups (id, org_id, name, created_at) VALUES ($1, $2, $3, $4)`,
-		g.ID, g.OrgID, g.Name, ms(g.CreatedAt))
+	_, err := s.w.ExecContext(ctx, `INSERT INTO client_groups (id, org_id, name, created_at, name_key) VALUES ($1, $2, $3, $4, $5)`,
+		g.ID, g.OrgID, g.Name, ms(g.CreatedAt), core.GroupNameKey(g.Name))
 	if isUnique(err) {
-		return &core.Error{Code: core.CodeConflict, Message: "a client group with this name already exists",
-			Fields: []core.FieldError{{Field: "name", Message: "is already used by another group"}}}
+		return groupNameTaken()
 	}
 	if err != nil {
 		return fmt.Errorf("store: create client group: %w", err)
@@ -421,12 +437,15 @@ func (s *Store) UpdateInvitation(ctx context.Context, inv core.Invitation) error
 	return checkAffected(res, err, "invitation")
 }
 
-// JoinInvitation counts a use of the link and inserts the client join
-// returns, in one transaction. The invitation row is locked first
-// (PostgreSQL: SELECT … FOR UPDATE; SQLite: the write transaction is BEGIN
-// IMMEDIATE on the single writer connection), so concurrent joins see each
-// other's uses; the conditional update is a second guard.
-func (s *Store) JoinInvitation(ctx context.Context, orgID, code string, join func(core.Invitation) (core.Client, error)) (core.Client, error) {
+// JoinInvitation runs a join through a link in one transaction. The
+// invitation row is locked first (PostgreSQL: SELECT … FOR UPDATE; SQLite:
+// the write transaction is BEGIN IMMEDIATE on the single writer
+// connection), so concurrent joins see each other's uses and clients; the
+// conditional update of uses is a second guard. join sees the clients who
+// have the joining phone and decides: a new client to insert, or an
+// existing one whose source it may set, and whether a use is counted.
+func (s *Store) JoinInvitation(ctx context.Context, orgID, code, phone string,
+	join func(core.Invitation, []core.Client) (core.Joining, error)) (core.Client, error) {
 	var c core.Client
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		q := `SELECT ` + invLockCols + ` FROM invitations i WHERE i.org_id = $1 AND i.code = $2`
@@ -437,18 +456,38 @@ func (s *Store) JoinInvitation(ctx context.Context, orgID, code string, join fun
 		if err != nil {
 			return notFound(err, "invitation")
 		}
-		if c, err = join(inv); err != nil {
-			return err
-		}
-		c.OrgID, c.SourceInvitationID = orgID, inv.ID
-		res, err := tx.ExecContext(ctx, `UPDATE invitations SET uses = uses + 1 WHERE id = $1 AND uses = $2`, inv.ID, inv.Uses)
-		if err := checkAffected(res, err, "invitation"); err != nil {
-			if core.ErrorCode(err) == core.CodeNotFound {
-				return core.Conflict("invitation already used")
+		same := []core.Client{}
+		if phone != "" {
+			rows, err := tx.QueryContext(ctx, `SELECT `+clientCols+` FROM clients c WHERE c.org_id = $1 AND c.phone = $2
+				AND c.archived_at IS NULL ORDER BY c.id`, orgID, phone)
+			if err != nil {
+				return fmt.Errorf("store: join: %w", err)
 			}
+			if same, err = collect(rows, scanClient); err != nil {
+				return err
+			}
+		}
+		j, err := join(inv, same)
+		if err != nil {
 			return err
 		}
-		return insertClient(ctx, tx, c)
+		c = j.Client
+		c.OrgID = orgID
+		if j.CountUse {
+			res, err := tx.ExecContext(ctx, `UPDATE invitations SET uses = uses + 1 WHERE id = $1 AND uses = $2`, inv.ID, inv.Uses)
+			if err := checkAffected(res, err, "invitation"); err != nil {
+				if core.ErrorCode(err) == core.CodeNotFound {
+					return core.Conflict("invitation already used")
+				}
+				return err
+			}
+		}
+		if !j.Existing {
+			return insertClient(ctx, tx, c)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE clients SET source = $1, source_invitation_id = $2 WHERE org_id = $3 AND id = $4`,
+			c.Source, nullString(c.SourceInvitationID), orgID, c.ID)
+		return checkAffected(res, err, "client")
 	})
 	if err != nil {
 		return core.Client{}, err

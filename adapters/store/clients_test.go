@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -323,7 +324,8 @@ func TestInvitations(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, results[i] = all.Invitations.JoinInvitation(ctx, a.ID, single.Code, core.ClientInput{Name: "Racer", Phone: "+33612345678"})
+				phone := fmt.Sprintf("+336123456%02d", i)
+				_, results[i] = all.Invitations.JoinInvitation(ctx, a.ID, single.Code, core.ClientInput{Name: "Racer", Phone: phone})
 			}()
 		}
 		wg.Wait()

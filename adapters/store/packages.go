@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/bookinggw/gateway/core"
 )
@@ -19,22 +20,22 @@ func ids(v []string) string {
 
 // CreatePackage writes a package.
 func (s *Store) CreatePackage(ctx context.Context, p core.Package) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO packages (id, org_id, name, visits, validity_days, price_minor, currency, service_ids, active, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, p.ID, p.OrgID, p.Name, p.Visits, p.ValidityDays, p.PriceMinor, p.Currency,
-		ids(p.ServiceIDs), p.Active, ms(p.CreatedAt))
+	_, err := s.w.ExecContext(ctx, `INSERT INTO packages (`+pkgCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		p.ID, p.OrgID, p.Name, p.Visits, p.ValidityDays, p.PriceMinor, p.Currency, ids(p.ServiceIDs), p.Active, ms(p.CreatedAt), p.ChargeMissed)
 	if err != nil {
 		return fmt.Errorf("store: create package: %w", err)
 	}
 	return nil
 }
 
-const pkgCols = `id, org_id, name, visits, validity_days, price_minor, currency, service_ids, active, created_at`
+const pkgCols = `id, org_id, name, visits, validity_days, price_minor, currency, service_ids, active, created_at, charge_missed`
 
 func scanPkg(row interface{ Scan(...any) error }) (core.Package, error) {
 	var p core.Package
 	var svc string
 	var created int64
-	if err := row.Scan(&p.ID, &p.OrgID, &p.Name, &p.Visits, &p.ValidityDays, &p.PriceMinor, &p.Currency, &svc, &p.Active, &created); err != nil {
+	if err := row.Scan(&p.ID, &p.OrgID, &p.Name, &p.Visits, &p.ValidityDays, &p.PriceMinor, &p.Currency, &svc, &p.Active, &created,
+		&p.ChargeMissed); err != nil {
 		return p, err
 	}
 	p.CreatedAt = fromMS(created)
@@ -61,21 +62,18 @@ func (s *Store) ListPackages(ctx context.Context, orgID string, pg core.Page) ([
 }
 
 const saleCols = `id, org_id, package_id, client_id, visits_total, visits_used, service_ids, valid_from, valid_until, price_minor, currency,
-	paid_minor, status, created_at`
+	paid_minor, status, created_at, due_minor, charge_missed`
 
 func scanSale(row interface{ Scan(...any) error }) (core.PackageSale, error) {
 	var s core.PackageSale
 	var svc string
 	var from, until, created int64
 	if err := row.Scan(&s.ID, &s.OrgID, &s.PackageID, &s.ClientID, &s.VisitsTotal, &s.VisitsUsed, &svc, &from, &until, &s.PriceMinor,
-		&s.Currency, &s.PaidMinor, &s.Status, &created); err != nil {
+		&s.Currency, &s.PaidMinor, &s.Status, &created, &s.DueMinor, &s.ChargeMissed); err != nil {
 		return s, err
 	}
 	s.ValidFrom, s.ValidUntil, s.CreatedAt = fromMS(from), fromMS(until), fromMS(created)
-	s.BalanceMinor = s.PriceMinor - s.PaidMinor
-	if s.Status == "refunded" {
-		s.BalanceMinor = 0
-	}
+	s.BalanceMinor = s.DueMinor - s.PaidMinor
 	return s, json.Unmarshal([]byte(svc), &s.ServiceIDs)
 }
 
@@ -93,9 +91,10 @@ func addLedger(ctx context.Context, q querier, p core.Payment, clientID, saleID 
 // CreateSale writes a sale and the payment made with it.
 func (s *Store) CreateSale(ctx context.Context, sale core.PackageSale, pay *core.Payment) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO package_sales (`+saleCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO package_sales (`+saleCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+			$14, $15, $16)`,
 			sale.ID, sale.OrgID, sale.PackageID, sale.ClientID, sale.VisitsTotal, sale.VisitsUsed, ids(sale.ServiceIDs), ms(sale.ValidFrom),
-			ms(sale.ValidUntil), sale.PriceMinor, sale.Currency, sale.PaidMinor, sale.Status, ms(sale.CreatedAt)); err != nil {
+			ms(sale.ValidUntil), sale.PriceMinor, sale.Currency, sale.PaidMinor, sale.Status, ms(sale.CreatedAt), sale.DueMinor, sale.ChargeMissed); err != nil {
 			return fmt.Errorf("store: create sale: %w", err)
 		}
 		if pay != nil {
@@ -143,8 +142,9 @@ func (s *Store) lockSale(ctx context.Context, tx *sql.Tx, orgID, id string) (cor
 }
 
 func writeSale(ctx context.Context, tx *sql.Tx, sale core.PackageSale) error {
-	_, err := tx.ExecContext(ctx, `UPDATE package_sales SET visits_total = $1, visits_used = $2, valid_until = $3, paid_minor = $4, status = $5
-		WHERE org_id = $6 AND id = $7`, sale.VisitsTotal, sale.VisitsUsed, ms(sale.ValidUntil), sale.PaidMinor, sale.Status, sale.OrgID, sale.ID)
+	_, err := tx.ExecContext(ctx, `UPDATE package_sales SET visits_total = $1, visits_used = $2, valid_until = $3, paid_minor = $4, status = $5,
+		due_minor = $6 WHERE org_id = $7 AND id = $8`, sale.VisitsTotal, sale.VisitsUsed, ms(sale.ValidUntil), sale.PaidMinor, sale.Status,
+		sale.DueMinor, sale.OrgID, sale.ID)
 	if err != nil {
 		return fmt.Errorf("store: update sale: %w", err)
 	}
@@ -224,26 +224,53 @@ func (s *Store) addSalePayment(ctx context.Context, tx *sql.Tx, sale core.Packag
 	return sale, true, addEvent(ctx, tx, core.Event{ID: core.NewID(), OrgID: p.OrgID, Kind: core.EventPaymentAdded, OccurredAt: p.CreatedAt, Data: data})
 }
 
-// RecountSale recounts used visits from the visits charged to the sale.
-func (s *Store) RecountSale(ctx context.Context, orgID, id string) (core.PackageSale, error) {
+// ReapplySale charges visits to a sale anew under its lock: the visits
+// pick returns are charged to it, the others it held are released, and
+// visits_used is their number.
+func (s *Store) ReapplySale(ctx context.Context, orgID, id string, pick func(core.PackageSale, []core.Appointment) ([]string, error)) (core.PackageSale, error) {
 	var out core.PackageSale
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.lockSale(ctx, tx, orgID, id); err != nil {
+		sale, err := s.lockSale(ctx, tx, orgID, id)
+		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE package_sales SET visits_used = (SELECT COUNT(*) FROM appointments
-			WHERE package_sale_id = $1 AND status = 'completed') WHERE org_id = $2 AND id = $1`, id, orgID); err != nil {
-			return fmt.Errorf("store: recount: %w", err)
+		rows, err := tx.QueryContext(ctx, `SELECT `+apptCols+` FROM appointments WHERE org_id = $1 AND client_id = $2
+			AND status IN ('completed', 'missed') AND (package_sale_id = '' OR package_sale_id = $3) ORDER BY start_at, id`, orgID, sale.ClientID, id)
+		if err != nil {
+			return fmt.Errorf("store: reapply sale: %w", err)
 		}
-		var err error
+		visits, err := collect(rows, scanAppt)
+		if err != nil {
+			return err
+		}
+		charge, err := pick(sale, visits)
+		if err != nil {
+			return err
+		}
+		for _, a := range visits {
+			want := slices.Contains(charge, a.ID)
+			if want == (a.PackageSaleID == id) {
+				continue
+			}
+			to := ""
+			if want {
+				to = id
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE appointments SET package_sale_id = $1 WHERE org_id = $2 AND id = $3`, to, orgID, a.ID); err != nil {
+				return fmt.Errorf("store: reapply sale: %w", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE package_sales SET visits_used = $1 WHERE org_id = $2 AND id = $3`, len(charge), orgID, id); err != nil {
+			return fmt.Errorf("store: reapply sale: %w", err)
+		}
 		out, err = getSale(ctx, tx, orgID, id)
 		return err
 	})
 	return out, err
 }
 
-// ConsumeVisit charges a completed visit to the client's oldest active
-// sale that covers its service and date and has visits left.
+// ConsumeVisit charges a visit to the client's active sale that covers it
+// (core.PackageSale.Covers) and has visits left, the one ending first.
 func (b *bookingTx) ConsumeVisit(ctx context.Context, a core.Appointment) (string, error) {
 	rows, err := b.tx.QueryContext(ctx, `SELECT `+saleCols+` FROM package_sales WHERE org_id = $1 AND client_id = $2 AND status = 'active'
 		AND visits_used < visits_total AND valid_from <= $3 AND valid_until > $3 ORDER BY valid_until, id`, b.org, a.ClientID, ms(a.Start))
@@ -255,17 +282,15 @@ func (b *bookingTx) ConsumeVisit(ctx context.Context, a core.Appointment) (strin
 		return "", err
 	}
 	for _, sale := range sales {
-		for _, sid := range sale.ServiceIDs {
-			if sid != a.ServiceID {
-				continue
-			}
-			res, err := b.tx.ExecContext(ctx, `UPDATE package_sales SET visits_used = visits_used + 1 WHERE id = $1 AND visits_used < visits_total`, sale.ID)
-			if err != nil {
-				return "", fmt.Errorf("store: consume visit: %w", err)
-			}
-			if n, _ := res.RowsAffected(); n == 1 {
-				return sale.ID, nil
-			}
+		if !sale.Covers(a) {
+			continue
+		}
+		res, err := b.tx.ExecContext(ctx, `UPDATE package_sales SET visits_used = visits_used + 1 WHERE id = $1 AND visits_used < visits_total`, sale.ID)
+		if err != nil {
+			return "", fmt.Errorf("store: consume visit: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return sale.ID, nil
 		}
 	}
 	return "", nil
@@ -281,22 +306,27 @@ func (b *bookingTx) ReleaseVisit(ctx context.Context, a core.Appointment) error 
 	return nil
 }
 
-// Debtors sums, per client, completed visits not charged to a package and
-// not fully paid, plus unpaid balances of active package sales.
+// Debtors sums, per client and currency, completed visits not charged to a
+// package and not fully paid, plus what is due and unpaid of package sales
+// (active ones, and refunded ones whose used visits were not paid for),
+// with the client's name and phone.
 func (s *Store) Debtors(ctx context.Context, orgID string) ([]core.Debtor, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT client_id, currency, SUM(debt), SUM(visits), SUM(packages) FROM (
+	rows, err := s.r.QueryContext(ctx, `SELECT d.client_id, c.first_name, c.last_name, c.phone, d.currency, SUM(d.debt), SUM(d.visits), SUM(d.packages) FROM (
 			SELECT client_id, currency, price_minor - paid_minor AS debt, 1 AS visits, 0 AS packages FROM appointments
 			WHERE org_id = $1 AND status = 'completed' AND package_sale_id = '' AND price_minor > paid_minor
 			UNION ALL
-			SELECT client_id, currency, price_minor - paid_minor, 0, 1 FROM package_sales
-			WHERE org_id = $1 AND status = 'active' AND price_minor > paid_minor
-		) d GROUP BY client_id, currency ORDER BY SUM(debt) DESC, client_id`, orgID)
+			SELECT client_id, currency, due_minor - paid_minor, 0, 1 FROM package_sales
+			WHERE org_id = $1 AND due_minor > paid_minor
+		) d JOIN clients c ON c.id = d.client_id AND c.org_id = $1
+		GROUP BY d.client_id, c.first_name, c.last_name, c.phone, d.currency ORDER BY SUM(d.debt) DESC, d.client_id`, orgID)
 	if err != nil {
 		return nil, fmt.Errorf("store: debtors: %w", err)
 	}
 	return collect(rows, func(r interface{ Scan(...any) error }) (core.Debtor, error) {
 		var d core.Debtor
-		err := r.Scan(&d.ClientID, &d.Currency, &d.DebtMinor, &d.Visits, &d.Packages)
+		var first, last string
+		err := r.Scan(&d.ClientID, &first, &last, &d.Phone, &d.Currency, &d.DebtMinor, &d.Visits, &d.Packages)
+		d.Name = core.FullName(first, last)
 		return d, err
 	})
 }

@@ -144,16 +144,25 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Dialect() Dialect { return s.dialect }
 
 // Migrate applies the embedded migrations.
-func (s *Store) Migrate(ctx context.Context) error {
+func (s *Store) Migrate(ctx context.Context) error { return s.MigrateTo(ctx, 0) }
+
+// MigrateTo applies the embedded migrations up to a version (0: all), so
+// tests can put data in the shape an older version left it in.
+func (s *Store) MigrateTo(ctx context.Context, version int64) error {
 	gd := goose.DialectSQLite3
 	if s.dialect == Postgres {
 		gd = goose.DialectPostgres
 	}
-	p, err := goose.NewProvider(gd, s.w, mustSub(migrations, "migrations"))
+	p, err := goose.NewProvider(gd, s.w, mustSub(migrations, "migrations"), goose.WithGoMigrations(goMigrations()...))
 	if err != nil {
 		return fmt.Errorf("store: migrations: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
+	if version > 0 {
+		_, err = p.UpTo(ctx, version)
+	} else {
+		_, err = p.Up(ctx)
+	}
+	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
 	return nil
