@@ -250,6 +250,16 @@ func inboundFlow(t *testing.T, e *apiEnv, fake *twiliotest.Server, a, b *tenant,
 	waitFor(t, "the confirmation", 15*time.Second, func() bool {
 		return yes.appointment(map[*tenant]string{a: va.ID, b: vb.ID}[yes]).ConfirmedAt != nil
 	})
+	// The auto-reply is part of the conversation: let it go before the
+	// other organization writes again (the fake clock jumps meanwhile).
+	waitFor(t, "the confirmation's auto-reply", 15*time.Second, func() bool {
+		for _, m := range yes.messages("") {
+			if m.Kind == core.KindReplyConfirm && m.Status == core.MsgSent {
+				return true
+			}
+		}
+		return false
+	})
 	if got := no.appointment(map[*tenant]string{a: va.ID, b: vb.ID}[no]); got.ConfirmedAt != nil || got.Status != core.Accepted {
 		t.Fatalf("the other organization's visit changed: %+v", got)
 	}
