@@ -82,8 +82,8 @@ func (s *BookingService) loadBookingContext(ctx context.Context, p Principal, sp
 	var f Fields
 	var err error
 	var refs SpecialistRefs
-	if !ValidID(specialistID) {
-		f.Add("specialist_id", "is required")
+	if !requiredID(&f, "specialist_id", "staff", specialistID) {
+		// requiredID recorded why
 	} else if refs, err = s.store.SpecialistRefs(ctx, orgID, specialistID, clientID); ErrorCode(err) == CodeNotFound {
 		f.Add("specialist_id", "no such staff member")
 	} else if err != nil {
@@ -94,15 +94,15 @@ func (s *BookingService) loadBookingContext(ctx context.Context, p Principal, sp
 		f.Add("specialist_id", "no such staff member")
 	} else {
 		bc.specialist = Staff{ID: specialistID, OrgID: orgID, Timezone: refs.Timezone}
-		if clientID != "" && (!refs.ClientFound || hidden == "client_id") {
+		if ValidID(clientID) && (!refs.ClientFound || hidden == "client_id") {
 			f.Add("client_id", "no such client")
 		}
 	}
-	if clientID != "" && !ValidID(clientID) {
-		f.Add("client_id", "no such client")
+	if clientID != "" {
+		requiredID(&f, "client_id", "client", clientID)
 	}
-	if !ValidID(serviceID) {
-		f.Add("service_id", "is required")
+	if !requiredID(&f, "service_id", "service", serviceID) {
+		// requiredID recorded why
 	} else if bc.svc, err = s.store.GetService(ctx, orgID, serviceID); ErrorCode(err) == CodeNotFound {
 		f.Add("service_id", "no such service")
 	} else if err != nil {
@@ -431,8 +431,7 @@ func checkLocation(f *Fields, l Location) {
 func checkClient(ctx context.Context, pol Policy, r interface {
 	GetClient(ctx context.Context, orgID, id string) (Client, error)
 }, p Principal, clientID string, f *Fields) error {
-	if !ValidID(clientID) {
-		f.Add("client_id", "is required")
+	if !requiredID(f, "client_id", "client", clientID) {
 		return nil
 	}
 	c, err := r.GetClient(ctx, p.OrgID, clientID)
