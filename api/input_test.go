@@ -112,3 +112,43 @@ func TestReadmeStatusNames(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownQueryParameter: every route refuses a query parameter it does
+// not take, as unknown body fields are refused, and still takes its own.
+func TestUnknownQueryParameter(t *testing.T) {
+	eachBackend(t, func(t *testing.T, dbURL string) {
+		a, srv := newApp(t, dbURL, nil)
+		c := client{t, srv.URL, bootstrap(t, a, "Org").PlainKey}
+		checked := 0
+		for _, ri := range a.HTTP.Engine.Routes() {
+			if !strings.HasPrefix(ri.Path, "/api/v1/") || ri.Path == "/api/v1/openapi.json" {
+				continue
+			}
+			segs := strings.Split(ri.Path, "/")
+			for i, s := range segs {
+				if strings.HasPrefix(s, ":") {
+					segs[i] = core.NewID()
+				}
+			}
+			body := ""
+			if ri.Method != "GET" && ri.Method != "DELETE" {
+				body = "{}"
+			}
+			r := c.do(req{Method: ri.Method, Path: strings.Join(segs, "/") + "?centre_id=x", Body: body})
+			p := assertProblem(t, r, 400)
+			if len(p.Errors) != 1 || p.Errors[0].Field != "centre_id" {
+				t.Errorf("%s %s: errors %+v, want one naming centre_id", ri.Method, ri.Path, p.Errors)
+			}
+			checked++
+		}
+		if checked < 60 {
+			t.Errorf("only %d routes checked", checked)
+		}
+		must[list[core.Center]](t, c.get("/api/v1/centers?limit=2"), 200)
+		must[list[core.Appointment]](t, c.get("/api/v1/appointments?status=accepted&limit=5"), 200)
+		p := assertProblem(t, c.get("/api/v1/appointments?centre_id="+core.NewID()), 400)
+		if !strings.Contains(p.Errors[0].Message, "center_id") {
+			t.Errorf("the refusal does not list the route's parameters: %+v", p.Errors)
+		}
+	})
+}
