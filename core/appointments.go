@@ -93,7 +93,7 @@ func (s *BookingService) loadBookingContext(ctx context.Context, p Principal, sp
 	} else if hidden == "specialist_id" {
 		f.Add("specialist_id", "no such staff member")
 	} else {
-		bc.specialist = Staff{ID: specialistID, OrgID: orgID, Timezone: refs.Timezone}
+		bc.specialist = Staff{ID: specialistID, OrgID: orgID, Timezone: refs.Timezone, CenterIDs: refs.CenterIDs}
 		if ValidID(clientID) && (!refs.ClientFound || hidden == "client_id") {
 			f.Add("client_id", "no such client")
 		}
@@ -314,8 +314,8 @@ func (s *BookingService) CreateAppointment(ctx context.Context, p Principal, in 
 	}
 	f.Check(in.ClientID == "", "client_id", "is required")
 	if in.CenterID != "" {
-		if !ValidID(in.CenterID) {
-			f.Add("center_id", "no such center")
+		if !requiredID(&f, "center_id", "center", in.CenterID) {
+			// requiredID recorded why
 		} else if _, err := s.store.GetCenter(ctx, p.OrgID, in.CenterID); ErrorCode(err) == CodeNotFound || !p.CanCenter(in.CenterID) {
 			f.Add("center_id", "no such center")
 		} else if err != nil {
@@ -334,6 +334,9 @@ func (s *BookingService) CreateAppointment(ctx context.Context, p Principal, in 
 			return BookingResult{}, Invalid("invalid appointment", FieldError{Field: "room_id", Message: "the room is in another center"})
 		}
 		in.CenterID = bc.room.CenterID
+	}
+	if in.CenterID, err = visitCenter(in.CenterID, bc.room != nil, bc.specialist.CenterIDs); err != nil {
+		return BookingResult{}, err
 	}
 	if p.Role == RoleAdministrator && in.CenterID != "" && !p.CanCenter(in.CenterID) {
 		return BookingResult{}, Forbidden("no access to this center")
@@ -470,10 +473,11 @@ func (s *BookingService) GetAppointment(ctx context.Context, p Principal, id str
 	return getAppointment(ctx, s.policy, s.store, p, id)
 }
 
-// ListAppointments lists appointments the caller may see.
+// ListAppointments lists appointments the caller may see, sorted by start
+// (pg.After is a StartCursor).
 func (s *BookingService) ListAppointments(ctx context.Context, p Principal, f AppointmentFilter, pg Page) ([]Appointment, error) {
-	if f.Status != "" && !f.Status.Valid() {
-		return nil, Invalid("bad filter", FieldError{Field: "status", Message: "unknown status"})
+	if err := s.prepareAppointmentFilter(ctx, p, &f); err != nil {
+		return nil, err
 	}
 	if p.Role == RoleSpecialist {
 		if f.SpecialistID != "" && f.SpecialistID != p.StaffID {
