@@ -21,6 +21,9 @@ func TestInputProblems(t *testing.T) {
 		staff := must[core.Staff](t, c.post("/api/v1/staff", `{"name":"Spec","role":"specialist"}`), 201)
 		svc := must[core.Offering](t, c.post("/api/v1/services", `{"name":"Visit","duration_min":60}`), 201)
 		cl := must[core.Client](t, c.post("/api/v1/clients", `{"name":"Anna Smith"}`), 201)
+		if cl.FirstName != "Anna" || cl.LastName != "Smith" || cl.Name != "Anna Smith" {
+			t.Fatalf("a whole name is not split: %+v", cl)
+		}
 		booking := func(start string) string {
 			return `{"specialist_id":"` + staff.ID + `","service_id":"` + svc.ID + `","client_id":"` + cl.ID + `","start":` + start + `}`
 		}
@@ -52,6 +55,7 @@ func TestInputProblems(t *testing.T) {
 			{"malformed waiting-list specialist", req{Method: "POST", Path: "/api/v1/waiting-list", Body: `{"client_id":"` + cl.ID +
 				`","specialist_id":"dr-martin","from":"2030-03-09T10:00:00Z","to":"2030-03-09T12:00:00Z"}`}, "specialist_id", "is not a staff id"},
 			{"malformed room centre", req{Method: "POST", Path: "/api/v1/rooms", Body: `{"name":"R1","center_id":"main"}`}, "center_id", "is not a center id"},
+			{"name that cannot be split", req{Method: "POST", Path: "/api/v1/clients", Body: `{"name":"Smith, Anna, Maria"}`}, "name", "First Last"},
 			{"missing specialist id", req{Method: "POST", Path: "/api/v1/appointments", Body: `{"service_id":"` + svc.ID +
 				`","client_id":"` + cl.ID + `","start":"2026-03-09T10:00:00Z"}`}, "specialist_id", "is required"},
 		}
