@@ -1,0 +1,35 @@
+package templates
+
+import (
+	"strings"
+	"time"
+)
+
+// repeatedWallClock reports whether t's wall-clock time happens twice in its
+// location: the hour repeated when clocks fall back. Some other offset in
+// force within a few hours of t would then show the same wall clock at
+// another instant.
+func repeatedWallClock(t time.Time) bool {
+	_, off := t.Zone()
+	for _, probe := range []time.Duration{-3 * time.Hour, 3 * time.Hour} {
+		_, o := t.Add(probe).Zone()
+		if o == off {
+			continue
+		}
+		twin := t.Add(time.Duration(off-o) * time.Second)
+		if _, to := twin.Zone(); to == o {
+			return true
+		}
+	}
+	return false
+}
+
+// zoneLabel names t's offset: the zone's abbreviation (CET, EDT) when it
+// has one, else "UTC+03:00" (Go names zones without one "+03").
+func zoneLabel(t time.Time) string {
+	name, _ := t.Zone()
+	if name != "" && strings.IndexFunc(name, func(r rune) bool { return !(r >= 'A' && r <= 'Z') }) < 0 {
+		return name
+	}
+	return "UTC" + t.Format("-07:00")
+}
