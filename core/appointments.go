@@ -894,7 +894,7 @@ func (s *BookingService) CancelByClient(ctx context.Context, orgID, id, via stri
 		return a, err
 	}
 	out, err := s.applyStatus(ctx, system(orgID), []string{id}, a, StatusChange{Status: Cancelled, ByClient: true, Via: via,
-		Reason: "cancelled by the client"}, "")
+		Reason: ReasonCancelledByClient}, "")
 	if err != nil {
 		return a, err
 	}

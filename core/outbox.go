@@ -154,6 +154,9 @@ func PlanEvent(e Event) []Intent {
 	case EventRequested:
 		return []Intent{{KindRequested, client}, {KindStaffRequest, specialist}}
 	case EventBooked, EventAccepted:
+		if visitStarted(e) {
+			return nil // a visit booked or accepted late, by override: nothing to confirm
+		}
 		return []Intent{{KindAccepted, client}}
 	case EventRejected:
 		return []Intent{{KindRejected, client}}

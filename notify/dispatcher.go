@@ -236,6 +236,7 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 
 	var targets []core.Target
 	locale, tz := org.Locale, org.Timezone
+	unreachable := "no usable channel"
 	switch in.Recipient.Kind {
 	case "client":
 		c, err := st.GetClient(ctx, e.OrgID, in.Recipient.ID)
@@ -251,12 +252,17 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 		addr := map[core.Channel]string{core.ChannelSMS: c.Phone, core.ChannelWhatsApp: c.Phone,
 			core.ChannelTelegram: string(c.TelegramID), core.ChannelEmail: c.Email}
 		targets = core.RouteClient(addr, prefs, org.ChannelOrder)
+		unreachable = core.Unreachable(addr, prefs, org.ChannelOrder, only)
 	case "staff":
 		s, err := st.GetStaff(ctx, e.OrgID, in.Recipient.ID)
 		if err != nil {
 			return m, err
 		}
 		tz = or(s.Timezone, tz)
+		unreachable = "the staff member has no Slack, Telegram or email address"
+		if err := d.clientForStaff(ctx, e, &data); err != nil {
+			return m, err
+		}
 		for _, t := range []core.Target{{Channel: core.ChannelSlack, To: s.SlackUserID}, {Channel: core.ChannelSlack, To: center.SlackChannel},
 			{Channel: core.ChannelTelegram, To: s.TelegramChatID}, {Channel: core.ChannelEmail, To: s.Email}} {
 			if t.To != "" && !hasChannel(targets, t.Channel) {
@@ -271,8 +277,11 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 	if loc, err := time.LoadLocation(tz); err == nil {
 		data.Timezone = loc
 	}
+	if key, ok := core.SystemReasonKey(data.Extra[templates.ExtraReason]); ok {
+		data.Extra[templates.ExtraReason] = templates.Phrase(m.Locale, "reason."+key)
+	}
 	if len(targets) == 0 {
-		m.Status, m.LastError = core.MsgSkipped, "no usable channel (no address, no consent, or opted out)"
+		m.Status, m.LastError = core.MsgSkipped, unreachable
 		return m, nil
 	}
 	m.Channel, m.To = targets[0].Channel, targets[0].To
@@ -370,4 +379,25 @@ func or(v, def string) string {
 		return def
 	}
 	return v
+}
+
+// clientForStaff names the client a staff message is about, with their
+// phone: staff call back from the notification itself.
+func (d *Dispatcher) clientForStaff(ctx context.Context, e core.Event, data *templates.Data) error {
+	id := e.Data["client_id"]
+	if id == "" || data.ClientName != "" {
+		return nil
+	}
+	c, err := d.c.Store.GetClient(ctx, e.OrgID, id)
+	if core.ErrorCode(err) == core.CodeNotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	data.ClientName = c.Name
+	if c.Phone != "" {
+		data.Extra[templates.ExtraClientPhone] = c.Phone
+	}
+	return nil
 }

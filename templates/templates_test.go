@@ -103,7 +103,8 @@ func TestRenderEveryKindAndLocale(t *testing.T) {
 				want := []string{}
 				switch {
 				case StaffKind(kind):
-					want = append(want, d.ClientName, d.SpecialistName, e.date, e.time)
+					// Staff call the client back from the message itself.
+					want = append(want, d.ClientName, d.Extra[ExtraClientPhone], d.SpecialistName, e.date, e.time)
 				case kind == KindHelp:
 					want = append(want, d.CenterName, e.confirm, e.cancel, "STOP", "START", d.HelpText)
 				default:

@@ -272,11 +272,12 @@ func (s *Store) ClientsByPhone(ctx context.Context, phone string) ([]core.Client
 	return collect(rows, scanClient)
 }
 
-// SetOptOut records that a client stopped (or restarted) a channel.
+// SetOptOut records that a client stopped (or restarted) a channel. The
+// opt-out alone blocks the channel (RouteClient); the consent the client
+// gave stays recorded, so START restores exactly what STOP suspended.
 func (s *Store) SetOptOut(ctx context.Context, orgID, clientID string, channel core.Channel, at *time.Time) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO client_channels (client_id, channel, org_id, consent, opted_out_at, position)
-		VALUES ($1, $2, $3, $4, $5, 100) ON CONFLICT (client_id, channel) DO UPDATE SET opted_out_at = excluded.opted_out_at,
-		consent = CASE WHEN excluded.opted_out_at IS NULL THEN client_channels.consent ELSE FALSE END`,
+		VALUES ($1, $2, $3, $4, $5, 100) ON CONFLICT (client_id, channel) DO UPDATE SET opted_out_at = excluded.opted_out_at`,
 		clientID, string(channel), orgID, false, nullMS(at))
 	if err != nil {
 		return fmt.Errorf("store: opt-out: %w", err)
