@@ -400,7 +400,7 @@ func (s *BookingService) CreateAppointment(ctx context.Context, p Principal, in 
 			if err := reminders.schedule(ctx, tx, a); err != nil {
 				return err
 			}
-			e := s.event(p, kind, a, nil)
+			e := s.event(p, kind, a, seriesMark(len(starts) > 1, nil))
 			if err := tx.AddEvent(ctx, e); err != nil {
 				return err
 			}
@@ -409,6 +409,13 @@ func (s *BookingService) CreateAppointment(ctx context.Context, p Principal, in 
 		}
 		if len(res.Appointments) == 0 {
 			return Conflict("the appointment conflicts with existing bookings or the schedule", res.Skipped[0].Conflicts...)
+		}
+		if len(starts) > 1 {
+			e := s.seriesEvent(p, EventSeriesBooked, res.Appointments, nil)
+			if err := tx.AddEvent(ctx, e); err != nil {
+				return err
+			}
+			events = append(events, e)
 		}
 		return nil
 	})
@@ -746,8 +753,11 @@ func (s *BookingService) MoveAppointment(ctx context.Context, p Principal, id st
 	reminders := s.reminderPlanner()
 	res := MoveResult{Appointments: []Appointment{}, Skipped: []Skipped{}}
 	var events []Event
+	var moved []Appointment
+	var movedFrom []time.Time
 	err = s.store.InBookingTx(ctx, p.OrgID, bc.lockIDs(), func(tx BookingTx) error {
 		res.Appointments, res.Skipped, events = res.Appointments[:0], res.Skipped[:0], events[:0]
+		moved, movedFrom = moved[:0], movedFrom[:0]
 		targets := []Appointment{a}
 		if in.Scope != "" && in.Scope != ScopeThis && a.SeriesID != "" {
 			series, err := tx.SeriesAppointments(ctx, a.SeriesID)
@@ -771,6 +781,11 @@ func (s *BookingService) MoveAppointment(ctx context.Context, p Principal, id st
 			if cur.ID != a.ID {
 				to = shiftWall(cur.Start.In(loc), dayShift, clockShift).UTC()
 			}
+			if to.Equal(cur.Start) {
+				// Already there: nothing changes, nobody is told.
+				res.Appointments = append(res.Appointments, cur)
+				continue
+			}
 			cs, err := s.conflicts(ctx, tx, bc, to, cur.Seats, cur.ID)
 			if err != nil {
 				return err
@@ -789,11 +804,12 @@ func (s *BookingService) MoveAppointment(ctx context.Context, p Principal, id st
 			if err := reminders.schedule(ctx, tx, cur); err != nil {
 				return err
 			}
-			e := s.event(p, EventMoved, cur, map[string]string{"previous_start": from.UTC().Format(time.RFC3339)})
+			e := s.event(p, EventMoved, cur, seriesMark(len(targets) > 1, map[string]string{"previous_start": from.UTC().Format(time.RFC3339)}))
 			if err := tx.AddEvent(ctx, e); err != nil {
 				return err
 			}
 			events = append(events, e)
+			moved, movedFrom = append(moved, cur), append(movedFrom, from)
 			if oldEnd.After(now) {
 				ev, err := s.matchWaiting(ctx, tx, p, cur.SpecialistID, from, oldEnd)
 				if err != nil {
@@ -805,6 +821,13 @@ func (s *BookingService) MoveAppointment(ctx context.Context, p Principal, id st
 		}
 		if len(res.Appointments) == 0 {
 			return Conflict("the new time conflicts with existing bookings or the schedule", res.Skipped[0].Conflicts...)
+		}
+		if len(targets) > 1 && len(moved) > 0 {
+			e := s.seriesEvent(p, EventSeriesMoved, moved, movedFrom)
+			if err := tx.AddEvent(ctx, e); err != nil {
+				return err
+			}
+			events = append(events, e)
 		}
 		return nil
 	})

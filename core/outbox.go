@@ -148,6 +148,9 @@ const (
 // status change; the specialist of new requests and of cancellations the
 // client made; the specialist of a waiting-list match.
 func PlanEvent(e Event) []Intent {
+	if intents, ok := planSeries(e); ok {
+		return intents
+	}
 	client := Recipient{Kind: "client", ID: e.Data["client_id"]}
 	specialist := Recipient{Kind: "staff", ID: e.Data["specialist_id"]}
 	switch e.Kind {

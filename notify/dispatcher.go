@@ -199,6 +199,11 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 			data.CancelURL, data.ConfirmURL = link, link
 		}
 	}
+	if starts := e.Data["starts"]; starts != "" {
+		// A series told at once: every visit's time.
+		data.Starts, data.PreviousStarts = core.ParseStarts(starts), core.ParseStarts(e.Data["previous_starts"])
+		data.Extra[templates.ExtraStatus] = e.Data["status"]
+	}
 	if u := e.Data["payment_url"]; u != "" {
 		data.PaymentURL = u
 	}

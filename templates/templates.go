@@ -59,10 +59,18 @@ const (
 	KindStaffPayment    = "staff.payment" // to staff: a client paid (total paid, balance)       // to the client: payment received, total paid, balance
 )
 
+// Kinds of a series as a whole: one message lists its visits (Starts).
+const (
+	KindSeries             = "appointment.series"       // to the client: the visits of a series, confirmed (Extra "status" "pending": requested)
+	KindSeriesMoved        = "appointment.series_moved" // to the client: Starts moved from PreviousStarts
+	KindStaffSeriesRequest = "staff.series_request"     // to staff: a client asked for the visits of a series (Extra "client_phone")
+)
+
 var kinds = []string{
 	KindRequested, KindAccepted, KindRejected, KindCancelled, KindMoved, KindCompleted,
 	KindReminder, KindReminderConfirm, KindReplyConfirmed, KindReplyCancelled, KindHelp,
 	KindWaitlistMatch, KindStaffNewRequest, KindStaffCancelled, KindPaymentLink, KindPaymentReceipt, KindStaffPayment,
+	KindSeries, KindSeriesMoved, KindStaffSeriesRequest,
 }
 
 // DefaultLocale is used for any locale without templates.
@@ -82,7 +90,8 @@ func KnownKind(kind string) bool { return slices.Contains(kinds, kind) }
 // StaffKind reports whether a kind is addressed to staff rather than to a
 // client.
 func StaffKind(kind string) bool {
-	return kind == KindWaitlistMatch || kind == KindStaffNewRequest || kind == KindStaffCancelled || kind == KindStaffPayment
+	return kind == KindWaitlistMatch || kind == KindStaffNewRequest || kind == KindStaffCancelled || kind == KindStaffPayment ||
+		kind == KindStaffSeriesRequest
 }
 
 // NormalizeLocale maps a language tag to one of Locales: "fr-CA", "FR" and
@@ -106,7 +115,11 @@ const (
 	ExtraUrgent      = "urgent"       // "true" when a waiting-list entry is urgent
 )
 
-var extraKeys = []string{ExtraReason, ExtraClientPhone, ExtraUrgent}
+// ExtraStatus is "pending" in a series message when the series was
+// requested by the client and awaits staff.
+const ExtraStatus = "status"
+
+var extraKeys = []string{ExtraReason, ExtraClientPhone, ExtraUrgent, ExtraStatus}
 
 // Data is what every template receives. Templates format instants with
 // date and time, which show them in Timezone; amounts with money; minutes
@@ -149,6 +162,11 @@ type Data struct {
 	// Extra carries values without a field of their own; see ExtraReason
 	// and the other Extra keys.
 	Extra map[string]string
+
+	// Starts are the visits of a series (Start is the first);
+	// PreviousStarts where they were before a move. Templates list them
+	// with datelist. Render moves them into Timezone.
+	Starts, PreviousStarts []time.Time
 }
 
 // Message is a rendered message. Subject and HTML are empty when the kind
@@ -367,6 +385,7 @@ func prepare(d Data, locale string) Data {
 	if !d.PreviousStart.IsZero() {
 		d.PreviousStart = d.PreviousStart.In(d.Timezone)
 	}
+	d.Starts, d.PreviousStarts = inZone(d.Starts, d.Timezone), inZone(d.PreviousStarts, d.Timezone)
 	return d
 }
 
@@ -520,6 +539,7 @@ func funcs(locale string) map[string]any {
 		"money":     func(minor int64, currency string) string { return FormatMoney(locale, minor, currency) },
 		"duration":  func(minutes int) string { return FormatDuration(locale, minutes) },
 		"firstname": firstName,
+		"datelist":  func(ts []time.Time) string { return FormatDateList(locale, ts) },
 	}
 }
 

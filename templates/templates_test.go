@@ -25,12 +25,13 @@ func mustSet(t *testing.T) *Set {
 // subject. Every locale has the same ones.
 var (
 	htmlKinds = []string{KindRequested, KindAccepted, KindRejected, KindCancelled, KindMoved, KindCompleted,
-		KindReminder, KindPaymentLink, KindPaymentReceipt}
-	subjectKinds = append(slices.Clone(htmlKinds), KindStaffNewRequest, KindStaffCancelled, KindWaitlistMatch, KindStaffPayment)
+		KindReminder, KindPaymentLink, KindPaymentReceipt, KindSeries, KindSeriesMoved}
+	subjectKinds = append(slices.Clone(htmlKinds), KindStaffNewRequest, KindStaffCancelled, KindWaitlistMatch, KindStaffPayment,
+		KindStaffSeriesRequest)
 	// smsKinds are the client kinds sent as SMS.
 	smsKinds = []string{KindRequested, KindAccepted, KindRejected, KindCancelled, KindMoved, KindCompleted,
 		KindReminder, KindReminderConfirm, KindReplyConfirmed, KindReplyCancelled, KindHelp,
-		KindPaymentLink, KindPaymentReceipt}
+		KindPaymentLink, KindPaymentReceipt, KindSeries, KindSeriesMoved}
 )
 
 func TestDefaultParsesEveryFile(t *testing.T) {
@@ -38,7 +39,7 @@ func TestDefaultParsesEveryFile(t *testing.T) {
 	if got := Locales(); !slices.Equal(got, []string{"en", "fr", "de", "ru", "pl"}) {
 		t.Errorf("Locales = %v", got)
 	}
-	if len(Kinds()) != 17 {
+	if len(Kinds()) != 20 {
 		t.Errorf("Kinds = %v", Kinds())
 	}
 	for _, loc := range Locales() {
@@ -127,6 +128,12 @@ func TestRenderEveryKindAndLocale(t *testing.T) {
 					want = append(want, d.Extra[ExtraClientPhone])
 				case KindStaffPayment:
 					want = append(want, d.ServiceName, e.paid, e.balance)
+				case KindSeries, KindStaffSeriesRequest:
+					// Every visit of the series, one a line.
+					want = append(want, d.ServiceName, d.SpecialistName, "\n- "+FormatDate(loc, d.Starts[1])+", "+e.time,
+						"- "+FormatDate(loc, d.Starts[2]))
+				case KindSeriesMoved:
+					want = append(want, d.ServiceName, "- "+FormatDate(loc, d.Starts[2])+", "+e.time)
 				}
 				switch kind {
 				case KindAccepted, KindRequested, KindMoved, KindReminder:

@@ -33,3 +33,27 @@ func zoneLabel(t time.Time) string {
 	}
 	return "UTC" + t.Format("-07:00")
 }
+
+// inZone copies ts into loc.
+func inZone(ts []time.Time, loc *time.Location) []time.Time {
+	if ts == nil {
+		return nil
+	}
+	out := make([]time.Time, len(ts))
+	for i, t := range ts {
+		out[i] = t.In(loc)
+	}
+	return out
+}
+
+// FormatDateList lists instants one a line, "- date, time" in locale, in
+// each one's own location: the visits of a series.
+func FormatDateList(locale string, ts []time.Time) string {
+	lines := make([]string, 0, len(ts))
+	for _, t := range ts {
+		if !t.IsZero() {
+			lines = append(lines, "- "+FormatDate(locale, t)+", "+FormatTime(locale, t))
+		}
+	}
+	return strings.Join(lines, "\n")
+}
