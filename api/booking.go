@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -194,18 +193,8 @@ func (s *Server) bookingRoutes() {
 			}
 			f := core.AppointmentFilter{SpecialistID: c.Query("specialist_id"), ClientID: c.Query("client_id"), CenterID: c.Query("center_id"),
 				Status: core.Status(c.Query("status")), SeriesID: c.Query("series_id"), Date: c.Query("date")}
-			for _, q := range []struct {
-				name string
-				dst  *time.Time
-			}{{"from", &f.From}, {"to", &f.To}} {
-				if v := c.Query(q.name); v != "" {
-					t, ok := parseInstant(v)
-					if !ok {
-						invalid(c, "bad "+q.name, q.name, instantForm)
-						return
-					}
-					*q.dst = t
-				}
+			if !rangeParams(c, &f.From, &f.To) {
+				return
 			}
 			l, err := svc.Booking.ListAppointments(c.Request.Context(), principal(c), f, pg)
 			respondList(c, l, err, pg, func(x core.Appointment) string { return core.StartCursor{Start: x.Start, ID: x.ID}.String() })

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gin-gonic/gin"
 )
 
 // instantForm is how every date-time field and parameter is written.
@@ -199,8 +201,21 @@ func orRoot(path string) string {
 	return path
 }
 
-// parseInstant reads a date-time query parameter in the form bodies use.
-func parseInstant(v string) (time.Time, bool) {
-	t, err := time.Parse(time.RFC3339, v)
-	return t, err == nil
+// rangeParams reads the from and to query parameters, date-times in the
+// form bodies use, answering 400 on a bad one.
+func rangeParams(c *gin.Context, from, to *time.Time) bool {
+	for _, q := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", from}, {"to", to}} {
+		if v := c.Query(q.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				invalid(c, "bad "+q.name, q.name, instantForm)
+				return false
+			}
+			*q.dst = t
+		}
+	}
+	return true
 }

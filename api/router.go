@@ -88,6 +88,7 @@ func New(d Deps) *Server {
 	s.clientRoutes()
 	s.bookingRoutes()
 	s.messageRoutes()
+	s.reminderRoutes()
 	s.packageRoutes()
 	doc = s.spec.Document()
 	return s

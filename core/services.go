@@ -17,6 +17,7 @@ type Store interface {
 	InvitationStore
 	MoneyStore
 	MessagingStore
+	ReminderStore
 }
 
 // Directory reads the tenancy records every context checks references
@@ -41,6 +42,7 @@ type Services struct {
 	// Messaging is made by NewMessagingService once the pipeline exists
 	// (the pipeline needs Booking for replies).
 	Messaging *MessagingService
+	Reminders *ReminderService
 }
 
 // NewServices wires every context but messaging to its port.
@@ -51,13 +53,15 @@ func NewServices(store Store, clock Clock, events EventSink) (*Services, error) 
 	b := base{clock: clock, events: events}
 	cat := &CatalogueService{base: b, store: store}
 	cl := &ClientService{base: b, store: store}
+	booking := &BookingService{base: b, store: store}
 	return &Services{
 		Tenancy:     &TenancyService{base: b, store: store},
 		Catalogue:   cat,
-		Booking:     &BookingService{base: b, store: store},
+		Booking:     booking,
 		Clients:     cl,
 		Invitations: &InvitationService{base: b, store: store, clients: cl},
 		Money:       &MoneyService{base: b, store: store},
+		Reminders:   &ReminderService{base: b, store: store, booking: booking},
 	}, nil
 }
 

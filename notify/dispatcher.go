@@ -31,6 +31,7 @@ type Store interface {
 	PutTemplateOverride(ctx context.Context, orgID, kind, locale string, o templates.Override, at time.Time) error
 	DeleteTemplateOverride(ctx context.Context, orgID, kind, locale string) error
 	DueReminders(ctx context.Context, before time.Time, limit int) ([]core.Reminder, error)
+	core.ReminderPolicyReader
 	QueueReminder(ctx context.Context, r core.Reminder, m core.Message) (bool, error)
 	GetInbound(ctx context.Context, id string) (core.Inbound, error)
 	FinishInbound(ctx context.Context, in core.Inbound) error

@@ -274,7 +274,8 @@ func TestManualReminder(t *testing.T) {
 			Messages []core.Message `json:"messages"`
 		}
 		e.must(200, "POST", "/api/v1/appointments/remind", map[string]any{"ids": []string{a.ID, b.ID}}, &res)
-		if len(res.Messages) != 2 || res.Messages[0].Kind != core.KindReminder || !strings.Contains(res.Messages[0].Body, "Tutoring") {
+		// The default policy asks for confirmation; so does the reminder by hand.
+		if len(res.Messages) != 2 || res.Messages[0].Kind != core.KindReminderAsk || !strings.Contains(res.Messages[0].Body, "Tutoring") {
 			t.Fatalf("manual reminders: %+v", res.Messages)
 		}
 		var p problem
@@ -291,7 +292,7 @@ func TestManualReminder(t *testing.T) {
 		}
 		reminders := 0
 		for _, m := range e.messages("appointment_id=" + a.ID) {
-			if m.Kind == core.KindReminder {
+			if m.Kind == core.KindReminderAsk {
 				reminders++
 			}
 		}
