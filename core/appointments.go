@@ -658,7 +658,7 @@ func (s *BookingService) applyStatus(ctx context.Context, p Principal, ids []str
 			}
 			events = append(events, e)
 			if freed && a.End.After(now) {
-				ev, err := s.matchWaiting(ctx, tx, p, a.SpecialistID, a.Start, a.End)
+				ev, err := s.matchWaiting(ctx, tx, p, a, a.Start, a.End)
 				if err != nil {
 					return err
 				}
@@ -676,8 +676,10 @@ func (s *BookingService) applyStatus(ctx context.Context, p Principal, ids []str
 }
 
 // matchWaiting raises a waiting-list match for every waiting entry of the
-// specialist whose wished window overlaps the freed time.
-func (s *BookingService) matchWaiting(ctx context.Context, tx BookingTx, p Principal, specialistID string, from, to time.Time) ([]Event, error) {
+// specialist whose wished window overlaps the time freed by a visit, with
+// the time offered to the waiting client (offerData).
+func (s *BookingService) matchWaiting(ctx context.Context, tx BookingTx, p Principal, freed Appointment, from, to time.Time) ([]Event, error) {
+	specialistID := freed.SpecialistID
 	ws, err := tx.WaitingOverlapping(ctx, specialistID, from, to)
 	if err != nil {
 		return nil, err
@@ -698,6 +700,7 @@ func (s *BookingService) matchWaiting(ctx context.Context, tx BookingTx, p Princ
 			"waiting_id": w.ID, "client_id": w.ClientID, "specialist_id": specialistID, "service_id": w.ServiceID,
 			"free_start": from.UTC().Format(time.RFC3339), "free_end": to.UTC().Format(time.RFC3339),
 			"urgent": map[bool]string{true: "true", false: "false"}[w.Urgent]}}
+		offerData(w, freed, from, e.Data)
 		if err := tx.AddEvent(ctx, e); err != nil {
 			return nil, err
 		}
@@ -811,7 +814,7 @@ func (s *BookingService) MoveAppointment(ctx context.Context, p Principal, id st
 			events = append(events, e)
 			moved, movedFrom = append(moved, cur), append(movedFrom, from)
 			if oldEnd.After(now) {
-				ev, err := s.matchWaiting(ctx, tx, p, cur.SpecialistID, from, oldEnd)
+				ev, err := s.matchWaiting(ctx, tx, p, cur, from, oldEnd)
 				if err != nil {
 					return err
 				}

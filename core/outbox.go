@@ -192,7 +192,7 @@ func PlanEvent(e Event) []Intent {
 		}
 		return intents
 	case EventWaitlistMatch:
-		return []Intent{{KindWaitlistMatch, specialist}}
+		return append([]Intent{{KindWaitlistMatch, specialist}}, offerIntents(e, client)...)
 	}
 	return nil
 }

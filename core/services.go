@@ -18,6 +18,7 @@ type Store interface {
 	MoneyStore
 	MessagingStore
 	ReminderStore
+	OfferStore
 }
 
 // Directory reads the tenancy records every context checks references
@@ -43,6 +44,7 @@ type Services struct {
 	// (the pipeline needs Booking for replies).
 	Messaging *MessagingService
 	Reminders *ReminderService
+	Offers    *OfferService
 }
 
 // NewServices wires every context but messaging to its port.
@@ -62,6 +64,7 @@ func NewServices(store Store, clock Clock, events EventSink) (*Services, error) 
 		Invitations: &InvitationService{base: b, store: store, clients: cl},
 		Money:       &MoneyService{base: b, store: store},
 		Reminders:   &ReminderService{base: b, store: store, booking: booking},
+		Offers:      &OfferService{base: b, store: store, booking: booking},
 	}, nil
 }
 

@@ -239,6 +239,12 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 			data.ServiceName, data.DurationMin = sv.Name, sv.DurationMin
 		}
 	}
+	if in.Kind == core.KindWaitlistOffer {
+		if err := d.offerData(ctx, e, &data, &center); err != nil {
+			return m, err
+		}
+		m.CenterID = center.ID
+	}
 
 	var targets []core.Target
 	locale, tz := org.Locale, org.Timezone

@@ -61,6 +61,7 @@ const (
 
 // Kinds of a series as a whole: one message lists its visits (Starts).
 const (
+	KindWaitlistOffer      = "waitlist.offer"           // to a waiting client: a freed time (Start) and OfferURL, the link that books it
 	KindSeries             = "appointment.series"       // to the client: the visits of a series, confirmed (Extra "status" "pending": requested)
 	KindSeriesMoved        = "appointment.series_moved" // to the client: Starts moved from PreviousStarts
 	KindStaffSeriesRequest = "staff.series_request"     // to staff: a client asked for the visits of a series (Extra "client_phone")
@@ -70,7 +71,7 @@ var kinds = []string{
 	KindRequested, KindAccepted, KindRejected, KindCancelled, KindMoved, KindCompleted,
 	KindReminder, KindReminderConfirm, KindReplyConfirmed, KindReplyCancelled, KindHelp,
 	KindWaitlistMatch, KindStaffNewRequest, KindStaffCancelled, KindPaymentLink, KindPaymentReceipt, KindStaffPayment,
-	KindSeries, KindSeriesMoved, KindStaffSeriesRequest,
+	KindSeries, KindSeriesMoved, KindStaffSeriesRequest, KindWaitlistOffer,
 }
 
 // DefaultLocale is used for any locale without templates.
@@ -167,6 +168,9 @@ type Data struct {
 	// PreviousStarts where they were before a move. Templates list them
 	// with datelist. Render moves them into Timezone.
 	Starts, PreviousStarts []time.Time
+	// OfferURL is the signed link that books a time offered to a waiting
+	// client; the first to use it gets the time.
+	OfferURL string
 }
 
 // Message is a rendered message. Subject and HTML are empty when the kind

@@ -25,13 +25,13 @@ func mustSet(t *testing.T) *Set {
 // subject. Every locale has the same ones.
 var (
 	htmlKinds = []string{KindRequested, KindAccepted, KindRejected, KindCancelled, KindMoved, KindCompleted,
-		KindReminder, KindPaymentLink, KindPaymentReceipt, KindSeries, KindSeriesMoved}
+		KindReminder, KindPaymentLink, KindPaymentReceipt, KindSeries, KindSeriesMoved, KindWaitlistOffer}
 	subjectKinds = append(slices.Clone(htmlKinds), KindStaffNewRequest, KindStaffCancelled, KindWaitlistMatch, KindStaffPayment,
 		KindStaffSeriesRequest)
 	// smsKinds are the client kinds sent as SMS.
 	smsKinds = []string{KindRequested, KindAccepted, KindRejected, KindCancelled, KindMoved, KindCompleted,
 		KindReminder, KindReminderConfirm, KindReplyConfirmed, KindReplyCancelled, KindHelp,
-		KindPaymentLink, KindPaymentReceipt, KindSeries, KindSeriesMoved}
+		KindPaymentLink, KindPaymentReceipt, KindSeries, KindSeriesMoved, KindWaitlistOffer}
 )
 
 func TestDefaultParsesEveryFile(t *testing.T) {
@@ -39,7 +39,7 @@ func TestDefaultParsesEveryFile(t *testing.T) {
 	if got := Locales(); !slices.Equal(got, []string{"en", "fr", "de", "ru", "pl"}) {
 		t.Errorf("Locales = %v", got)
 	}
-	if len(Kinds()) != 20 {
+	if len(Kinds()) != 21 {
 		t.Errorf("Kinds = %v", Kinds())
 	}
 	for _, loc := range Locales() {
@@ -132,6 +132,8 @@ func TestRenderEveryKindAndLocale(t *testing.T) {
 					// Every visit of the series, one a line.
 					want = append(want, d.ServiceName, d.SpecialistName, "\n- "+FormatDate(loc, d.Starts[1])+", "+e.time,
 						"- "+FormatDate(loc, d.Starts[2]))
+				case KindWaitlistOffer:
+					want = append(want, d.ServiceName, d.SpecialistName, e.time, d.OfferURL)
 				case KindSeriesMoved:
 					want = append(want, d.ServiceName, "- "+FormatDate(loc, d.Starts[2])+", "+e.time)
 				}

@@ -234,7 +234,7 @@ func TestSignedLinks(t *testing.T) {
 			return resp.StatusCode, string(body)
 		}
 		tok := core.SignLink(secret, a.ID, core.LinkManage, a.End)
-		if code, body := get(tok); code != 200 || !strings.Contains(body, "Coaching") || !strings.Contains(body, "24 hours") {
+		if code, body := get(tok); code != 200 || !strings.Contains(body, "Coaching") || !strings.Contains(body, "24 heures") { // the client reads French
 			t.Fatalf("page: %d %s", code, body)
 		}
 		// A token cannot be turned into another appointment's, nor signed elsewhere.

@@ -70,3 +70,13 @@ func (s *Store) ReminderViews(ctx context.Context, orgID string, f core.Reminder
 		return v, err
 	})
 }
+
+// EventByID reads a domain event by id alone: for signed offer links,
+// whose signature names the event.
+func (s *Store) EventByID(ctx context.Context, id string) (core.Event, error) {
+	e, err := scanEvent(s.r.QueryRowContext(ctx, `SELECT id, org_id, kind, occurred_at, data FROM events WHERE id = $1`, id))
+	if err != nil {
+		return e, notFound(err, "event")
+	}
+	return e, nil
+}
