@@ -403,6 +403,8 @@ func TestTenantIsolation(t *testing.T) {
 			{"GET", "/api/v1/appointments?specialist_id={staff}", ""},
 			{"GET", "/api/v1/appointments?client_id={client}", ""},
 			{"GET", "/api/v1/appointments?center_id={center}", ""},
+			{"GET", "/api/v1/reminders?specialist_id={staff}&from=2020-01-01T00:00:00Z&to=2040-01-01T00:00:00Z", ""},
+			{"GET", "/api/v1/reminders?center_id={center}&from=2020-01-01T00:00:00Z&to=2040-01-01T00:00:00Z", ""},
 			{"GET", "/api/v1/rooms?center_id={center}", ""},
 			{"GET", "/api/v1/clients?center_id={center}", ""},
 			{"GET", "/api/v1/clients?group_id={group}", ""},
@@ -463,7 +465,7 @@ func TestTenantIsolation(t *testing.T) {
 			t.Errorf("A's keys = %v, want only %s", keyIDs, ra.Key.ID)
 		}
 		for _, p := range []string{"/api/v1/services", "/api/v1/rooms", "/api/v1/appointments", "/api/v1/waiting-list", "/api/v1/invitations", "/api/v1/client-groups",
-			"/api/v1/failed-events"} {
+			"/api/v1/failed-events", "/api/v1/reminders?from=2020-01-01T00:00:00Z&to=2040-01-01T00:00:00Z"} {
 			if l := must[list[map[string]any]](t, ca.get(p), 200); len(l.Items) != 0 {
 				t.Errorf("A lists %d items at %s, all of them B's", len(l.Items), p)
 			}

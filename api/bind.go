@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -39,10 +40,14 @@ func bindJSON(c *gin.Context, v any) bool {
 		invalid(c, "request body is empty; send a JSON object", "", "")
 		return false
 	}
+	if k := duplicateKey(body); k != "" {
+		invalid(c, "the key "+k+" appears twice in one object", k, "appears more than once; send each field once")
+		return false
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		describeJSONError(c, err)
+		describeJSONError(c, err, body, reflect.TypeOf(v))
 		return false
 	}
 	if dec.More() {
@@ -52,14 +57,24 @@ func bindJSON(c *gin.Context, v any) bool {
 	return true
 }
 
-func describeJSONError(c *gin.Context, err error) {
+func describeJSONError(c *gin.Context, err error, body []byte, target reflect.Type) {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
 		invalid(c, fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, se), "", "")
+		return
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		invalid(c, "malformed JSON: body ends too early", "", "")
+		return
+	}
+	// A date-time that time.Time refuses: name the field and the form,
+	// never Go's layout string.
+	if field := badInstant(body, target); field != "" {
+		invalid(c, field+" is not a date-time with an offset", field, instantForm)
+		return
+	}
+	switch {
 	case errors.As(err, &te):
 		field := te.Field
 		if field == "" {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -180,32 +179,25 @@ func (s *Server) bookingRoutes() {
 			respond(c, http.StatusCreated)(svc.Booking.CreateAppointment(c.Request.Context(), principal(c), in))
 		}
 	})
-	s.handle(Route{Method: "GET", Path: "/appointments", Tag: "appointments", Summary: "list appointments", Resp: core.Appointment{}, List: true,
+	s.handle(Route{Method: "GET", Path: "/appointments", Tag: "appointments",
+		Summary: "list appointments sorted by start, each with its client's name and phone (a centre's day view: ?center_id=&date=)",
+		Resp:    core.Appointment{}, List: true,
 		Query: []Param{{Name: "specialist_id", Type: "string"}, {Name: "client_id", Type: "string"}, {Name: "center_id", Type: "string"},
-			{Name: "status", Type: "string"}, {Name: "series_id", Type: "string"},
-			{Name: "from", Type: "string", Description: "RFC 3339: start at or after"}, {Name: "to", Type: "string", Description: "RFC 3339: start before"}}},
+			{Name: "status", Type: "string", Description: "pending, accepted, rejected, cancelled, completed or missed"}, {Name: "series_id", Type: "string"},
+			{Name: "date", Type: "string", Description: "YYYY-MM-DD: visits starting that day in the organization's timezone (instead of from and to)"},
+			{Name: "from", Type: "string", Description: "RFC 3339 with offset: start at or after"}, {Name: "to", Type: "string", Description: "RFC 3339 with offset: start before"}}},
 		func(c *gin.Context) {
-			pg, ok := page(c)
+			pg, ok := startPage(c)
 			if !ok {
 				return
 			}
 			f := core.AppointmentFilter{SpecialistID: c.Query("specialist_id"), ClientID: c.Query("client_id"), CenterID: c.Query("center_id"),
-				Status: core.Status(c.Query("status")), SeriesID: c.Query("series_id")}
-			for _, q := range []struct {
-				name string
-				dst  *time.Time
-			}{{"from", &f.From}, {"to", &f.To}} {
-				if v := c.Query(q.name); v != "" {
-					t, err := time.Parse(time.RFC3339, v)
-					if err != nil {
-						invalid(c, "bad "+q.name, q.name, "must be an RFC 3339 instant")
-						return
-					}
-					*q.dst = t
-				}
+				Status: core.Status(c.Query("status")), SeriesID: c.Query("series_id"), Date: c.Query("date")}
+			if !rangeParams(c, &f.From, &f.To) {
+				return
 			}
 			l, err := svc.Booking.ListAppointments(c.Request.Context(), principal(c), f, pg)
-			respondList(c, l, err, pg, func(x core.Appointment) string { return x.ID })
+			respondList(c, l, err, pg, func(x core.Appointment) string { return core.StartCursor{Start: x.Start, ID: x.ID}.String() })
 		})
 	s.handle(Route{Method: "GET", Path: "/appointments/:id", Tag: "appointments", Summary: "one appointment", Resp: core.Appointment{}},
 		func(c *gin.Context) {

@@ -10,8 +10,8 @@ import (
 )
 
 // List pagination: ?limit=1..200 (default 50) and ?cursor=<next_cursor of
-// the previous page>. Items come in creation order; a page has a
-// next_cursor when more may follow.
+// the previous page>. Items come in creation order (appointments by start);
+// a page has a next_cursor when more may follow.
 const (
 	defaultLimit = 50
 	maxLimit     = 200
@@ -24,7 +24,10 @@ type ListResponse[T any] struct {
 }
 
 // page reads limit and cursor, answering 400 on bad values.
-func page(c *gin.Context) (core.Page, bool) {
+func page(c *gin.Context) (core.Page, bool) { return readPage(c, core.ValidID) }
+
+// readPage reads limit and a cursor that validCursor accepts.
+func readPage(c *gin.Context, validCursor func(string) bool) (core.Page, bool) {
 	p := core.Page{Limit: defaultLimit}
 	if s := c.Query("limit"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -36,13 +39,22 @@ func page(c *gin.Context) (core.Page, bool) {
 	}
 	if s := c.Query("cursor"); s != "" {
 		b, err := base64.RawURLEncoding.DecodeString(s)
-		if err != nil || !core.ValidID(string(b)) {
+		if err != nil || !validCursor(string(b)) {
 			invalid(c, "bad cursor", "cursor", "must be the next_cursor of a previous page")
 			return p, false
 		}
 		p.After = string(b)
 	}
 	return p, true
+}
+
+// startPage is page for lists sorted by start, whose cursor is a
+// core.StartCursor rather than an id.
+func startPage(c *gin.Context) (core.Page, bool) {
+	return readPage(c, func(s string) bool {
+		_, ok := core.ParseStartCursor(s)
+		return ok
+	})
 }
 
 // listOf wraps items with the cursor of the next page.

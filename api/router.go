@@ -99,6 +99,7 @@ func New(d Deps) *Server {
 	s.clientRoutes()
 	s.bookingRoutes()
 	s.messageRoutes()
+	s.reminderRoutes()
 	s.packageRoutes()
 	s.recordRoutes()
 	doc = s.spec.Document()
@@ -141,7 +142,7 @@ func (s *Server) OpenAPI() []byte { return s.spec.Document() }
 // routes honour Idempotency-Key.
 func (s *Server) handle(r Route, h gin.HandlerFunc) {
 	s.spec.add(r)
-	chain := []gin.HandlerFunc{}
+	chain := []gin.HandlerFunc{knownQuery(r)}
 	if r.Method == http.MethodPost {
 		chain = append(chain, idempotent(s.d.Idempotency, s.d.Now))
 	}

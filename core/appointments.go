@@ -82,8 +82,8 @@ func (s *BookingService) loadBookingContext(ctx context.Context, p Principal, sp
 	var f Fields
 	var err error
 	var refs SpecialistRefs
-	if !ValidID(specialistID) {
-		f.Add("specialist_id", "is required")
+	if !requiredID(&f, "specialist_id", "staff", specialistID) {
+		// requiredID recorded why
 	} else if refs, err = s.store.SpecialistRefs(ctx, orgID, specialistID, clientID); ErrorCode(err) == CodeNotFound {
 		f.Add("specialist_id", "no such staff member")
 	} else if err != nil {
@@ -93,16 +93,16 @@ func (s *BookingService) loadBookingContext(ctx context.Context, p Principal, sp
 	} else if hidden == "specialist_id" {
 		f.Add("specialist_id", "no such staff member")
 	} else {
-		bc.specialist = Staff{ID: specialistID, OrgID: orgID, Timezone: refs.Timezone}
-		if clientID != "" && (!refs.ClientFound || hidden == "client_id") {
+		bc.specialist = Staff{ID: specialistID, OrgID: orgID, Timezone: refs.Timezone, CenterIDs: refs.CenterIDs}
+		if ValidID(clientID) && (!refs.ClientFound || hidden == "client_id") {
 			f.Add("client_id", "no such client")
 		}
 	}
-	if clientID != "" && !ValidID(clientID) {
-		f.Add("client_id", "no such client")
+	if clientID != "" {
+		requiredID(&f, "client_id", "client", clientID)
 	}
-	if !ValidID(serviceID) {
-		f.Add("service_id", "is required")
+	if !requiredID(&f, "service_id", "service", serviceID) {
+		// requiredID recorded why
 	} else if bc.svc, err = s.store.GetService(ctx, orgID, serviceID); ErrorCode(err) == CodeNotFound {
 		f.Add("service_id", "no such service")
 	} else if err != nil {
@@ -315,8 +315,8 @@ func (s *BookingService) CreateAppointment(ctx context.Context, p Principal, in 
 	}
 	f.Check(in.ClientID == "", "client_id", "is required")
 	if in.CenterID != "" {
-		if !ValidID(in.CenterID) {
-			f.Add("center_id", "no such center")
+		if !requiredID(&f, "center_id", "center", in.CenterID) {
+			// requiredID recorded why
 		} else if _, err := s.store.GetCenter(ctx, p.OrgID, in.CenterID); ErrorCode(err) == CodeNotFound || !p.CanCenter(in.CenterID) {
 			f.Add("center_id", "no such center")
 		} else if err != nil {
@@ -335,6 +335,9 @@ func (s *BookingService) CreateAppointment(ctx context.Context, p Principal, in 
 			return BookingResult{}, Invalid("invalid appointment", FieldError{Field: "room_id", Message: "the room is in another center"})
 		}
 		in.CenterID = bc.room.CenterID
+	}
+	if in.CenterID, err = visitCenter(in.CenterID, bc.room != nil, bc.specialist.CenterIDs); err != nil {
+		return BookingResult{}, err
 	}
 	if p.Role == RoleAdministrator && in.CenterID != "" && !p.CanCenter(in.CenterID) {
 		return BookingResult{}, Forbidden("no access to this center")
@@ -402,7 +405,7 @@ func (s *BookingService) CreateAppointment(ctx context.Context, p Principal, in 
 			if err := reminders.schedule(ctx, tx, a); err != nil {
 				return err
 			}
-			e := s.event(p, kind, a, nil)
+			e := s.event(p, kind, a, seriesMark(len(starts) > 1, nil))
 			if err := tx.AddEvent(ctx, e); err != nil {
 				return err
 			}
@@ -411,6 +414,13 @@ func (s *BookingService) CreateAppointment(ctx context.Context, p Principal, in 
 		}
 		if len(res.Appointments) == 0 {
 			return Conflict("the appointment conflicts with existing bookings or the schedule", res.Skipped[0].Conflicts...)
+		}
+		if len(starts) > 1 {
+			e := s.seriesEvent(p, EventSeriesBooked, res.Appointments, nil)
+			if err := tx.AddEvent(ctx, e); err != nil {
+				return err
+			}
+			events = append(events, e)
 		}
 		return nil
 	})
@@ -436,8 +446,7 @@ func checkLocation(f *Fields, l Location) {
 func checkClient(ctx context.Context, pol Policy, r interface {
 	GetClient(ctx context.Context, orgID, id string) (Client, error)
 }, p Principal, clientID string, f *Fields) error {
-	if !ValidID(clientID) {
-		f.Add("client_id", "is required")
+	if !requiredID(f, "client_id", "client", clientID) {
 		return nil
 	}
 	c, err := r.GetClient(ctx, p.OrgID, clientID)
@@ -475,10 +484,11 @@ func (s *BookingService) GetAppointment(ctx context.Context, p Principal, id str
 	return getAppointment(ctx, s.policy, s.store, p, id)
 }
 
-// ListAppointments lists appointments the caller may see.
+// ListAppointments lists appointments the caller may see, sorted by start
+// (pg.After is a StartCursor).
 func (s *BookingService) ListAppointments(ctx context.Context, p Principal, f AppointmentFilter, pg Page) ([]Appointment, error) {
-	if f.Status != "" && !f.Status.Valid() {
-		return nil, Invalid("bad filter", FieldError{Field: "status", Message: "unknown status"})
+	if err := s.prepareAppointmentFilter(ctx, p, &f); err != nil {
+		return nil, err
 	}
 	if p.Role == RoleSpecialist {
 		if f.SpecialistID != "" && f.SpecialistID != p.StaffID {
@@ -653,7 +663,7 @@ func (s *BookingService) applyStatus(ctx context.Context, p Principal, ids []str
 			}
 			events = append(events, e)
 			if freed && a.End.After(now) {
-				ev, err := s.matchWaiting(ctx, tx, p, a.SpecialistID, a.Start, a.End)
+				ev, err := s.matchWaiting(ctx, tx, p, a, a.Start, a.End)
 				if err != nil {
 					return err
 				}
@@ -671,8 +681,10 @@ func (s *BookingService) applyStatus(ctx context.Context, p Principal, ids []str
 }
 
 // matchWaiting raises a waiting-list match for every waiting entry of the
-// specialist whose wished window overlaps the freed time.
-func (s *BookingService) matchWaiting(ctx context.Context, tx BookingTx, p Principal, specialistID string, from, to time.Time) ([]Event, error) {
+// specialist whose wished window overlaps the time freed by a visit, with
+// the time offered to the waiting client (offerData).
+func (s *BookingService) matchWaiting(ctx context.Context, tx BookingTx, p Principal, freed Appointment, from, to time.Time) ([]Event, error) {
+	specialistID := freed.SpecialistID
 	ws, err := tx.WaitingOverlapping(ctx, specialistID, from, to)
 	if err != nil {
 		return nil, err
@@ -692,6 +704,7 @@ func (s *BookingService) matchWaiting(ctx context.Context, tx BookingTx, p Princ
 		e := Event{ID: NewID(), OrgID: p.OrgID, Kind: EventWaitlistMatch, OccurredAt: s.Now(), Data: &WaitlistMatched{
 			EventRefs: EventRefs{ClientID: w.ClientID, SpecialistID: specialistID}, WaitingID: w.ID, ServiceID: w.ServiceID,
 			FreeStart: from.UTC(), FreeEnd: to.UTC(), Urgent: w.Urgent}}
+		offerData(w, freed, from, e.Data.(*WaitlistMatched))
 		if err := tx.AddEvent(ctx, e); err != nil {
 			return nil, err
 		}
@@ -747,6 +760,8 @@ func (s *BookingService) MoveAppointment(ctx context.Context, p Principal, id st
 	reminders := s.reminderPlanner()
 	res := MoveResult{Appointments: []Appointment{}, Skipped: []Skipped{}}
 	var events []Event
+	var moved []Appointment
+	var movedFrom []time.Time
 	err = s.store.InBookingTx(ctx, p.OrgID, bc.lockIDs(), func(tx BookingTx) error {
 		res.Appointments, res.Skipped, events = res.Appointments[:0], res.Skipped[:0], events[:0]
 		// Check again under the lock: another change may have committed
@@ -757,6 +772,7 @@ func (s *BookingService) MoveAppointment(ctx context.Context, p Principal, id st
 			return Conflict("only pending or accepted appointments can move",
 				ConflictItem{Kind: "transition", Detail: "appointment is " + string(cur.Status), Extra: cur.ID})
 		}
+		moved, movedFrom = moved[:0], movedFrom[:0]
 		targets := []Appointment{a}
 		if in.Scope != "" && in.Scope != ScopeThis && a.SeriesID != "" {
 			series, err := tx.SeriesAppointments(ctx, a.SeriesID)
@@ -779,6 +795,11 @@ func (s *BookingService) MoveAppointment(ctx context.Context, p Principal, id st
 			to := newStart
 			if cur.ID != a.ID {
 				to = shiftWall(cur.Start.In(loc), dayShift, clockShift).UTC()
+			}
+			if to.Equal(cur.Start) {
+				// Already there: nothing changes, nobody is told.
+				res.Appointments = append(res.Appointments, cur)
+				continue
 			}
 			cs, err := s.conflicts(ctx, tx, bc, to, cur.Seats, cur.ID)
 			if err != nil {
@@ -803,13 +824,14 @@ func (s *BookingService) MoveAppointment(ctx context.Context, p Principal, id st
 				return err
 			}
 			prev := from.UTC()
-			e := s.event(p, EventMoved, cur, func(d *AppointmentChanged) { d.PreviousStart = &prev })
+			e := s.event(p, EventMoved, cur, seriesMark(len(targets) > 1, func(d *AppointmentChanged) { d.PreviousStart = &prev }))
 			if err := tx.AddEvent(ctx, e); err != nil {
 				return err
 			}
 			events = append(events, e)
+			moved, movedFrom = append(moved, cur), append(movedFrom, from)
 			if oldEnd.After(now) {
-				ev, err := s.matchWaiting(ctx, tx, p, cur.SpecialistID, from, oldEnd)
+				ev, err := s.matchWaiting(ctx, tx, p, cur, from, oldEnd)
 				if err != nil {
 					return err
 				}
@@ -819,6 +841,13 @@ func (s *BookingService) MoveAppointment(ctx context.Context, p Principal, id st
 		}
 		if len(res.Appointments) == 0 {
 			return Conflict("the new time conflicts with existing bookings or the schedule", res.Skipped[0].Conflicts...)
+		}
+		if len(targets) > 1 && len(moved) > 0 {
+			e := s.seriesEvent(p, EventSeriesMoved, moved, movedFrom)
+			if err := tx.AddEvent(ctx, e); err != nil {
+				return err
+			}
+			events = append(events, e)
 		}
 		return nil
 	})
@@ -908,7 +937,7 @@ func (s *BookingService) CancelByClient(ctx context.Context, orgID, id, via stri
 		return a, err
 	}
 	out, err := s.applyStatus(ctx, system(orgID), []string{id}, a, StatusChange{Status: Cancelled, ByClient: true, Via: via,
-		Reason: "cancelled by the client"}, "")
+		Reason: ReasonCancelledByClient}, "")
 	if err != nil {
 		return a, err
 	}

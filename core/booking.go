@@ -174,6 +174,11 @@ type Appointment struct {
 	LateCancel    bool       `json:"late_cancel"`
 	CreatedAt     time.Time  `json:"created_at"`
 	UpdatedAt     time.Time  `json:"updated_at"`
+
+	// ClientName and ClientPhone are read with lists, so a day view shows
+	// who comes without a lookup per visit.
+	ClientName  string `json:"client_name,omitempty" doc:"the client's name (in lists)"`
+	ClientPhone string `json:"client_phone,omitempty" doc:"the client's phone (in lists)"`
 }
 
 // Payment is money received for (or refunded from) an appointment.
@@ -232,6 +237,10 @@ type AppointmentFilter struct {
 	From, To     time.Time // start within [From, To) when set
 	SeriesID     string
 	CenterIDs    []string // when set, only these centers (staff access)
+
+	// Date is a day of the organization's zone: the visits starting that
+	// day (instead of From and To).
+	Date string
 }
 
 // BookingTx is the view of the store inside a booking transaction: the
@@ -290,8 +299,8 @@ type CatalogueStore interface {
 type BookingStore interface {
 	Directory
 	CatalogueReader
-	// SpecialistRefs reads, in one query, a specialist's timezone and
-	// schedule and whether a client exists (clientID "" skips it);
+	// SpecialistRefs reads, in one query, a specialist's timezone, schedule
+	// and centres and whether a client exists (clientID "" skips it);
 	// NotFound when the specialist does not exist.
 	SpecialistRefs(ctx context.Context, orgID, specialistID, clientID string) (SpecialistRefs, error)
 	GetClient(ctx context.Context, orgID, id string) (Client, error)
@@ -332,6 +341,10 @@ type SpecialistRefs struct {
 	Timezone    string
 	ClientFound bool
 	Schedule    *Schedule // nil: no working hours set
+
+	// CenterIDs are the centres the specialist works in, sorted: a visit
+	// takes its specialist's only centre.
+	CenterIDs []string
 }
 
 // Busy is time held by an appointment: all availability needs of it.

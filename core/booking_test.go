@@ -581,6 +581,10 @@ func TestCreateSeries(t *testing.T) {
 					t.Errorf("skipped %+v", s)
 				}
 			}
+			if len(booked) > 1 {
+				// Several visits: their news is one series event.
+				booked = append(booked, EventSeriesBooked)
+			}
 			w.wantEvents(t, before, booked...)
 		})
 	}
@@ -764,6 +768,10 @@ func TestMoveSeries(t *testing.T) {
 				if !sk.Start.Equal(tc.skipped[i]) || len(sk.Conflicts) != 1 || sk.Conflicts[0].Kind != "overlap" {
 					t.Errorf("skipped %+v", sk)
 				}
+			}
+			if len(want) > 1 {
+				// Several visits moved: their news is one series event.
+				want = append(want, EventSeriesMoved)
 			}
 			w.wantEvents(t, before, want...)
 		})

@@ -170,8 +170,8 @@ func (s *CatalogueService) validateRoom(ctx context.Context, p Principal, in *Ro
 	var f Fields
 	in.Name = strings.TrimSpace(in.Name)
 	f.Check(in.Name == "", "name", "is required")
-	if !ValidID(in.CenterID) {
-		f.Add("center_id", "is required")
+	if !requiredID(&f, "center_id", "center", in.CenterID) {
+		// requiredID recorded why
 	} else if _, err := s.store.GetCenter(ctx, p.OrgID, in.CenterID); ErrorCode(err) == CodeNotFound || !p.CanCenter(in.CenterID) {
 		f.Add("center_id", "no such center")
 	} else if err != nil {

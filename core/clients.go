@@ -127,7 +127,11 @@ func (in *ClientInput) validate(defLanguage, defTimezone string) Fields {
 	case in.Name != "" && (in.FirstName != "" || in.LastName != ""):
 		f.Add("name", "give either name or first_name and last_name")
 	case in.Name != "":
-		in.FirstName = in.Name
+		if first, last, why := SplitName(in.Name); why != "" {
+			f.Add("name", why)
+		} else {
+			in.FirstName, in.LastName = first, last
+		}
 	case in.FirstName == "" && in.LastName == "":
 		f.Add("first_name", "is required (or name)")
 	}

@@ -59,12 +59,13 @@ func TestClientInputValidate(t *testing.T) {
 					t.Fatalf("normalized = %+v", in)
 				}
 			}},
-		{name: "name alone becomes the first name", in: ClientInput{Name: "Anna Petrova"},
+		{name: "name alone is split", in: ClientInput{Name: "Anna Petrova"},
 			check: func(t *testing.T, in ClientInput) {
-				if in.FirstName != "Anna Petrova" || in.LastName != "" {
+				if in.FirstName != "Anna" || in.LastName != "Petrova" {
 					t.Fatalf("names = %q %q", in.FirstName, in.LastName)
 				}
 			}},
+		{name: "name that cannot be split", in: ClientInput{Name: "Petrova, Anna, Maria"}, fields: []string{"name"}},
 		{name: "no name", in: ClientInput{}, fields: []string{"first_name"}},
 		{name: "name and first name", in: ClientInput{Name: "A", FirstName: "B"}, fields: []string{"name"}},
 		{name: "too long", in: ClientInput{FirstName: strings.Repeat("é", 101), LastName: strings.Repeat("x", 101), Notes: strings.Repeat("n", 10001), Source: strings.Repeat("s", 201)},
@@ -505,5 +506,26 @@ func TestDecideJoin(t *testing.T) {
 				t.Fatalf("decideJoin = %+v", j)
 			}
 		})
+	}
+}
+
+func TestSplitName(t *testing.T) {
+	for _, tc := range []struct{ in, first, last string }{
+		{"Anna Petrova", "Anna", "Petrova"},
+		{"  Anna   Petrova ", "Anna", "Petrova"},
+		{"Jean de La Fontaine", "Jean", "de La Fontaine"},
+		{"Petrova, Anna", "Anna", "Petrova"},
+		{"de La Fontaine,Jean", "Jean", "de La Fontaine"},
+		{"Madonna", "Madonna", ""},
+	} {
+		first, last, why := SplitName(tc.in)
+		if first != tc.first || last != tc.last || why != "" {
+			t.Errorf("SplitName(%q) = %q, %q, %q; want %q, %q", tc.in, first, last, why, tc.first, tc.last)
+		}
+	}
+	for _, in := range []string{"Petrova, Anna, Maria", ", Anna", "Petrova,"} {
+		if _, _, why := SplitName(in); !strings.Contains(why, "First Last") {
+			t.Errorf("SplitName(%q) gives %q, want a refusal saying how to write it", in, why)
+		}
 	}
 }

@@ -86,6 +86,16 @@ type AppointmentChanged struct {
 	// Undo: a completion or a no-show taken back (the visit is accepted
 	// again); nobody is told.
 	Undo bool `json:"undo,omitempty,string"`
+	// InSeries marks an occurrence whose news a series event carries:
+	// consumers that tell people skip it; others see every visit.
+	InSeries bool `json:"in_series,omitempty,string"`
+	// A series event (appointment.series_booked, .series_moved) lists every
+	// visit's start, and where they were before a move.
+	SeriesID       string      `json:"series_id,omitempty"`
+	Starts         []time.Time `json:"starts,omitempty"`
+	PreviousStarts []time.Time `json:"previous_starts,omitempty"`
+	// WaitingID: the waiting-list entry whose offer booked the visit.
+	WaitingID string `json:"waiting_id,omitempty"`
 }
 
 // PaymentRecorded is the payload of appointment.payment_recorded: money
@@ -118,6 +128,11 @@ type WaitlistMatched struct {
 	FreeStart time.Time `json:"free_start"`
 	FreeEnd   time.Time `json:"free_end"`
 	Urgent    bool      `json:"urgent,string"`
+	// The offer to the waiting client, when the freed time lies in the
+	// wished window: its start and service, and the freed visit's centre.
+	CenterID       string     `json:"center_id,omitempty"`
+	OfferStart     *time.Time `json:"offer_start,omitempty"`
+	OfferServiceID string     `json:"offer_service_id,omitempty"`
 }
 
 // Notice is the payload of the events the pipeline makes for messages that
@@ -144,7 +159,8 @@ func DecodeEventData(kind EventKind, raw []byte) (EventData, error) {
 		d = &PaymentRecorded{}
 	case EventWaitlistMatch:
 		d = &WaitlistMatched{}
-	case EventRequested, EventBooked, EventAccepted, EventRejected, EventCancelled, EventMoved, EventCompleted, EventMissed, EventConfirmed:
+	case EventRequested, EventBooked, EventAccepted, EventRejected, EventCancelled, EventMoved, EventCompleted, EventMissed, EventConfirmed,
+		EventSeriesBooked, EventSeriesMoved:
 		d = &AppointmentChanged{}
 	default:
 		d = &Notice{}

@@ -153,6 +153,9 @@ const (
 // status change; the specialist of new requests and of cancellations the
 // client made; the specialist of a waiting-list match.
 func PlanEvent(e Event) []Intent {
+	if intents, ok := planSeries(e); ok {
+		return intents
+	}
 	refs := e.Refs()
 	client := Recipient{Kind: "client", ID: refs.ClientID}
 	specialist := Recipient{Kind: "staff", ID: refs.SpecialistID}
@@ -166,6 +169,9 @@ func PlanEvent(e Event) []Intent {
 	case EventBooked, EventAccepted:
 		if change.Undo {
 			return nil // a completion or no-show undone: nothing new for the client
+		}
+		if visitStarted(e) {
+			return nil // a visit booked or accepted late, by override: nothing to confirm
 		}
 		return []Intent{{KindAccepted, client}}
 	case EventRejected:
@@ -210,7 +216,7 @@ func PlanEvent(e Event) []Intent {
 		}
 		return intents
 	case EventWaitlistMatch:
-		return []Intent{{KindWaitlistMatch, specialist}}
+		return append([]Intent{{KindWaitlistMatch, specialist}}, offerIntents(e, client)...)
 	}
 	return nil
 }

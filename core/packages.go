@@ -147,8 +147,8 @@ func (s *MoneyService) SellPackage(ctx context.Context, p Principal, in SaleInpu
 	var f Fields
 	var pk Package
 	var err error
-	if !ValidID(in.PackageID) {
-		f.Add("package_id", "is required")
+	if !requiredID(&f, "package_id", "package", in.PackageID) {
+		// requiredID recorded why
 	} else if pk, err = s.store.GetPackage(ctx, p.OrgID, in.PackageID); ErrorCode(err) == CodeNotFound {
 		f.Add("package_id", "no such package")
 	} else if err != nil {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"strconv"
 	"time"
 
 	"github.com/bookinggw/gateway/core/schedule"
@@ -20,7 +21,8 @@ type ReminderPolicy struct {
 	AskConfirm bool `json:"ask_confirm"`
 	// WindowStart and WindowEnd bound sending in the recipient's local time;
 	// a reminder due outside moves to the window's end before it, never
-	// after the visit.
+	// after the visit; when that is already past, to the next window start
+	// before the visit, else it is skipped with its reason.
 	WindowStart string `json:"window_start" doc:"HH:MM local time of the recipient"`
 	WindowEnd   string `json:"window_end" doc:"HH:MM local time of the recipient"`
 }
@@ -49,33 +51,72 @@ func (p ReminderPolicy) Validate() error {
 	return f.Err("invalid reminder policy")
 }
 
-// ReminderTime is one scheduled reminder.
+// ReminderTime is one reminder of a visit: when it is due, or why none
+// is sent for its offset.
 type ReminderTime struct {
 	OffsetMin int
 	Due       time.Time
+	// Skip says why this offset sends nothing ("" when Due is when it
+	// goes); Due is then when it would have gone.
+	Skip string
 }
 
 // ReminderTimes computes when reminders of a visit starting at start are
-// due, for a recipient in loc. Offsets are real durations (a 24-hour
-// reminder before a visit on a DST change day fires 24 real hours before).
-// A due time outside the sending window moves to the end of the window
-// before it; a reminder already past at now is dropped, as is one that
-// cannot be placed before the visit.
+// due, for a recipient in loc, one per offset: none is silently dropped.
+// Offsets are real durations (a 24-hour reminder before a visit on a DST
+// change day fires 24 real hours before). A due time outside the sending
+// window moves to the end of the window before it; when that is already
+// past (a visit booked in the evening for the next evening), to the next
+// window start that is still before the visit; so does one whose time had
+// passed when the visit was booked. A reminder that cannot go is returned
+// skipped, with its reason: no window time is left before the visit, or
+// another offset goes at the same moment.
 func ReminderTimes(start, now time.Time, p ReminderPolicy, loc *time.Location) []ReminderTime {
 	ws, err1 := schedule.ParseClock(p.WindowStart)
 	we, err2 := schedule.ParseClock(p.WindowEnd)
+	window := err1 == nil && err2 == nil && loc != nil
 	var out []ReminderTime
+	taken := map[time.Time]int{}
 	for _, off := range p.OffsetsMin {
-		due := start.Add(-time.Duration(off) * time.Minute)
-		if err1 == nil && err2 == nil && loc != nil {
-			due = intoWindow(due, ws, we, loc)
+		ideal := start.Add(-time.Duration(off) * time.Minute)
+		rt := ReminderTime{OffsetMin: off, Due: ideal.UTC()}
+		due := ideal
+		if window {
+			due = intoWindow(ideal, ws, we, loc)
 		}
-		if !due.After(now) || !due.Before(start) {
-			continue
+		switch {
+		case due.After(now):
+			rt.Due = due.UTC()
+		case !window:
+			rt.Skip = "its time had passed when the visit was booked"
+		default:
+			// Past already (a visit booked late, or the window pushed it
+			// back): the next morning of the window, if before the visit.
+			if next := nextWindowStart(now, ws, loc); next.Before(start) {
+				rt.Due = next.UTC()
+			} else {
+				rt.Skip = "no time inside the sending window (" + p.WindowStart + "–" + p.WindowEnd + ") is left before the visit"
+			}
 		}
-		out = append(out, ReminderTime{OffsetMin: off, Due: due.UTC()})
+		if other, dup := taken[rt.Due]; rt.Skip == "" && dup {
+			rt.Skip = "the " + strconv.Itoa(other) + "-minute reminder goes at the same time"
+		} else if rt.Skip == "" {
+			taken[rt.Due] = off
+		}
+		out = append(out, rt)
 	}
 	return out
+}
+
+// nextWindowStart is the first start of the sending window at or after t.
+func nextWindowStart(t time.Time, ws schedule.Clock, loc *time.Location) time.Time {
+	d := schedule.DateOf(t.In(loc))
+	at := time.Date(d.Year, d.Month, d.Day, 0, int(ws), 0, 0, loc)
+	if at.Before(t) {
+		d = d.AddDays(1)
+		at = time.Date(d.Year, d.Month, d.Day, 0, int(ws), 0, 0, loc)
+	}
+	return at
 }
 
 // intoWindow moves t to the latest instant at or before t that lies within
@@ -103,8 +144,11 @@ type Reminder struct {
 	OffsetMin     int       `json:"offset_min"`
 	Due           time.Time `json:"due_at"`
 	AskConfirm    bool      `json:"ask_confirm"`
-	Status        string    `json:"status" doc:"scheduled, queued or void"`
+	Status        string    `json:"status" doc:"scheduled, queued, skipped or void"`
 	MessageID     string    `json:"message_id,omitempty"`
+
+	// Reason says why a skipped reminder is not sent.
+	Reason string `json:"reason,omitempty"`
 }
 
 // ReplyIntent is what a client's SMS reply means.
@@ -186,12 +230,9 @@ func (r *reminderPlanner) settings(ctx context.Context, a Appointment) (reminder
 	if st, ok := r.seen[key]; ok {
 		return st, nil
 	}
-	p, found, err := r.s.store.ReminderPolicyFor(ctx, a.OrgID, a.CenterID, a.ServiceID)
+	p, err := ReminderPolicyOf(ctx, r.s.store, a.OrgID, a.CenterID, a.ServiceID)
 	if err != nil {
 		return reminderSettings{}, err
-	}
-	if !found {
-		p = DefaultReminderPolicy()
 	}
 	tz, err := r.s.store.ClientTimezone(ctx, a.OrgID, a.ClientID)
 	if err != nil {
@@ -227,8 +268,12 @@ func (r *reminderPlanner) plan(ctx context.Context, a Appointment) ([]Reminder, 
 	p, loc := st.policy, st.loc
 	var out []Reminder
 	for _, rt := range ReminderTimes(a.Start, s.Now(), p, loc) {
-		out = append(out, Reminder{ID: NewID(), OrgID: a.OrgID, AppointmentID: a.ID, OffsetMin: rt.OffsetMin, Due: rt.Due,
-			AskConfirm: p.AskConfirm, Status: "scheduled"})
+		r := Reminder{ID: NewID(), OrgID: a.OrgID, AppointmentID: a.ID, OffsetMin: rt.OffsetMin, Due: rt.Due,
+			AskConfirm: p.AskConfirm, Status: "scheduled"}
+		if rt.Skip != "" {
+			r.Status, r.Reason = "skipped", rt.Skip
+		}
+		out = append(out, r)
 	}
 	return out, nil
 }
@@ -253,4 +298,23 @@ type Inbound struct {
 	Media []InboundMedia `json:"media,omitempty"`
 	// Truncated: the text was longer than MaxInboundText and was cut.
 	Truncated bool `json:"truncated,omitempty"`
+}
+
+// ReminderPolicyReader resolves the stored policy of a visit.
+type ReminderPolicyReader interface {
+	ReminderPolicyFor(ctx context.Context, orgID, centerID, serviceID string) (ReminderPolicy, bool, error)
+}
+
+// ReminderPolicyOf is the policy a visit's reminders follow: the
+// service's, else the centre's, else the organization's, else the default.
+// Scheduled and manual reminders both ask it.
+func ReminderPolicyOf(ctx context.Context, r ReminderPolicyReader, orgID, centerID, serviceID string) (ReminderPolicy, error) {
+	p, found, err := r.ReminderPolicyFor(ctx, orgID, centerID, serviceID)
+	if err != nil {
+		return ReminderPolicy{}, err
+	}
+	if !found {
+		p = DefaultReminderPolicy()
+	}
+	return p, nil
 }

@@ -19,6 +19,8 @@ type Store interface {
 	MoneyStore
 	LedgerStore
 	MessagingStore
+	ReminderStore
+	OfferStore
 }
 
 // Directory reads the tenancy records every context checks references
@@ -43,6 +45,8 @@ type Services struct {
 	// Messaging is made by NewMessagingService once the pipeline exists
 	// (the pipeline needs Booking for replies).
 	Messaging *MessagingService
+	Reminders *ReminderService
+	Offers    *OfferService
 }
 
 // NewServices wires every context but messaging to its port.
@@ -53,13 +57,16 @@ func NewServices(store Store, clock Clock, events EventSink) (*Services, error) 
 	b := base{clock: clock, events: events}
 	cat := &CatalogueService{base: b, store: store}
 	cl := &ClientService{base: b, store: store, groups: store}
+	booking := &BookingService{base: b, store: store}
 	return &Services{
 		Tenancy:     &TenancyService{base: b, store: store},
 		Catalogue:   cat,
-		Booking:     &BookingService{base: b, store: store},
+		Booking:     booking,
 		Clients:     cl,
 		Invitations: &InvitationService{base: b, store: store, clients: cl},
 		Money:       &MoneyService{base: b, store: store, ledger: store},
+		Reminders:   &ReminderService{base: b, store: store, booking: booking},
+		Offers:      &OfferService{base: b, store: store, booking: booking},
 	}, nil
 }
 

@@ -26,8 +26,8 @@ func (s *BookingService) AddWaiting(ctx context.Context, p Principal, in Waiting
 	if err := checkClient(ctx, s.policy, s.store, p, in.ClientID, &f); err != nil {
 		return WaitingEntry{}, err
 	}
-	if !ValidID(in.SpecialistID) {
-		f.Add("specialist_id", "is required")
+	if !requiredID(&f, "specialist_id", "staff", in.SpecialistID) {
+		// requiredID recorded why
 	} else if st, err := s.store.GetStaff(ctx, p.OrgID, in.SpecialistID); ErrorCode(err) == CodeNotFound || err == nil && s.policy.Staff(p, st) != nil {
 		f.Add("specialist_id", "no such staff member")
 	} else if err != nil {

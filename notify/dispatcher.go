@@ -39,6 +39,7 @@ type Store interface {
 	PutTemplateOverride(ctx context.Context, orgID, kind, locale string, o templates.Override, at time.Time) error
 	DeleteTemplateOverride(ctx context.Context, orgID, kind, locale string) error
 	DueReminders(ctx context.Context, before time.Time, limit int) ([]core.Reminder, error)
+	core.ReminderPolicyReader
 	QueueReminder(ctx context.Context, r core.Reminder, m core.Message) (bool, error)
 	GetInbound(ctx context.Context, id string) (core.Inbound, error)
 	FinishInbound(ctx context.Context, in core.Inbound) error
@@ -306,6 +307,11 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 			data.CancelURL, data.ConfirmURL = link, link
 		}
 	}
+	if change != nil && len(change.Starts) > 0 {
+		// A series told at once: every visit's time.
+		data.Starts, data.PreviousStarts = change.Starts, change.PreviousStarts
+		data.Extra[templates.ExtraStatus] = string(change.Status)
+	}
 	saleID := ""
 	if notice != nil {
 		data.PaymentURL, saleID = notice.PaymentURL, notice.SaleID
@@ -361,10 +367,17 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 			data.ServiceName, data.DurationMin = sv.Name, sv.DurationMin
 		}
 	}
+	if in.Kind == core.KindWaitlistOffer {
+		if err := d.offerData(ctx, e, &data, &center); err != nil {
+			return m, err
+		}
+		m.CenterID = center.ID
+	}
 
 	var targets []core.Target
 	var optedOut []core.Channel
 	locale, tz := org.Locale, org.Timezone
+	unreachable := "no usable channel"
 	switch in.Recipient.Kind {
 	case "client":
 		c, err := st.GetClient(ctx, e.OrgID, in.Recipient.ID)
@@ -392,12 +405,17 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 				return m, err
 			}
 		}
+		unreachable = core.Unreachable(addr, prefs, org.ChannelOrder, only)
 	case "staff":
 		s, err := st.GetStaff(ctx, e.OrgID, in.Recipient.ID)
 		if err != nil {
 			return m, err
 		}
 		tz = or(s.Timezone, tz)
+		unreachable = "the staff member has no Slack, Telegram or email address"
+		if err := d.clientForStaff(ctx, e, &data); err != nil {
+			return m, err
+		}
 		for _, t := range []core.Target{{Channel: core.ChannelSlack, To: s.SlackUserID}, {Channel: core.ChannelSlack, To: center.SlackChannel},
 			{Channel: core.ChannelTelegram, To: s.TelegramChatID}, {Channel: core.ChannelEmail, To: s.Email}} {
 			if t.To != "" && !hasChannel(targets, t.Channel) {
@@ -415,8 +433,11 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 	if in.Kind == core.KindStaffPaymentCurrency && pay != nil {
 		data.Extra[templates.ExtraPayment] = templates.FormatMoney(m.Locale, pay.AmountMinor, pay.Currency)
 	}
+	if key, ok := core.SystemReasonKey(data.Extra[templates.ExtraReason]); ok {
+		data.Extra[templates.ExtraReason] = templates.Phrase(m.Locale, "reason."+key)
+	}
 	if len(targets) == 0 {
-		m.Status, m.LastError = core.MsgSkipped, "no usable channel (no address, no consent, or opted out)"
+		m.Status, m.LastError = core.MsgSkipped, unreachable
 		if len(optedOut) > 0 {
 			m.LastError = optOutReason(optedOut, sender)
 		}
@@ -585,4 +606,25 @@ func or(v, def string) string {
 		return def
 	}
 	return v
+}
+
+// clientForStaff names the client a staff message is about, with their
+// phone: staff call back from the notification itself.
+func (d *Dispatcher) clientForStaff(ctx context.Context, e core.Event, data *templates.Data) error {
+	id := e.Refs().ClientID
+	if id == "" || data.ClientName != "" {
+		return nil
+	}
+	c, err := d.c.Store.GetClient(ctx, e.OrgID, id)
+	if core.ErrorCode(err) == core.CodeNotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	data.ClientName = c.Name
+	if c.Phone != "" {
+		data.Extra[templates.ExtraClientPhone] = c.Phone
+	}
+	return nil
 }

@@ -41,21 +41,10 @@ func (d *Dispatcher) QueueDueReminders(ctx context.Context, lookahead time.Durat
 		if err != nil {
 			return n, err
 		}
-		kind := core.KindReminder
-		if r.AskConfirm {
-			kind = core.KindReminderAsk
-		}
 		e := synthetic("reminder:"+r.ID, r.OrgID, &core.Notice{EventRefs: core.EventRefs{AppointmentID: a.ID, ClientID: a.ClientID}})
-		m, err := d.build(ctx, e, core.Intent{Kind: kind, Recipient: core.Recipient{Kind: "client", ID: a.ClientID}}, nil, "")
+		m, err := d.buildReminder(ctx, e, a.ClientID, r.AskConfirm)
 		if err != nil {
 			return n, err
-		}
-		if m.Status == core.MsgSkipped && kind == core.KindReminderAsk {
-			// No SMS or WhatsApp: remind without asking for a reply.
-			m, err = d.build(ctx, e, core.Intent{Kind: core.KindReminder, Recipient: core.Recipient{Kind: "client", ID: a.ClientID}}, nil, "")
-			if err != nil {
-				return n, err
-			}
 		}
 		if m.DueAt.Before(r.Due) {
 			m.DueAt = r.Due
@@ -80,7 +69,12 @@ func (d *Dispatcher) RemindNow(ctx context.Context, orgID string, as []core.Appo
 	var out []core.Message
 	for _, a := range as {
 		e := synthetic("manual:"+a.ID+":"+d.now().Format("20060102T150405.000"), orgID, &core.Notice{EventRefs: core.EventRefs{AppointmentID: a.ID, ClientID: a.ClientID}})
-		m, err := d.build(ctx, e, core.Intent{Kind: core.KindReminder, Recipient: core.Recipient{Kind: "client", ID: a.ClientID}}, nil, "")
+		// A reminder by hand asks for confirmation when the visit's policy does.
+		p, err := core.ReminderPolicyOf(ctx, d.c.Store, orgID, a.CenterID, a.ServiceID)
+		if err != nil {
+			return nil, err
+		}
+		m, err := d.buildReminder(ctx, e, a.ClientID, p.AskConfirm)
 		if err != nil {
 			return nil, err
 		}
@@ -90,4 +84,19 @@ func (d *Dispatcher) RemindNow(ctx context.Context, orgID string, as []core.Appo
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// buildReminder renders a reminder for a client: asking for a reply (1/YES,
+// 2/NO) when ask is set and the client has SMS or WhatsApp, else a plain
+// one.
+func (d *Dispatcher) buildReminder(ctx context.Context, e core.Event, clientID string, ask bool) (core.Message, error) {
+	to := core.Recipient{Kind: "client", ID: clientID}
+	if ask {
+		m, err := d.build(ctx, e, core.Intent{Kind: core.KindReminderAsk, Recipient: to}, nil, "")
+		if err != nil || m.Status != core.MsgSkipped {
+			return m, err
+		}
+		// No SMS or WhatsApp: remind without asking for a reply.
+	}
+	return d.build(ctx, e, core.Intent{Kind: core.KindReminder, Recipient: to}, nil, "")
 }

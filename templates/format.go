@@ -122,15 +122,22 @@ func FormatDate(locale string, t time.Time) string {
 }
 
 // FormatTime formats t's wall-clock time in t's own location: "2:30 PM"
-// in en-US, "14:30" elsewhere (en-GB included). The zero time gives "".
+// in en-US, "14:30" elsewhere (en-GB included). A time in the hour
+// repeated when clocks fall back happens twice, so it carries its zone:
+// "02:30 CEST", then "02:30 CET" (or "UTC+03:00" where the zone has no
+// abbreviation). The zero time gives "".
 func FormatTime(locale string, t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
+	layout := "3:04 PM"
 	if !formatFor(locale).hours12 {
-		return t.Format("15:04")
+		layout = "15:04"
 	}
-	return t.Format("3:04 PM")
+	if repeatedWallClock(t) {
+		return t.Format(layout) + " " + zoneLabel(t)
+	}
+	return t.Format(layout)
 }
 
 // FormatDuration formats minutes: en "1 h 30 min", de "1 Std. 30 Min.",

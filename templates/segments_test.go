@@ -37,19 +37,19 @@ func smsData(loc string, m time.Month) Data {
 var segments = map[string]map[string]int{
 	"en": {KindRequested: 2, KindAccepted: 2, KindRejected: 2, KindCancelled: 2, KindMoved: 3, KindCompleted: 2, KindReminder: 2,
 		KindReminderConfirm: 2, KindReplyConfirmed: 1, KindReplyCancelled: 2, KindHelp: 2, KindPaymentLink: 2, KindPaymentReceipt: 2,
-		KindStopNotice: 2},
+		KindStopNotice: 2, KindSeries: 2, KindSeriesMoved: 2, KindWaitlistOffer: 2},
 	"fr": {KindRequested: 2, KindAccepted: 2, KindRejected: 2, KindCancelled: 2, KindMoved: 3, KindCompleted: 2, KindReminder: 3,
 		KindReminderConfirm: 2, KindReplyConfirmed: 1, KindReplyCancelled: 2, KindHelp: 2, KindPaymentLink: 2, KindPaymentReceipt: 2,
-		KindStopNotice: 2},
+		KindStopNotice: 2, KindSeries: 2, KindSeriesMoved: 2, KindWaitlistOffer: 2},
 	"de": {KindRequested: 2, KindAccepted: 2, KindRejected: 2, KindCancelled: 2, KindMoved: 3, KindCompleted: 3, KindReminder: 3,
 		KindReminderConfirm: 2, KindReplyConfirmed: 1, KindReplyCancelled: 2, KindHelp: 2, KindPaymentLink: 2, KindPaymentReceipt: 2,
-		KindStopNotice: 2},
+		KindStopNotice: 2, KindSeries: 2, KindSeriesMoved: 2, KindWaitlistOffer: 3},
 	"ru": {KindRequested: 5, KindAccepted: 5, KindRejected: 5, KindCancelled: 4, KindMoved: 5, KindCompleted: 5, KindReminder: 5,
 		KindReminderConfirm: 5, KindReplyConfirmed: 2, KindReplyCancelled: 3, KindHelp: 4, KindPaymentLink: 4, KindPaymentReceipt: 4,
-		KindStopNotice: 4},
+		KindStopNotice: 4, KindSeries: 5, KindSeriesMoved: 5, KindWaitlistOffer: 5},
 	"pl": {KindRequested: 5, KindAccepted: 5, KindRejected: 4, KindCancelled: 4, KindMoved: 6, KindCompleted: 5, KindReminder: 5,
 		KindReminderConfirm: 5, KindReplyConfirmed: 2, KindReplyCancelled: 3, KindHelp: 4, KindPaymentLink: 4, KindPaymentReceipt: 4,
-		KindStopNotice: 4},
+		KindStopNotice: 4, KindSeries: 5, KindSeriesMoved: 5, KindWaitlistOffer: 5},
 }
 
 func TestSMSSegmentsPerLocale(t *testing.T) {
@@ -87,7 +87,8 @@ func TestSMSSegmentsPerLocale(t *testing.T) {
 var kindConst = map[string]string{KindRequested: "KindRequested", KindAccepted: "KindAccepted", KindRejected: "KindRejected",
 	KindCancelled: "KindCancelled", KindMoved: "KindMoved", KindCompleted: "KindCompleted", KindReminder: "KindReminder",
 	KindReminderConfirm: "KindReminderConfirm", KindReplyConfirmed: "KindReplyConfirmed", KindReplyCancelled: "KindReplyCancelled",
-	KindHelp: "KindHelp", KindPaymentLink: "KindPaymentLink", KindPaymentReceipt: "KindPaymentReceipt", KindStopNotice: "KindStopNotice"}
+	KindHelp: "KindHelp", KindPaymentLink: "KindPaymentLink", KindPaymentReceipt: "KindPaymentReceipt", KindStopNotice: "KindStopNotice",
+	KindSeries: "KindSeries", KindSeriesMoved: "KindSeriesMoved", KindWaitlistOffer: "KindWaitlistOffer"}
 
 // TestShortLinkSavesSegments: the signed link of before (about 110
 // characters) cost Russian and Polish reminders a segment the short one

@@ -64,11 +64,19 @@ const (
 	KindStopNotice           = "stop.notice" // to the client who sent STOP while a reminder awaited a reply: unsubscribed, the visit stands, how to cancel
 )
 
+// Kinds of a series as a whole: one message lists its visits (Starts).
+const (
+	KindWaitlistOffer      = "waitlist.offer"           // to a waiting client: a freed time (Start) and OfferURL, the link that books it
+	KindSeries             = "appointment.series"       // to the client: the visits of a series, confirmed (Extra "status" "pending": requested)
+	KindSeriesMoved        = "appointment.series_moved" // to the client: Starts moved from PreviousStarts
+	KindStaffSeriesRequest = "staff.series_request"     // to staff: a client asked for the visits of a series (Extra "client_phone")
+)
+
 var kinds = []string{
 	KindRequested, KindAccepted, KindRejected, KindCancelled, KindMoved, KindCompleted,
 	KindReminder, KindReminderConfirm, KindReplyConfirmed, KindReplyCancelled, KindHelp,
 	KindWaitlistMatch, KindStaffNewRequest, KindStaffCancelled, KindPaymentLink, KindPaymentReceipt, KindStaffPayment,
-	KindStaffPaymentCurrency, KindStopNotice,
+	KindStaffPaymentCurrency, KindStopNotice, KindSeries, KindSeriesMoved, KindStaffSeriesRequest, KindWaitlistOffer,
 }
 
 // DefaultLocale is used for any locale without templates.
@@ -89,7 +97,7 @@ func KnownKind(kind string) bool { return slices.Contains(kinds, kind) }
 // client.
 func StaffKind(kind string) bool {
 	return kind == KindWaitlistMatch || kind == KindStaffNewRequest || kind == KindStaffCancelled || kind == KindStaffPayment ||
-		kind == KindStaffPaymentCurrency
+		kind == KindStaffPaymentCurrency || kind == KindStaffSeriesRequest
 }
 
 // NormalizeLocale maps a language tag to one of Locales: "fr-CA", "FR" and
@@ -114,7 +122,11 @@ const (
 	ExtraPayment     = "payment"      // a payment's amount in its own currency, formatted
 )
 
-var extraKeys = []string{ExtraReason, ExtraClientPhone, ExtraUrgent, ExtraPayment}
+// ExtraStatus is "pending" in a series message when the series was
+// requested by the client and awaits staff.
+const ExtraStatus = "status"
+
+var extraKeys = []string{ExtraReason, ExtraClientPhone, ExtraUrgent, ExtraPayment, ExtraStatus}
 
 // Data is what every template receives. Templates format instants with
 // date and time, which show them in Timezone; amounts with money; minutes
@@ -167,6 +179,14 @@ type Data struct {
 	// Extra carries values without a field of their own; see ExtraReason
 	// and the other Extra keys.
 	Extra map[string]string
+
+	// Starts are the visits of a series (Start is the first);
+	// PreviousStarts where they were before a move. Templates list them
+	// with datelist. Render moves them into Timezone.
+	Starts, PreviousStarts []time.Time
+	// OfferURL is the signed link that books a time offered to a waiting
+	// client; the first to use it gets the time.
+	OfferURL string
 }
 
 // Message is a rendered message. Subject and HTML are empty when the kind
@@ -443,6 +463,7 @@ func prepare(d Data, locale string) Data {
 	if !d.PreviousStart.IsZero() {
 		d.PreviousStart = d.PreviousStart.In(d.Timezone)
 	}
+	d.Starts, d.PreviousStarts = inZone(d.Starts, d.Timezone), inZone(d.PreviousStarts, d.Timezone)
 	return d
 }
 
@@ -607,6 +628,7 @@ func funcs(key string) map[string]any {
 		"duration":  func(minutes int) string { return FormatDuration(locale, minutes) },
 		"firstname": firstName,
 		"reason":    func(r string) string { return Reason(base, r) },
+		"datelist":  func(ts []time.Time) string { return formatDateList(date, locale, ts) },
 	}
 }
 

@@ -25,13 +25,13 @@ func mustSet(t *testing.T) *Set {
 // subject. Every locale has the same ones.
 var (
 	htmlKinds = []string{KindRequested, KindAccepted, KindRejected, KindCancelled, KindMoved, KindCompleted,
-		KindReminder, KindPaymentLink, KindPaymentReceipt}
+		KindReminder, KindPaymentLink, KindPaymentReceipt, KindSeries, KindSeriesMoved, KindWaitlistOffer}
 	subjectKinds = append(slices.Clone(htmlKinds), KindStaffNewRequest, KindStaffCancelled, KindWaitlistMatch, KindStaffPayment,
-		KindStaffPaymentCurrency, KindStopNotice)
+		KindStaffPaymentCurrency, KindStopNotice, KindStaffSeriesRequest)
 	// smsKinds are the client kinds sent as SMS.
 	smsKinds = []string{KindRequested, KindAccepted, KindRejected, KindCancelled, KindMoved, KindCompleted,
 		KindReminder, KindReminderConfirm, KindReplyConfirmed, KindReplyCancelled, KindHelp,
-		KindPaymentLink, KindPaymentReceipt, KindStopNotice}
+		KindPaymentLink, KindPaymentReceipt, KindStopNotice, KindSeries, KindSeriesMoved, KindWaitlistOffer}
 )
 
 func TestDefaultParsesEveryFile(t *testing.T) {
@@ -39,7 +39,7 @@ func TestDefaultParsesEveryFile(t *testing.T) {
 	if got := Locales(); !slices.Equal(got, []string{"en", "fr", "de", "ru", "pl"}) {
 		t.Errorf("Locales = %v", got)
 	}
-	if len(Kinds()) != 19 {
+	if len(Kinds()) != 23 {
 		t.Errorf("Kinds = %v", Kinds())
 	}
 	for _, loc := range Locales() {
@@ -104,7 +104,8 @@ func TestRenderEveryKindAndLocale(t *testing.T) {
 				want := []string{}
 				switch {
 				case StaffKind(kind):
-					want = append(want, d.ClientName, d.SpecialistName, e.date, e.time)
+					// Staff call the client back from the message itself.
+					want = append(want, d.ClientName, d.Extra[ExtraClientPhone], d.SpecialistName, e.date, e.time)
 				case kind == KindHelp:
 					want = append(want, d.CenterName, e.confirm, e.cancel, "STOP", "START", d.HelpText)
 				case kind == KindStopNotice:
@@ -143,6 +144,14 @@ func TestRenderEveryKindAndLocale(t *testing.T) {
 					want = append(want, d.ServiceName, e.paid, e.balance)
 				case KindStaffPaymentCurrency:
 					want = append(want, d.ServiceName, d.Extra[ExtraPayment], e.balance)
+				case KindSeries, KindStaffSeriesRequest:
+					// Every visit of the series, one a line.
+					want = append(want, d.ServiceName, d.SpecialistName, "\n- "+FormatDate(loc, d.Starts[1])+", "+e.time,
+						"- "+FormatDate(loc, d.Starts[2]))
+				case KindWaitlistOffer:
+					want = append(want, d.ServiceName, d.SpecialistName, e.time, d.OfferURL)
+				case KindSeriesMoved:
+					want = append(want, d.ServiceName, "- "+FormatDate(loc, d.Starts[2])+", "+e.time)
 				}
 				switch kind {
 				case KindAccepted, KindRequested, KindMoved, KindReminder:
@@ -419,6 +428,7 @@ func TestSMSEncoding(t *testing.T) {
 				t.Fatal(err)
 			}
 			d.Start = time.Date(2026, 8, 3, 14, 30, 0, 0, d.Timezone)
+			d.Starts = []time.Time{d.Start, d.Start.AddDate(0, 0, 7)} // a series lists its dates
 			aug, err := s.Render(kind, loc, d, nil)
 			if err != nil {
 				t.Fatal(err)

@@ -225,7 +225,12 @@ func Sample(locale string) Data {
 		CancelURL:  "https://book.example.com/c/Zk3p9",
 		ConfirmURL: "https://book.example.com/y/Zk3p9",
 		HelpText:   s.help,
-		Extra:      map[string]string{ExtraReason: s.reason, ExtraClientPhone: "+33612345678", ExtraUrgent: "true", ExtraPayment: "$75.00"},
+		Extra:      map[string]string{ExtraReason: s.reason, ExtraClientPhone: "+33612345678", ExtraUrgent: "true", ExtraPayment: "$75.00", ExtraStatus: ""},
+		Starts: []time.Time{time.Date(2026, 3, 9, 14, 30, 0, 0, tz), time.Date(2026, 3, 16, 14, 30, 0, 0, tz),
+			time.Date(2026, 3, 23, 14, 30, 0, 0, tz)},
+		OfferURL: "https://book.example.com/w/Qx81m",
+		PreviousStarts: []time.Time{time.Date(2026, 3, 6, 10, 0, 0, 0, tz), time.Date(2026, 3, 13, 10, 0, 0, 0, tz),
+			time.Date(2026, 3, 20, 10, 0, 0, 0, tz)},
 	}
 }
 

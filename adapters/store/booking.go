@@ -242,14 +242,17 @@ const apptCols = `id, org_id, center_id, specialist_id, service_id, room_id, cli
 	location_kind, location_details, notes, price_minor, currency, paid_minor, series_id, series_index, confirmed_at, cancel_reason,
 	late_cancel, created_at, updated_at, package_sale_id`
 
-func scanAppt(row interface{ Scan(...any) error }) (core.Appointment, error) {
+func scanAppt(row interface{ Scan(...any) error }) (core.Appointment, error) { return scanApptAnd(row) }
+
+// scanApptAnd scans apptCols and then extra columns into extra.
+func scanApptAnd(row interface{ Scan(...any) error }, extra ...any) (core.Appointment, error) {
 	var a core.Appointment
 	var start, end, created, updated int64
 	var confirmed sql.NullInt64
 	var status string
-	err := row.Scan(&a.ID, &a.OrgID, &a.CenterID, &a.SpecialistID, &a.ServiceID, &a.RoomID, &a.ClientID, &start, &end, &a.Seats,
+	err := row.Scan(append([]any{&a.ID, &a.OrgID, &a.CenterID, &a.SpecialistID, &a.ServiceID, &a.RoomID, &a.ClientID, &start, &end, &a.Seats,
 		&status, &a.RequestedBy, &a.Location.Kind, &a.Location.Details, &a.Notes, &a.PriceMinor, &a.Currency, &a.PaidMinor,
-		&a.SeriesID, &a.SeriesIndex, &confirmed, &a.CancelReason, &a.LateCancel, &created, &updated, &a.PackageSaleID)
+		&a.SeriesID, &a.SeriesIndex, &confirmed, &a.CancelReason, &a.LateCancel, &created, &updated, &a.PackageSaleID}, extra...)...)
 	a.Start, a.End, a.CreatedAt, a.UpdatedAt = fromMS(start), fromMS(end), fromMS(created), fromMS(updated)
 	a.ConfirmedAt = fromNullMS(confirmed)
 	a.Status = core.Status(status)
@@ -273,48 +276,66 @@ func (s *Store) GetAppointment(ctx context.Context, orgID, id string) (core.Appo
 	return getAppt(ctx, s.r, orgID, id)
 }
 
-// ListAppointments lists appointments by filter, in id (creation) order.
+// ListAppointments lists appointments by filter, sorted by start (ties by
+// id), each with its client's name and phone; p.After is a
+// core.StartCursor.
 func (s *Store) ListAppointments(ctx context.Context, orgID string, f core.AppointmentFilter, p core.Page) ([]core.Appointment, error) {
 	limit, after := pageArgs(p)
-	q := `SELECT ` + apptCols + ` FROM appointments WHERE org_id = $1 AND id > $2`
-	args := []any{orgID, after}
-	add := func(cond string, v any) {
-		args = append(args, v)
-		q += " AND " + strings.ReplaceAll(cond, "?", fmt.Sprintf("$%d", len(args)))
+	q := `SELECT ` + prefixed("a.", apptCols) + `, c.first_name, c.last_name, c.phone FROM appointments a
+		LEFT JOIN clients c ON c.id = a.client_id AND c.org_id = a.org_id WHERE a.org_id = $1`
+	args := []any{orgID}
+	add := func(cond string, vs ...any) {
+		for _, v := range vs {
+			args = append(args, v)
+			cond = strings.Replace(cond, "?", fmt.Sprintf("$%d", len(args)), 1)
+		}
+		q += " AND " + cond
+	}
+	if after != "" {
+		cur, ok := core.ParseStartCursor(after)
+		if !ok {
+			return nil, core.Invalid("bad cursor", core.FieldError{Field: "cursor", Message: "must be the next_cursor of a previous page"})
+		}
+		add("(a.start_at > ? OR (a.start_at = ? AND a.id > ?))", ms(cur.Start), ms(cur.Start), cur.ID)
 	}
 	if f.SpecialistID != "" {
-		add("specialist_id = ?", f.SpecialistID)
+		add("a.specialist_id = ?", f.SpecialistID)
 	}
 	if f.ClientID != "" {
-		add("client_id = ?", f.ClientID)
+		add("a.client_id = ?", f.ClientID)
 	}
 	if f.CenterID != "" {
-		add("center_id = ?", f.CenterID)
+		add("a.center_id = ?", f.CenterID)
 	}
 	if f.Status != "" {
-		add("status = ?", string(f.Status))
+		add("a.status = ?", string(f.Status))
 	}
 	if f.SeriesID != "" {
-		add("series_id = ?", f.SeriesID)
+		add("a.series_id = ?", f.SeriesID)
 	}
 	if !f.From.IsZero() {
-		add("start_at >= ?", ms(f.From))
+		add("a.start_at >= ?", ms(f.From))
 	}
 	if !f.To.IsZero() {
-		add("start_at < ?", ms(f.To))
+		add("a.start_at < ?", ms(f.To))
 	}
 	if f.CenterIDs != nil {
-		in, inArgs := inList(" AND center_id IN ", len(args)+1, f.CenterIDs)
+		in, inArgs := inList(" AND a.center_id IN ", len(args)+1, f.CenterIDs)
 		q += in
 		args = append(args, inArgs...)
 	}
 	args = append(args, limit)
-	q += fmt.Sprintf(" ORDER BY id LIMIT $%d", len(args))
+	q += fmt.Sprintf(" ORDER BY a.start_at, a.id LIMIT $%d", len(args))
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list appointments: %w", err)
 	}
-	return collect(rows, scanAppt)
+	return collect(rows, func(row interface{ Scan(...any) error }) (core.Appointment, error) {
+		var first, last, phone sql.NullString
+		a, err := scanApptAnd(row, &first, &last, &phone)
+		a.ClientName, a.ClientPhone = core.FullName(first.String, last.String), phone.String
+		return a, err
+	})
 }
 
 func holding(ctx context.Context, q querier, orgID string, kind core.OwnerKind, ownerID string, from, to time.Time) ([]core.Appointment, error) {
@@ -675,17 +696,36 @@ func (s *Store) ClientVisits(ctx context.Context, orgID string, clientIDs []stri
 	return out, rows.Err()
 }
 
-// SpecialistRefs reads a specialist's timezone and schedule and checks a
-// client exists, in one round trip.
+// SpecialistRefs reads a specialist's timezone, schedule and centres and
+// checks a client exists, in one round trip: one row per centre.
 func (s *Store) SpecialistRefs(ctx context.Context, orgID, specialistID, clientID string) (core.SpecialistRefs, error) {
 	var r core.SpecialistRefs
 	var clients int
 	var tz, weekly sql.NullString
-	err := s.r.QueryRowContext(ctx, `SELECT st.timezone, (SELECT COUNT(*) FROM clients WHERE org_id = $1 AND id = $3), sc.timezone, sc.weekly
-		FROM staff st LEFT JOIN schedules sc ON sc.owner_id = st.id AND sc.org_id = st.org_id
-		WHERE st.org_id = $1 AND st.id = $2`, orgID, specialistID, clientID).Scan(&r.Timezone, &clients, &tz, &weekly)
+	rows, err := s.r.QueryContext(ctx, `SELECT st.timezone, (SELECT COUNT(*) FROM clients WHERE org_id = $1 AND id = $3), sc.timezone, sc.weekly,
+		stc.center_id FROM staff st LEFT JOIN schedules sc ON sc.owner_id = st.id AND sc.org_id = st.org_id
+		LEFT JOIN staff_centers stc ON stc.staff_id = st.id
+		WHERE st.org_id = $1 AND st.id = $2 ORDER BY stc.center_id`, orgID, specialistID, clientID)
 	if err != nil {
-		return r, notFound(err, "staff member")
+		return r, fmt.Errorf("store: staff member: %w", err)
+	}
+	defer rows.Close()
+	found := false
+	for rows.Next() {
+		var center sql.NullString
+		if err := rows.Scan(&r.Timezone, &clients, &tz, &weekly, &center); err != nil {
+			return r, fmt.Errorf("store: staff member: %w", err)
+		}
+		found = true
+		if center.Valid {
+			r.CenterIDs = append(r.CenterIDs, center.String)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return r, fmt.Errorf("store: staff member: %w", err)
+	}
+	if !found {
+		return r, core.NotFound("staff member")
 	}
 	r.ClientFound = clients > 0
 	if weekly.Valid {

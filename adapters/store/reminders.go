@@ -110,25 +110,29 @@ func (b *bookingTx) SetReminders(ctx context.Context, appointmentID string, rs [
 		ms(time.Now()), appointmentID); err != nil {
 		return fmt.Errorf("store: void reminder messages: %w", err)
 	}
-	if _, err := b.tx.ExecContext(ctx, `UPDATE reminders SET status = 'void' WHERE appointment_id = $1 AND status IN ('scheduled', 'queued')`,
+	if _, err := b.tx.ExecContext(ctx, `UPDATE reminders SET status = 'void' WHERE appointment_id = $1 AND status IN ('scheduled', 'queued', 'skipped')`,
 		appointmentID); err != nil {
 		return fmt.Errorf("store: void reminders: %w", err)
 	}
 	for _, r := range rs {
-		if _, err := b.tx.ExecContext(ctx, `INSERT INTO reminders (id, org_id, appointment_id, offset_min, due_at, ask_confirm, status, message_id, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, 'scheduled', '', $7)`, r.ID, b.org, appointmentID, r.OffsetMin, ms(r.Due), r.AskConfirm, ms(time.Now())); err != nil {
+		status := r.Status
+		if status == "" {
+			status = "scheduled"
+		}
+		if _, err := b.tx.ExecContext(ctx, `INSERT INTO reminders (id, org_id, appointment_id, offset_min, due_at, ask_confirm, status, message_id, created_at, reason)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, '', $8, $9)`, r.ID, b.org, appointmentID, r.OffsetMin, ms(r.Due), r.AskConfirm, status, ms(time.Now()), r.Reason); err != nil {
 			return fmt.Errorf("store: add reminder: %w", err)
 		}
 	}
 	return nil
 }
 
-const reminderCols = `id, org_id, appointment_id, offset_min, due_at, ask_confirm, status, message_id`
+const reminderCols = `id, org_id, appointment_id, offset_min, due_at, ask_confirm, status, message_id, reason`
 
 func scanReminder(row interface{ Scan(...any) error }) (core.Reminder, error) {
 	var r core.Reminder
 	var due int64
-	err := row.Scan(&r.ID, &r.OrgID, &r.AppointmentID, &r.OffsetMin, &due, &r.AskConfirm, &r.Status, &r.MessageID)
+	err := row.Scan(&r.ID, &r.OrgID, &r.AppointmentID, &r.OffsetMin, &due, &r.AskConfirm, &r.Status, &r.MessageID, &r.Reason)
 	r.Due = fromMS(due)
 	return r, err
 }

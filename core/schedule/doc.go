@@ -12,7 +12,9 @@
 //   - An ambiguous wall time (the repeated hour when clocks fall back) means
 //     its first occurrence. Note that time.Date does not guarantee this (for
 //     zones east of UTC it returns the second occurrence), so the package
-//     resolves wall times itself.
+//     resolves wall times itself. The repeated hour is still working time
+//     twice, so Slots offers a grid start at both occurrences when the slot
+//     fits the period, as Check (which reads real time) accepts both.
 //   - A slot whose start wall time does not exist (the hour skipped when clocks
 //     spring forward) is not offered.
 //   - A period boundary (start or end of working hours) that falls in such a gap

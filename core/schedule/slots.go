@@ -130,6 +130,12 @@ func candidates(s Schedule, spec Spec, lower, to time.Time) []Slot {
 					break
 				}
 				out = append(out, Slot{Start: r.t, End: end, SeatsLeft: spec.Capacity})
+				// The repeated hour of a fall-back night is working time
+				// twice: its second occurrence is offered too, as booking
+				// accepts it (Check looks at real time).
+				if again := r.again; !again.IsZero() && !again.Add(spec.Duration).After(periodEnd) && again.Before(to) {
+					out = append(out, Slot{Start: again, End: again.Add(spec.Duration), SeatsLeft: spec.Capacity})
+				}
 			}
 		}
 	}

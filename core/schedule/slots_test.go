@@ -271,16 +271,25 @@ func TestSlotsDST(t *testing.T) {
 		},
 		{
 			// 01:00-04:00 on the fall-back night lasts 4 real hours. 02:00 and
-			// 02:30 happen twice; the first occurrence (CEST) is used. 03:30 CET
-			// would end after 04:00 CET.
+			// 02:30 happen twice; both occurrences (CEST, then CET) are
+			// offered. 03:30 CET would end after 04:00 CET.
 			"Paris period spanning the repeated hour", "Europe/Paris", everyDay(periods(t, "01:00-04:00")),
 			Spec{Duration: time.Hour, Interval: 30 * time.Minute}, "2026-10-25",
-			[]string{"10-24T23:00Z/00:00Z", "10-24T23:30Z/00:30Z", "10-25T00:00Z/01:00Z", "10-25T00:30Z/01:30Z", "10-25T02:00Z/03:00Z"},
+			[]string{"10-24T23:00Z/00:00Z", "10-24T23:30Z/00:30Z", "10-25T00:00Z/01:00Z", "10-25T00:30Z/01:30Z",
+				"10-25T01:00Z/02:00Z", "10-25T01:30Z/02:30Z", "10-25T02:00Z/03:00Z"},
 		},
 		{
 			"New York period spanning the repeated hour", "America/New_York", everyDay(periods(t, "00:00-03:00")),
 			Spec{Duration: time.Hour, Interval: 30 * time.Minute}, "2026-11-01",
-			[]string{"11-01T04:00Z/05:00Z", "11-01T04:30Z/05:30Z", "11-01T05:00Z/06:00Z", "11-01T05:30Z/06:30Z", "11-01T07:00Z/08:00Z"},
+			[]string{"11-01T04:00Z/05:00Z", "11-01T04:30Z/05:30Z", "11-01T05:00Z/06:00Z", "11-01T05:30Z/06:30Z",
+				"11-01T06:00Z/07:00Z", "11-01T06:30Z/07:30Z", "11-01T07:00Z/08:00Z"},
+		},
+		{
+			// A period ending inside the repeated hour ends at its first
+			// occurrence: the second one is outside it.
+			"Paris period ending in the repeated hour", "Europe/Paris", everyDay(periods(t, "01:00-02:30")),
+			Spec{Duration: 30 * time.Minute, Interval: 30 * time.Minute}, "2026-10-25",
+			[]string{"10-24T23:00Z/23:30Z", "10-24T23:30Z/00:00Z", "10-25T00:00Z/00:30Z"},
 		},
 	}
 	for _, tc := range cases {

@@ -21,6 +21,9 @@ type resolved struct {
 	exact bool
 	// offBefore is, for a gap, the UTC offset in seconds just before it.
 	offBefore int
+	// again is, for an ambiguous wall time (clocks fell back), its second
+	// occurrence; zero otherwise.
+	again time.Time
 }
 
 // No real zone changes offset by more than a day, so a transition further
@@ -43,12 +46,18 @@ func resolve(loc *time.Location, w time.Time) resolved {
 	// Near a transition: every offset in effect around t that reproduces w is
 	// an occurrence of w; keep the earliest.
 	_, off := t.Zone()
-	var best time.Time
+	var best, last time.Time
 	found := false
 	try := func(o int) {
 		c := w.Add(-time.Duration(o) * time.Second).In(loc)
-		if _, co := c.Zone(); co == o && (!found || c.Before(best)) {
-			best, found = c, true
+		if _, co := c.Zone(); co == o {
+			if !found || c.Before(best) {
+				best = c
+			}
+			if !found || c.After(last) {
+				last = c
+			}
+			found = true
 		}
 	}
 	try(off)
@@ -61,7 +70,11 @@ func resolve(loc *time.Location, w time.Time) resolved {
 		try(o)
 	}
 	if found {
-		return resolved{t: best, exact: true}
+		r := resolved{t: best, exact: true}
+		if last.After(best) {
+			r.again = last
+		}
+		return r
 	}
 	// w is in a gap. time.Date put t on one side of it; the transition is the
 	// bound of t's zone on the side facing w.
