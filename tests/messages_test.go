@@ -86,9 +86,10 @@ func TestStaffMessagesNameTheClient(t *testing.T) {
 	})
 }
 
-// TestStartRestoresConsent: STOP suspends a channel and a message skipped
-// for it says the client opted out; START restores the channel with the
-// consent the client had given.
+// TestStartRestoresConsent: STOP suspends a channel (for the sender it was
+// sent to) and a message skipped for it says the client opted out; START
+// restores the channel with the consent the client had given, which STOP
+// never touched.
 func TestStartRestoresConsent(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e0 *apiEnv) {
 		e, _ := twilioEnv(t, freshURL(t, e0))
@@ -110,20 +111,30 @@ func TestStartRestoresConsent(t *testing.T) {
 		}
 		e.inboundSMS("SMstopwa", "whatsapp:"+phone, "STOP", true)
 		e.inboundSMS("SMstopsms", phone, "STOP", true)
-		waitFor(t, "both opt-outs", 15*time.Second, func() bool {
-			ch := channels()
-			return ch[core.ChannelWhatsApp].OptedOut != nil && ch[core.ChannelSMS].OptedOut != nil
-		})
+		handled := func(intent core.ReplyIntent) int {
+			var l struct {
+				Items []core.Inbound `json:"items"`
+			}
+			e.must(200, "GET", "/api/v1/inbound", nil, &l)
+			n := 0
+			for _, in := range l.Items {
+				if in.Intent == intent && in.HandledAt != nil {
+					n++
+				}
+			}
+			return n
+		}
+		waitFor(t, "both opt-outs", 15*time.Second, func() bool { return handled(core.ReplyStop) == 2 })
 		a := e.book(f, "2026-03-09T10:00:00+01:00")
 		waitFor(t, "the skipped confirmation", 15*time.Second, func() bool {
 			m, ok := e.kindMessage(a.ID, core.KindAccepted)
 			return ok && m.Status == core.MsgSkipped
 		})
-		if m, _ := e.kindMessage(a.ID, core.KindAccepted); !strings.Contains(m.LastError, "opted out of whatsapp and sms (STOP)") {
+		if m, _ := e.kindMessage(a.ID, core.KindAccepted); !strings.Contains(m.LastError, "opted out") || !strings.Contains(m.LastError, "STOP") {
 			t.Errorf("skipped message says %q", m.LastError)
 		}
 		e.inboundSMS("SMstartwa", "whatsapp:"+phone, "START", true)
-		waitFor(t, "the opt-in", 15*time.Second, func() bool { return channels()[core.ChannelWhatsApp].OptedOut == nil })
+		waitFor(t, "the opt-in", 15*time.Second, func() bool { return handled(core.ReplyStart) == 1 })
 		if !channels()[core.ChannelWhatsApp].Consent {
 			t.Errorf("START left WhatsApp without the consent STOP suspended: %+v", channels())
 		}

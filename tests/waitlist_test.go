@@ -153,7 +153,7 @@ func TestClientPageLanguage(t *testing.T) {
 		}
 		tok := core.SignLink(secret, a.ID, core.LinkManage, a.End)
 		code, body := e.page("GET", tok, nil)
-		for _, want := range []string{`lang="pl"`, "Twoja wizyta", "poniedziałek, 9 marca 2026 10:00", "potwierdzona", "Odwołaj wizytę", "24 godz."} {
+		for _, want := range []string{`lang="pl"`, "Twoja wizyta", "poniedziałek, 9 marca 2026 r. 10:00", "potwierdzona", "Odwołaj wizytę", "24 godz."} {
 			if code != 200 || !strings.Contains(body, want) {
 				t.Errorf("the Polish client's page lacks %q: %d %s", want, code, body)
 			}
