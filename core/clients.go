@@ -369,31 +369,36 @@ const (
 
 // VisitSummary is what the activity status needs from a client's
 // appointments: the start of the last completed visit and of the next
-// planned (pending or accepted, not yet started) one.
+// planned (pending or accepted, not yet started) one, and the next other
+// planned action (PlannedActions).
 type VisitSummary struct {
-	LastVisit *time.Time
-	NextVisit *time.Time
+	LastVisit  *time.Time
+	NextVisit  *time.Time
+	NextAction *time.Time
 }
 
 // ActivityStatus classifies a client:
 //
-//   - active: a visit is planned (NextVisit at or after now);
+//   - active: a visit or another action (a planned call) is planned
+//     (NextVisit or NextAction at or after now);
 //   - inactive: nothing planned, but the last completed visit, or the
 //     client's creation when there was no visit yet, is at most
 //     lostAfterDays days ago;
 //   - lost: nothing planned and that instant is more than lostAfterDays
 //     days ago.
 //
-// A lostAfterDays of zero or less means the default of 28.
+// The last visit counts even when it is older than the client's card
+// (imported history): such a client can be lost on the day they are
+// created. A lostAfterDays of zero or less means DefaultLostAfterDays.
 func ActivityStatus(now, created time.Time, v VisitSummary, lostAfterDays int) string {
-	if v.NextVisit != nil && !v.NextVisit.Before(now) {
+	if v.NextVisit != nil && !v.NextVisit.Before(now) || v.NextAction != nil && !v.NextAction.Before(now) {
 		return ClientActive
 	}
 	if lostAfterDays <= 0 {
-		lostAfterDays = 28
+		lostAfterDays = DefaultLostAfterDays
 	}
 	since := created
-	if v.LastVisit != nil && v.LastVisit.After(since) {
+	if v.LastVisit != nil {
 		since = *v.LastVisit
 	}
 	if now.Sub(since) > time.Duration(lostAfterDays)*24*time.Hour {
@@ -422,6 +427,9 @@ func (s *ClientService) withActivities(ctx context.Context, o Organization, cs [
 	}
 	visits, err := s.store.ClientVisits(ctx, o.ID, ids, s.Now())
 	if err != nil {
+		return nil, err
+	}
+	if err := s.addPlannedActions(ctx, o.ID, ids, visits); err != nil {
 		return nil, err
 	}
 	now := s.Now()

@@ -41,7 +41,7 @@ type Organization struct {
 	Locale   string `json:"locale"`
 	Currency string `json:"currency"`
 	// LostAfterDays: a client with no visit and nothing planned for this
-	// many days is "lost" (seed 004 offers 7, 14, 21 or 28).
+	// many days is "lost" (seed 004 offers 7, 14, 21 or 28; 7 by default).
 	LostAfterDays int `json:"lost_after_days"`
 	// CancelNoticeHours: a client cancellation closer to the visit than this
 	// is recorded as late (the cancellation policy shown on cancel links).

@@ -57,7 +57,7 @@ func (s *TenancyService) Bootstrap(ctx context.Context, in BootstrapInput) (Boot
 	}
 	now := s.Now()
 	org := Organization{ID: NewID(), Name: in.OrgName, Timezone: in.Timezone, Locale: in.Locale,
-		Currency: strings.ToUpper(in.Currency), LostAfterDays: 28, CancelNoticeHours: 24, CreatedAt: now}
+		Currency: strings.ToUpper(in.Currency), LostAfterDays: DefaultLostAfterDays, CancelNoticeHours: 24, CreatedAt: now}
 	dir := Staff{ID: NewID(), OrgID: org.ID, Name: in.DirectorName, Email: in.Email, Role: RoleDirector,
 		Timezone: in.Timezone, CenterIDs: []string{}, Active: true, CreatedAt: now}
 	key := APIKey{ID: NewID(), OrgID: org.ID, StaffID: dir.ID, Name: "bootstrap", CreatedAt: now}

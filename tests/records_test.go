@@ -308,3 +308,48 @@ func TestClientSearch(t *testing.T) {
 		}
 	})
 }
+
+// TestActivityFromImportedHistory: a new organization counts a client
+// lost after 7 days; visits recorded before the client's card existed
+// count, so imported history can make a client lost the day the card is
+// made.
+func TestActivityFromImportedHistory(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *apiEnv) {
+		var org core.Organization
+		e.must(200, "GET", "/api/v1/organization", nil, &org)
+		if org.LostAfterDays != 7 {
+			t.Fatalf("default lost_after_days %d, want 7", org.LostAfterDays)
+		}
+		f := e.setup("Europe/Paris", allWeek(core.PeriodJSON{Start: "09:00", End: "18:00"}), core.ServiceInput{Name: "Visit", DurationMin: 60})
+		// Today (2 March 2026) the card is made; the history is of 10 and 20 February.
+		status := func() string {
+			var c core.Client
+			e.must(200, "GET", "/api/v1/clients/"+f.client, nil, &c)
+			return c.Status
+		}
+		if got := status(); got != core.ClientInactive {
+			t.Fatalf("new client with no visit: %s", got)
+		}
+		for _, day := range []string{"2026-02-10", "2026-02-20"} {
+			var res core.BookingResult
+			e.must(201, "POST", "/api/v1/appointments", map[string]any{"specialist_id": f.specialist, "service_id": f.service,
+				"client_id": f.client, "start": day + "T10:00:00+01:00", "override": true}, &res)
+			e.must(200, "POST", "/api/v1/appointments/"+res.Appointments[0].ID+"/status", map[string]any{"status": "completed"}, nil)
+		}
+		if got := status(); got != core.ClientLost {
+			t.Fatalf("client whose last visit, imported, was 10 days ago: %s, want lost", got)
+		}
+		var l struct {
+			Items []core.Client `json:"items"`
+		}
+		e.must(200, "GET", "/api/v1/clients?status=lost", nil, &l)
+		if len(l.Items) != 1 || l.Items[0].ID != f.client || l.Items[0].LastVisitAt == nil {
+			t.Fatalf("lost clients: %+v", l.Items)
+		}
+		// Something planned makes them active again.
+		e.book(f, "2026-03-09T10:00:00+01:00")
+		if got := status(); got != core.ClientActive {
+			t.Fatalf("with a visit planned: %s", got)
+		}
+	})
+}
