@@ -257,7 +257,7 @@ func (s *ClientService) CreateClient(ctx context.Context, p Principal, in Client
 	if err := s.store.CreateClient(ctx, c); err != nil {
 		return Client{}, err
 	}
-	return s.withActivity(ctx, o, c)
+	return s.shownClient(ctx, p)(s.withActivity(ctx, o, c))
 }
 
 func newClient(orgID string, in ClientInput, now time.Time) Client {
@@ -292,7 +292,7 @@ func (s *ClientService) GetClient(ctx context.Context, p Principal, id string) (
 	if err != nil {
 		return Client{}, err
 	}
-	return s.withActivity(ctx, o, c)
+	return s.shownClient(ctx, p)(s.withActivity(ctx, o, c))
 }
 
 // UpdateClient replaces a client's fields. An empty language or timezone
@@ -317,6 +317,9 @@ func (s *ClientService) UpdateClient(ctx context.Context, p Principal, id string
 	if err := f.Err("invalid client"); err != nil {
 		return Client{}, err
 	}
+	if err := s.keepHiddenContacts(ctx, p, c, &in); err != nil {
+		return Client{}, err
+	}
 	if !p.AllCenters() {
 		for _, cid := range c.CenterIDs {
 			if !p.CanCenter(cid) {
@@ -331,7 +334,7 @@ func (s *ClientService) UpdateClient(ctx context.Context, p Principal, id string
 	if err := s.store.UpdateClient(ctx, c); err != nil {
 		return Client{}, err
 	}
-	return s.withActivity(ctx, o, c)
+	return s.shownClient(ctx, p)(s.withActivity(ctx, o, c))
 }
 
 // ArchiveClient hides a client from lists (clients are archived, never
@@ -465,6 +468,7 @@ type ClientFilter struct {
 // ClientQuery is the client list query the store runs.
 type ClientQuery struct {
 	NameContains string   // folded by SearchFold; matches the name or the email
+	NameOnly     bool     // NameContains matches names only (contacts are hidden from the caller)
 	PhoneDigits  []string // any of these digit strings is a match
 	GroupID      string
 	CenterID     string
@@ -539,6 +543,9 @@ func (s *ClientService) ListClients(ctx context.Context, p Principal, f ClientFi
 	if err := s.checkGroupFilter(ctx, p, q.GroupID); err != nil {
 		return nil, err
 	}
+	if err := s.checkContactSearch(ctx, p, &q); err != nil {
+		return nil, err
+	}
 	o, err := s.store.GetOrganization(ctx, p.OrgID)
 	if err != nil {
 		return nil, err
@@ -551,7 +558,7 @@ func (s *ClientService) ListClients(ctx context.Context, p Principal, f ClientFi
 		if err != nil {
 			return nil, err
 		}
-		return s.withActivities(ctx, o, l)
+		return s.shownClients(ctx, p)(s.withActivities(ctx, o, l))
 	}
 	out := []Client{}
 	batch := Page{Limit: max(pg.Limit, 200), After: pg.After}
@@ -567,12 +574,12 @@ func (s *ClientService) ListClients(ctx context.Context, p Principal, f ClientFi
 			if c.Status == f.Status {
 				out = append(out, c)
 				if len(out) == pg.Limit {
-					return out, nil
+					return s.shownClients(ctx, p)(out, nil)
 				}
 			}
 		}
 		if len(l) < batch.Limit {
-			return out, nil
+			return s.shownClients(ctx, p)(out, nil)
 		}
 		batch.After = l[len(l)-1].ID
 	}
@@ -632,7 +639,8 @@ func (s *ClientService) LinkFamily(ctx context.Context, p Principal, id string, 
 	if err := s.store.LinkFamily(ctx, p.OrgID, id, other.ID, in.Relation, inverse, now); err != nil {
 		return FamilyLink{}, err
 	}
-	return FamilyLink{Relation: in.Relation, Client: other, CreatedAt: now}, nil
+	other, err = s.shownClient(ctx, p)(other, nil)
+	return FamilyLink{Relation: in.Relation, Client: other, CreatedAt: now}, err
 }
 
 // ListFamily lists a client's linked clients that the caller may see.
@@ -647,6 +655,9 @@ func (s *ClientService) ListFamily(ctx context.Context, p Principal, id string) 
 	out := []FamilyLink{}
 	for _, x := range l {
 		if clientVisible(p, x.Client) {
+			if x.Client, err = s.shownClient(ctx, p)(x.Client, nil); err != nil {
+				return nil, err
+			}
 			out = append(out, x)
 		}
 	}

@@ -49,7 +49,10 @@ type Organization struct {
 	// ChannelOrder is the default order of client channels (empty: telegram,
 	// whatsapp, sms, email).
 	ChannelOrder []Channel `json:"channel_order"`
-	CreatedAt    time.Time `json:"created_at"`
+	// HideContactsFromMarketers: marketers are not shown clients' phone
+	// numbers and emails (messages still reach the clients).
+	HideContactsFromMarketers bool      `json:"hide_contacts_from_marketers" doc:"marketers are not shown clients' phone numbers and emails; messages and campaigns still reach the clients"`
+	CreatedAt                 time.Time `json:"created_at"`
 }
 
 // Center is a branch of an organization with its own address and timezone.

@@ -108,6 +108,8 @@ type OrganizationPatch struct {
 	LostAfterDays     *int      `json:"lost_after_days"`
 	CancelNoticeHours *int      `json:"cancel_notice_hours"`
 	ChannelOrder      []Channel `json:"channel_order" doc:"default order of client channels: telegram, whatsapp, sms, email"`
+	// HideContactsFromMarketers hides clients' phones and emails from marketers.
+	HideContactsFromMarketers *bool `json:"hide_contacts_from_marketers" doc:"marketers are not shown clients' phone numbers and emails"`
 }
 
 // UpdateOrganization changes settings; directors only.
@@ -155,6 +157,9 @@ func (s *TenancyService) UpdateOrganization(ctx context.Context, p Principal, in
 			seen[c] = true
 		}
 		o.ChannelOrder = in.ChannelOrder
+	}
+	if in.HideContactsFromMarketers != nil {
+		o.HideContactsFromMarketers = *in.HideContactsFromMarketers
 	}
 	if err := f.Err("invalid organization settings"); err != nil {
 		return Organization{}, err
