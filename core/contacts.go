@@ -30,22 +30,30 @@ func hidesContacts(ctx context.Context, pol Policy, dir interface {
 	return !pol.SeesContacts(p, o), nil
 }
 
-// shownClients returns a filter of what is shown to p: it blanks the
-// phones and emails of clients whose contacts p may not see, and passes
-// errors through.
-func (s *ClientService) shownClients(ctx context.Context, p Principal) func([]Client, error) ([]Client, error) {
-	return func(cs []Client, err error) ([]Client, error) {
+// shownTo returns a filter of what is shown to p: when client contacts
+// are hidden from p, blank removes them from each item; errors pass
+// through.
+func shownTo[T any](ctx context.Context, pol Policy, dir interface {
+	GetOrganization(ctx context.Context, orgID string) (Organization, error)
+}, p Principal, blank func(*T)) func([]T, error) ([]T, error) {
+	return func(items []T, err error) ([]T, error) {
 		if err != nil {
-			return cs, err
+			return items, err
 		}
-		hide, err := hidesContacts(ctx, s.policy, s.store, p)
+		hide, err := hidesContacts(ctx, pol, dir, p)
 		if hide {
-			for i := range cs {
-				cs[i].Phone, cs[i].Email = "", ""
+			for i := range items {
+				blank(&items[i])
 			}
 		}
-		return cs, err
+		return items, err
 	}
+}
+
+// shownClients blanks the phones and emails of clients whose contacts p
+// may not see.
+func (s *ClientService) shownClients(ctx context.Context, p Principal) func([]Client, error) ([]Client, error) {
+	return shownTo(ctx, s.policy, s.store, p, func(c *Client) { c.Phone, c.Email = "", "" })
 }
 
 // shownClient is shownClients for one client.
@@ -85,38 +93,18 @@ func (s *ClientService) keepHiddenContacts(ctx context.Context, p Principal, cur
 	return nil
 }
 
-// shownMessages returns a filter that blanks the addresses of client
-// messages for whom client contacts are hidden.
+// shownMessages blanks the addresses of client messages for whom client
+// contacts are hidden.
 func (s *MessagingService) shownMessages(ctx context.Context, p Principal) func([]Message, error) ([]Message, error) {
-	return func(ms []Message, err error) ([]Message, error) {
-		if err != nil {
-			return ms, err
+	return shownTo(ctx, s.policy, s.store, p, func(m *Message) {
+		if m.RecipientKind == "client" {
+			m.To = ""
 		}
-		hide, err := hidesContacts(ctx, s.policy, s.store, p)
-		if hide {
-			for i := range ms {
-				if ms[i].RecipientKind == "client" {
-					ms[i].To = ""
-				}
-			}
-		}
-		return ms, err
-	}
+	})
 }
 
-// shownInbound returns a filter that blanks the sender address of client
-// messages for whom client contacts are hidden.
+// shownInbound blanks the sender address of client messages for whom
+// client contacts are hidden.
 func (s *MessagingService) shownInbound(ctx context.Context, p Principal) func([]Inbound, error) ([]Inbound, error) {
-	return func(in []Inbound, err error) ([]Inbound, error) {
-		if err != nil {
-			return in, err
-		}
-		hide, err := hidesContacts(ctx, s.policy, s.store, p)
-		if hide {
-			for i := range in {
-				in[i].From = ""
-			}
-		}
-		return in, err
-	}
+	return shownTo(ctx, s.policy, s.store, p, func(in *Inbound) { in.From = "" })
 }

@@ -64,9 +64,7 @@ func TestOneSeatPerClient(t *testing.T) {
 // visit back); the client is thanked once however often it is redone.
 func TestCompletion(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *apiEnv) {
-		price := int64(5000)
-		f := e.setup("Europe/Paris", allWeek(core.PeriodJSON{Start: "09:00", End: "18:00"}),
-			core.ServiceInput{Name: "Swimming", DurationMin: 60, PriceMinor: &price, Currency: "EUR"})
+		f := e.swimming(5000)
 		var pk core.Package
 		e.must(201, "POST", "/api/v1/packages", map[string]any{"name": "10 lessons", "visits": 10, "validity_days": 90,
 			"price_minor": 40000, "service_ids": []string{f.service}}, &pk)
