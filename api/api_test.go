@@ -794,7 +794,7 @@ func TestProblems(t *testing.T) {
 		if !bytes.Equal(before.Body, after.Body) {
 			t.Fatalf("bad requests changed the centers:\nbefore %s\nafter  %s", before.Body, after.Body)
 		}
-		if o := must[core.Organization](t, c.get("/api/v1/organization"), 200); o.LostAfterDays != 28 {
+		if o := must[core.Organization](t, c.get("/api/v1/organization"), 200); o.LostAfterDays != core.DefaultLostAfterDays {
 			t.Fatalf("bad patch changed lost_after_days to %d", o.LostAfterDays)
 		}
 		if l := must[list[core.Staff]](t, c.get("/api/v1/staff"), 200); len(l.Items) != 1 {

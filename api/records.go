@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -38,38 +39,28 @@ func respondPatch(c *gin.Context) func(any, error) {
 // patchNote ends the summary of every PATCH route.
 const patchNote = "; merge semantics: only the fields sent change (PUT replaces them all)"
 
+// patchRoute registers PATCH on a record's path: the body is decoded over
+// the record's current fields by the core service's patch.
+func patchRoute[In, Out any](s *Server, path, tag, what, summary string,
+	patch func(ctx context.Context, p core.Principal, id string, apply func(*In) error) (Out, error)) {
+	var in In
+	var out Out
+	s.handle(Route{Method: "PATCH", Path: path, Tag: tag, Summary: summary + patchNote, Req: in, Resp: out},
+		func(c *gin.Context) {
+			if id, ok := idParam(c, "id", what); ok {
+				respondPatch(c)(patch(c.Request.Context(), principal(c), id, patchBody[In](c)))
+			}
+		})
+}
+
 // recordRoutes are the partial updates of clients, staff, services and
-// centres.
+// centres, client groups and family members.
 func (s *Server) recordRoutes() {
 	svc := s.d.Services
-	s.handle(Route{Method: "PATCH", Path: "/clients/:id", Tag: "clients", Summary: "change some of a client's fields" + patchNote,
-		Req: core.ClientInput{}, Resp: core.Client{}},
-		func(c *gin.Context) {
-			if id, ok := idParam(c, "id", "client"); ok {
-				respondPatch(c)(svc.Clients.PatchClient(c.Request.Context(), principal(c), id, patchBody[core.ClientInput](c)))
-			}
-		})
-	s.handle(Route{Method: "PATCH", Path: "/staff/:id", Tag: "tenancy", Summary: "change some of a staff member's fields (director)" + patchNote,
-		Req: core.StaffInput{}, Resp: core.Staff{}},
-		func(c *gin.Context) {
-			if id, ok := idParam(c, "id", "staff member"); ok {
-				respondPatch(c)(svc.Tenancy.PatchStaff(c.Request.Context(), principal(c), id, patchBody[core.StaffInput](c)))
-			}
-		})
-	s.handle(Route{Method: "PATCH", Path: "/services/:id", Tag: "services", Summary: "change some of a service's fields" + patchNote,
-		Req: core.ServiceInput{}, Resp: core.Offering{}},
-		func(c *gin.Context) {
-			if id, ok := idParam(c, "id", "service"); ok {
-				respondPatch(c)(svc.Catalogue.PatchService(c.Request.Context(), principal(c), id, patchBody[core.ServiceInput](c)))
-			}
-		})
-	s.handle(Route{Method: "PATCH", Path: "/centers/:id", Tag: "tenancy", Summary: "change some of a center's fields (director)" + patchNote,
-		Req: core.CenterInput{}, Resp: core.Center{}},
-		func(c *gin.Context) {
-			if id, ok := idParam(c, "id", "center"); ok {
-				respondPatch(c)(svc.Tenancy.PatchCenter(c.Request.Context(), principal(c), id, patchBody[core.CenterInput](c)))
-			}
-		})
+	patchRoute(s, "/clients/:id", "clients", "client", "change some of a client's fields", svc.Clients.PatchClient)
+	patchRoute(s, "/staff/:id", "tenancy", "staff member", "change some of a staff member's fields (director)", svc.Tenancy.PatchStaff)
+	patchRoute(s, "/services/:id", "services", "service", "change some of a service's fields", svc.Catalogue.PatchService)
+	patchRoute(s, "/centers/:id", "tenancy", "center", "change some of a center's fields (director)", svc.Tenancy.PatchCenter)
 	s.groupRoutes()
 	s.handle(Route{Method: "POST", Path: "/clients/:id/family-members", Tag: "clients",
 		Summary: "create a client from this card and link them in one call: the new client takes the card's phone, language, timezone and centres unless given",

@@ -593,7 +593,7 @@ func (s *BookingService) applyStatus(ctx context.Context, p Principal, ids []str
 			targets = nil
 			for _, o := range series {
 				if (in.Scope == ScopeAll || o.SeriesIndex >= first.SeriesIndex) && CanMove(o.Status, in.Status) &&
-					(o.ID == first.ID || o.Start.After(now) || in.Status != Cancelled) {
+					(o.ID == first.ID || o.Start.After(now) || in.Status != Cancelled) && (o.ID == first.ID || !isUndo(o.Status, in.Status)) {
 					targets = append(targets, o.ID)
 				}
 			}
@@ -626,7 +626,7 @@ func (s *BookingService) applyStatus(ctx context.Context, p Principal, ids []str
 				return err
 			}
 			freed := a.Status.Holds() && !in.Status.Holds()
-			undone := in.Status == Accepted && (a.Status == Completed || a.Status == Missed)
+			undone := isUndo(a.Status, in.Status)
 			if a.PackageSaleID != "" {
 				if err := tx.ReleaseVisit(ctx, a); err != nil {
 					return err

@@ -263,7 +263,7 @@ func (s *ClientService) CreateClient(ctx context.Context, p Principal, in Client
 	if err := s.store.CreateClient(ctx, c); err != nil {
 		return Client{}, err
 	}
-	return s.withActivity(ctx, o, c)
+	return s.shownClient(ctx, p)(s.withActivity(ctx, o, c))
 }
 
 func newClient(orgID string, in ClientInput, now time.Time) Client {
@@ -298,7 +298,7 @@ func (s *ClientService) GetClient(ctx context.Context, p Principal, id string) (
 	if err != nil {
 		return Client{}, err
 	}
-	return s.withActivity(ctx, o, c)
+	return s.shownClient(ctx, p)(s.withActivity(ctx, o, c))
 }
 
 // UpdateClient replaces a client's fields. An empty language or timezone
@@ -323,6 +323,9 @@ func (s *ClientService) UpdateClient(ctx context.Context, p Principal, id string
 	if err := f.Err("invalid client"); err != nil {
 		return Client{}, err
 	}
+	if err := s.keepHiddenContacts(ctx, p, c, &in); err != nil {
+		return Client{}, err
+	}
 	if !p.AllCenters() {
 		for _, cid := range c.CenterIDs {
 			if !p.CanCenter(cid) {
@@ -337,7 +340,7 @@ func (s *ClientService) UpdateClient(ctx context.Context, p Principal, id string
 	if err := s.store.UpdateClient(ctx, c); err != nil {
 		return Client{}, err
 	}
-	return s.withActivity(ctx, o, c)
+	return s.shownClient(ctx, p)(s.withActivity(ctx, o, c))
 }
 
 // ArchiveClient hides a client from lists (clients are archived, never
@@ -375,31 +378,36 @@ const (
 
 // VisitSummary is what the activity status needs from a client's
 // appointments: the start of the last completed visit and of the next
-// planned (pending or accepted, not yet started) one.
+// planned (pending or accepted, not yet started) one, and the next other
+// planned action (PlannedActions).
 type VisitSummary struct {
-	LastVisit *time.Time
-	NextVisit *time.Time
+	LastVisit  *time.Time
+	NextVisit  *time.Time
+	NextAction *time.Time
 }
 
 // ActivityStatus classifies a client:
 //
-//   - active: a visit is planned (NextVisit at or after now);
+//   - active: a visit or another action (a planned call) is planned
+//     (NextVisit or NextAction at or after now);
 //   - inactive: nothing planned, but the last completed visit, or the
 //     client's creation when there was no visit yet, is at most
 //     lostAfterDays days ago;
 //   - lost: nothing planned and that instant is more than lostAfterDays
 //     days ago.
 //
-// A lostAfterDays of zero or less means the default of 28.
+// The last visit counts even when it is older than the client's card
+// (imported history): such a client can be lost on the day they are
+// created. A lostAfterDays of zero or less means DefaultLostAfterDays.
 func ActivityStatus(now, created time.Time, v VisitSummary, lostAfterDays int) string {
-	if v.NextVisit != nil && !v.NextVisit.Before(now) {
+	if v.NextVisit != nil && !v.NextVisit.Before(now) || v.NextAction != nil && !v.NextAction.Before(now) {
 		return ClientActive
 	}
 	if lostAfterDays <= 0 {
-		lostAfterDays = 28
+		lostAfterDays = DefaultLostAfterDays
 	}
 	since := created
-	if v.LastVisit != nil && v.LastVisit.After(since) {
+	if v.LastVisit != nil {
 		since = *v.LastVisit
 	}
 	if now.Sub(since) > time.Duration(lostAfterDays)*24*time.Hour {
@@ -428,6 +436,9 @@ func (s *ClientService) withActivities(ctx context.Context, o Organization, cs [
 	}
 	visits, err := s.store.ClientVisits(ctx, o.ID, ids, s.Now())
 	if err != nil {
+		return nil, err
+	}
+	if err := s.addPlannedActions(ctx, o.ID, ids, visits); err != nil {
 		return nil, err
 	}
 	now := s.Now()
@@ -463,6 +474,7 @@ type ClientFilter struct {
 // ClientQuery is the client list query the store runs.
 type ClientQuery struct {
 	NameContains string   // folded by SearchFold; matches the name or the email
+	NameOnly     bool     // NameContains matches names only (contacts are hidden from the caller)
 	PhoneDigits  []string // any of these digit strings is a match
 	GroupID      string
 	CenterID     string
@@ -537,6 +549,9 @@ func (s *ClientService) ListClients(ctx context.Context, p Principal, f ClientFi
 	if err := s.checkGroupFilter(ctx, p, q.GroupID); err != nil {
 		return nil, err
 	}
+	if err := s.checkContactSearch(ctx, p, &q); err != nil {
+		return nil, err
+	}
 	o, err := s.store.GetOrganization(ctx, p.OrgID)
 	if err != nil {
 		return nil, err
@@ -549,7 +564,7 @@ func (s *ClientService) ListClients(ctx context.Context, p Principal, f ClientFi
 		if err != nil {
 			return nil, err
 		}
-		return s.withActivities(ctx, o, l)
+		return s.shownClients(ctx, p)(s.withActivities(ctx, o, l))
 	}
 	out := []Client{}
 	batch := Page{Limit: max(pg.Limit, 200), After: pg.After}
@@ -565,12 +580,12 @@ func (s *ClientService) ListClients(ctx context.Context, p Principal, f ClientFi
 			if c.Status == f.Status {
 				out = append(out, c)
 				if len(out) == pg.Limit {
-					return out, nil
+					return s.shownClients(ctx, p)(out, nil)
 				}
 			}
 		}
 		if len(l) < batch.Limit {
-			return out, nil
+			return s.shownClients(ctx, p)(out, nil)
 		}
 		batch.After = l[len(l)-1].ID
 	}
@@ -630,7 +645,8 @@ func (s *ClientService) LinkFamily(ctx context.Context, p Principal, id string, 
 	if err := s.store.LinkFamily(ctx, p.OrgID, id, other.ID, in.Relation, inverse, now); err != nil {
 		return FamilyLink{}, err
 	}
-	return FamilyLink{Relation: in.Relation, Client: other, CreatedAt: now}, nil
+	other, err = s.shownClient(ctx, p)(other, nil)
+	return FamilyLink{Relation: in.Relation, Client: other, CreatedAt: now}, err
 }
 
 // ListFamily lists a client's linked clients that the caller may see.
@@ -645,6 +661,9 @@ func (s *ClientService) ListFamily(ctx context.Context, p Principal, id string) 
 	out := []FamilyLink{}
 	for _, x := range l {
 		if clientVisible(p, x.Client) {
+			if x.Client, err = s.shownClient(ctx, p)(x.Client, nil); err != nil {
+				return nil, err
+			}
 			out = append(out, x)
 		}
 	}

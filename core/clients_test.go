@@ -34,7 +34,12 @@ func TestActivityStatus(t *testing.T) {
 		{"visit 20 days ago, N=14", now.Add(-100 * day), VisitSummary{LastVisit: ptime(now.Add(-20 * day))}, 14, ClientLost},
 		{"new client, no visit", now.Add(-2 * day), VisitSummary{}, 7, ClientInactive},
 		{"old client, never visited", now.Add(-30 * day), VisitSummary{}, 28, ClientLost},
-		{"old client, never visited, N=0 means 28", now.Add(-27 * day), VisitSummary{}, 0, ClientInactive},
+		{"new client, never visited, N=0 means 7", now.Add(-6 * day), VisitSummary{}, 0, ClientInactive},
+		{"client of 8 days, never visited, N=0 means 7", now.Add(-8 * day), VisitSummary{}, 0, ClientLost},
+		{"card made today, visits imported from 10 days ago", now, VisitSummary{LastVisit: ptime(now.Add(-10 * day))}, 7, ClientLost},
+		{"card made today, visit imported from 3 days ago", now, VisitSummary{LastVisit: ptime(now.Add(-3 * day))}, 7, ClientInactive},
+		{"planned call, no visit for long", now.Add(-100 * day), VisitSummary{LastVisit: ptime(now.Add(-90 * day)), NextAction: ptime(now.Add(day))}, 7, ClientActive},
+		{"call planned in the past does not count", now.Add(-100 * day), VisitSummary{NextAction: ptime(now.Add(-day))}, 7, ClientLost},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -527,5 +532,45 @@ func TestSplitName(t *testing.T) {
 		if _, _, why := SplitName(in); !strings.Contains(why, "First Last") {
 			t.Errorf("SplitName(%q) gives %q, want a refusal saying how to write it", in, why)
 		}
+	}
+}
+
+// plannedCalls is a source of planned actions, as telephony's planned
+// calls will be.
+type plannedCalls map[string]time.Time
+
+func (p plannedCalls) NextPlanned(_ context.Context, _ string, ids []string, now time.Time) (map[string]time.Time, error) {
+	out := map[string]time.Time{}
+	for _, id := range ids {
+		if at, ok := p[id]; ok && !at.Before(now) {
+			out[id] = at
+		}
+	}
+	return out, nil
+}
+
+func TestPlannedActionsKeepClientsActive(t *testing.T) {
+	s, st := newClientTestService(t)
+	old := clientTestNow.Add(-60 * 24 * time.Hour)
+	called, quiet := Client{ID: NewID(), CreatedAt: old}, Client{ID: NewID(), CreatedAt: old}
+	st.clients = []Client{called, quiet}
+	p := Principal{OrgID: st.org.ID, Role: RoleDirector}
+	status := func() map[string]string {
+		l, err := s.ListClients(context.Background(), p, ClientFilter{}, Page{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, c := range l {
+			out[c.ID] = c.Status
+		}
+		return out
+	}
+	if got := status(); got[called.ID] != ClientLost || got[quiet.ID] != ClientLost {
+		t.Fatalf("without planned calls: %v", got)
+	}
+	s.CountPlanned(plannedCalls{called.ID: clientTestNow.Add(time.Hour), quiet.ID: clientTestNow.Add(-time.Hour)})
+	if got := status(); got[called.ID] != ClientActive || got[quiet.ID] != ClientLost {
+		t.Fatalf("with a call planned for one client: %v", got)
 	}
 }

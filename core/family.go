@@ -53,7 +53,7 @@ func (s *ClientService) CreateFamilyMember(ctx context.Context, p Principal, id 
 	if err := s.store.CreateFamilyMember(ctx, c, card.ID, in.Relation, inverse, now); err != nil {
 		return FamilyLink{}, err
 	}
-	if c, err = s.withActivity(ctx, o, c); err != nil {
+	if c, err = s.shownClient(ctx, p)(s.withActivity(ctx, o, c)); err != nil {
 		return FamilyLink{}, err
 	}
 	return FamilyLink{Relation: in.Relation, Client: c, CreatedAt: now}, nil

@@ -308,5 +308,5 @@ func (s *InvitationService) JoinInvitationByID(ctx context.Context, p Principal,
 	if err := f.Err("invalid client"); err != nil {
 		return Client{}, err
 	}
-	return s.JoinInvitation(ctx, p.OrgID, inv.Code, in)
+	return s.clients.shownClient(ctx, p)(s.JoinInvitation(ctx, p.OrgID, inv.Code, in))
 }

@@ -134,7 +134,7 @@ func (s *MessagingService) ListMessages(ctx context.Context, p Principal, f Mess
 		return nil, err
 	}
 	f.CenterIDs = s.policy.VisibleCenters(p)
-	return s.store.ListMessages(ctx, p.OrgID, f, pg)
+	return s.shownMessages(ctx, p)(s.store.ListMessages(ctx, p.OrgID, f, pg))
 }
 
 // GetMessage reads one outbox message.
@@ -146,7 +146,11 @@ func (s *MessagingService) GetMessage(ctx context.Context, p Principal, id strin
 	if err != nil {
 		return Message{}, err
 	}
-	return m, s.policy.Message(p, m)
+	if err := s.policy.Message(p, m); err != nil {
+		return Message{}, err
+	}
+	ms, err := s.shownMessages(ctx, p)([]Message{m}, nil)
+	return ms[0], err
 }
 
 // RetryMessage puts a failed message back in the queue by hand.
@@ -158,7 +162,11 @@ func (s *MessagingService) RetryMessage(ctx context.Context, p Principal, id str
 	if err != nil {
 		return m, err
 	}
-	return m, s.pipeline.EnqueueSend(ctx, m)
+	if err := s.pipeline.EnqueueSend(ctx, m); err != nil {
+		return m, err
+	}
+	ms, err := s.shownMessages(ctx, p)([]Message{m}, nil)
+	return ms[0], err
 }
 
 // ClientChannels reads a client's channel settings.
@@ -202,7 +210,7 @@ func (s *MessagingService) ListInbound(ctx context.Context, p Principal, pg Page
 	if err := canManageMessages(p); err != nil {
 		return nil, err
 	}
-	return s.store.ListInbound(ctx, p.OrgID, InboundFilter{CenterIDs: s.policy.VisibleCenters(p)}, pg)
+	return s.shownInbound(ctx, p)(s.store.ListInbound(ctx, p.OrgID, InboundFilter{CenterIDs: s.policy.VisibleCenters(p)}, pg))
 }
 
 // PreviewTemplate renders a kind with sample data; a broken override is a

@@ -113,6 +113,9 @@ type ClientService struct {
 	base
 	store  ClientStore
 	groups GroupStore
+	// planned are the sources of planned actions other than visits that
+	// count for the activity status (CountPlanned).
+	planned []PlannedActions
 }
 
 // InvitationService: invitation links and joining through them.

@@ -41,7 +41,7 @@ type Organization struct {
 	Locale   string `json:"locale"`
 	Currency string `json:"currency"`
 	// LostAfterDays: a client with no visit and nothing planned for this
-	// many days is "lost" (seed 004 offers 7, 14, 21 or 28).
+	// many days is "lost" (seed 004 offers 7, 14, 21 or 28; 7 by default).
 	LostAfterDays int `json:"lost_after_days"`
 	// CancelNoticeHours: a client cancellation closer to the visit than this
 	// is recorded as late (the cancellation policy shown on cancel links).
@@ -52,8 +52,11 @@ type Organization struct {
 	// SMSFrom is the Twilio number or messaging service SID (MG…) of
 	// centres that set none; empty uses the gateway's default. Inbound
 	// messages to it belong to this organization.
-	SMSFrom   string    `json:"sms_from"`
-	CreatedAt time.Time `json:"created_at"`
+	SMSFrom string `json:"sms_from"`
+	// HideContactsFromMarketers: marketers are not shown clients' phone
+	// numbers and emails (messages still reach the clients).
+	HideContactsFromMarketers bool      `json:"hide_contacts_from_marketers" doc:"marketers are not shown clients' phone numbers and emails; messages and campaigns still reach the clients"`
+	CreatedAt                 time.Time `json:"created_at"`
 }
 
 // Center is a branch of an organization with its own address and timezone.

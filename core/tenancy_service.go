@@ -57,7 +57,7 @@ func (s *TenancyService) Bootstrap(ctx context.Context, in BootstrapInput) (Boot
 	}
 	now := s.Now()
 	org := Organization{ID: NewID(), Name: in.OrgName, Timezone: in.Timezone, Locale: in.Locale,
-		Currency: strings.ToUpper(in.Currency), LostAfterDays: 28, CancelNoticeHours: 24, CreatedAt: now}
+		Currency: strings.ToUpper(in.Currency), LostAfterDays: DefaultLostAfterDays, CancelNoticeHours: 24, CreatedAt: now}
 	dir := Staff{ID: NewID(), OrgID: org.ID, Name: in.DirectorName, Email: in.Email, Role: RoleDirector,
 		Timezone: in.Timezone, CenterIDs: []string{}, Active: true, CreatedAt: now}
 	key := APIKey{ID: NewID(), OrgID: org.ID, StaffID: dir.ID, Name: "bootstrap", CreatedAt: now}
@@ -109,6 +109,8 @@ type OrganizationPatch struct {
 	CancelNoticeHours *int      `json:"cancel_notice_hours"`
 	ChannelOrder      []Channel `json:"channel_order" doc:"default order of client channels: telegram, whatsapp, sms, email"`
 	SMSFrom           *string   `json:"sms_from" doc:"Twilio number (E.164) or messaging service SID (MG…) of centres that set none; empty: the gateway's default"`
+	// HideContactsFromMarketers hides clients' phones and emails from marketers.
+	HideContactsFromMarketers *bool `json:"hide_contacts_from_marketers" doc:"marketers are not shown clients' phone numbers and emails"`
 }
 
 // UpdateOrganization changes settings; directors only.
@@ -159,6 +161,9 @@ func (s *TenancyService) UpdateOrganization(ctx context.Context, p Principal, in
 	}
 	if in.SMSFrom != nil {
 		o.SMSFrom = checkSender(&f, "sms_from", *in.SMSFrom)
+	}
+	if in.HideContactsFromMarketers != nil {
+		o.HideContactsFromMarketers = *in.HideContactsFromMarketers
 	}
 	if err := f.Err("invalid organization settings"); err != nil {
 		return Organization{}, err

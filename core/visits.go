@@ -37,6 +37,11 @@ func checkCompletion(a Appointment, in StatusChange, now time.Time) error {
 		ConflictItem{Kind: "not_started", Detail: "the visit starts at " + a.Start.UTC().Format(time.RFC3339), Extra: a.ID})
 }
 
+// isUndo reports whether a status change undoes a completion or a no-show
+// (back to accepted). It applies to the visit it names only, never to the
+// rest of a series.
+func isUndo(from, to Status) bool { return to == Accepted && (from == Completed || from == Missed) }
+
 // MessageKey is the dedupe key of the message an intent makes of an
 // event: one per event, kind and recipient, except the thank-you of a
 // completed visit, said once per visit, so undoing and redoing a

@@ -308,3 +308,170 @@ func TestClientSearch(t *testing.T) {
 		}
 	})
 }
+
+// TestActivityFromImportedHistory: a new organization counts a client
+// lost after 7 days; visits recorded before the client's card existed
+// count, so imported history can make a client lost the day the card is
+// made.
+func TestActivityFromImportedHistory(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *apiEnv) {
+		var org core.Organization
+		e.must(200, "GET", "/api/v1/organization", nil, &org)
+		if org.LostAfterDays != 7 {
+			t.Fatalf("default lost_after_days %d, want 7", org.LostAfterDays)
+		}
+		f := e.setup("Europe/Paris", allWeek(core.PeriodJSON{Start: "09:00", End: "18:00"}), core.ServiceInput{Name: "Visit", DurationMin: 60})
+		// Today (2 March 2026) the card is made; the history is of 10 and 20 February.
+		status := func() string {
+			var c core.Client
+			e.must(200, "GET", "/api/v1/clients/"+f.client, nil, &c)
+			return c.Status
+		}
+		if got := status(); got != core.ClientInactive {
+			t.Fatalf("new client with no visit: %s", got)
+		}
+		for _, day := range []string{"2026-02-10", "2026-02-20"} {
+			var res core.BookingResult
+			e.must(201, "POST", "/api/v1/appointments", map[string]any{"specialist_id": f.specialist, "service_id": f.service,
+				"client_id": f.client, "start": day + "T10:00:00+01:00", "override": true}, &res)
+			e.must(200, "POST", "/api/v1/appointments/"+res.Appointments[0].ID+"/status", map[string]any{"status": "completed"}, nil)
+		}
+		if got := status(); got != core.ClientLost {
+			t.Fatalf("client whose last visit, imported, was 10 days ago: %s, want lost", got)
+		}
+		var l struct {
+			Items []core.Client `json:"items"`
+		}
+		e.must(200, "GET", "/api/v1/clients?status=lost", nil, &l)
+		if len(l.Items) != 1 || l.Items[0].ID != f.client || l.Items[0].LastVisitAt == nil {
+			t.Fatalf("lost clients: %+v", l.Items)
+		}
+		// Something planned makes them active again.
+		e.book(f, "2026-03-09T10:00:00+01:00")
+		if got := status(); got != core.ClientActive {
+			t.Fatalf("with a visit planned: %s", got)
+		}
+	})
+}
+
+// TestMarketersWithoutContacts: as an organization setting, marketers are
+// not shown clients' phones and emails (lists, reads, messages) and cannot
+// search or change them; the clients are still reached.
+func TestMarketersWithoutContacts(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *apiEnv) {
+		f := e.setup("Europe/Paris", allWeek(core.PeriodJSON{Start: "09:00", End: "18:00"}), core.ServiceInput{Name: "Visit", DurationMin: 60})
+		e.must(200, "PATCH", "/api/v1/clients/"+f.client, map[string]any{"email": "anne@example.com"}, nil)
+		var mk core.Staff
+		e.must(201, "POST", "/api/v1/staff", map[string]any{"name": "Mia Marketing", "role": "marketer"}, &mk)
+		var k struct {
+			Key string `json:"key"`
+		}
+		e.must(201, "POST", "/api/v1/api-keys", map[string]any{"name": "mk", "staff_id": mk.ID}, &k)
+		marketer := func(method, path string, body any, out any) int { return e.do(k.Key, method, path, body, out) }
+		contacts := func() (string, string) {
+			var l struct {
+				Items []core.Client `json:"items"`
+			}
+			if code := marketer("GET", "/api/v1/clients", nil, &l); code != 200 || len(l.Items) != 1 {
+				t.Fatalf("marketer's list: %d %+v", code, l.Items)
+			}
+			return l.Items[0].Phone, l.Items[0].Email
+		}
+		// By default marketers see contacts.
+		if phone, email := contacts(); phone != "+33612345678" || email != "anne@example.com" {
+			t.Fatalf("setting off: %s %s", phone, email)
+		}
+		var org core.Organization
+		e.must(200, "PATCH", "/api/v1/organization", map[string]any{"hide_contacts_from_marketers": true}, &org)
+		if !org.HideContactsFromMarketers {
+			t.Fatalf("organization: %+v", org)
+		}
+		if phone, email := contacts(); phone != "" || email != "" {
+			t.Fatalf("setting on, marketer's list shows %q %q", phone, email)
+		}
+		var one core.Client
+		if code := marketer("GET", "/api/v1/clients/"+f.client, nil, &one); code != 200 || one.Phone != "" || one.Email != "" || one.Name != "Anne Client" {
+			t.Fatalf("marketer's read: %d %+v", code, one)
+		}
+		// Searching by a contact is refused or finds nothing; by name works.
+		var p problem
+		if code := marketer("GET", "/api/v1/clients?q=0612", nil, &p); code != 403 {
+			t.Fatalf("marketer searching by phone: %d", code)
+		}
+		var l struct {
+			Items []core.Client `json:"items"`
+		}
+		if code := marketer("GET", "/api/v1/clients?q=anne%40example", nil, &l); code != 200 || len(l.Items) != 0 {
+			t.Fatalf("marketer searching by email: %d %+v", code, l.Items)
+		}
+		if code := marketer("GET", "/api/v1/clients?q=anne", nil, &l); code != 200 || len(l.Items) != 1 {
+			t.Fatalf("marketer searching by name: %d %+v", code, l.Items)
+		}
+		// Writes keep the contacts they cannot see, and cannot change them.
+		if code := marketer("PATCH", "/api/v1/clients/"+f.client, map[string]any{"notes": "likes newsletters"}, &one); code != 200 || one.Phone != "" {
+			t.Fatalf("marketer's patch: %d %+v", code, one)
+		}
+		if code := marketer("PUT", "/api/v1/clients/"+f.client, map[string]any{"name": "Anne Client", "notes": "again"}, &one); code != 200 {
+			t.Fatalf("marketer's put: %d %+v", code, one)
+		}
+		if code := marketer("PATCH", "/api/v1/clients/"+f.client, map[string]any{"phone": "+33699999999"}, &p); code != 403 {
+			t.Fatalf("marketer changing a hidden phone: %d", code)
+		}
+		var dir core.Client
+		e.must(200, "GET", "/api/v1/clients/"+f.client, nil, &dir)
+		if dir.Phone != "+33612345678" || dir.Email != "anne@example.com" || dir.Notes != "again" {
+			t.Fatalf("director's view after the marketer's writes: %+v", dir)
+		}
+		// Messages still reach the client; the marketer does not see where.
+		a := e.book(f, "2026-03-09T10:00:00+01:00")
+		if _, err := e.app.Notify.RelayEvents(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		sent := e.messages("appointment_id=" + a.ID)
+		if len(sent) != 1 || sent[0].To != "+33612345678" || sent[0].Status == core.MsgSkipped {
+			t.Fatalf("the client's confirmation: %+v", sent)
+		}
+		var ml struct {
+			Items []core.Message `json:"items"`
+		}
+		if code := marketer("GET", "/api/v1/messages?appointment_id="+a.ID, nil, &ml); code != 200 || len(ml.Items) != 1 || ml.Items[0].To != "" {
+			t.Fatalf("marketer's messages: %d %+v", code, ml.Items)
+		}
+		var m core.Message
+		if code := marketer("GET", "/api/v1/messages/"+sent[0].ID, nil, &m); code != 200 || m.To != "" {
+			t.Fatalf("marketer's message: %d %+v", code, m)
+		}
+	})
+}
+
+// TestSpecialistFilterOfAnother: a specialist's key naming another
+// specialist in ?specialist_id= is refused (appointments, waiting list);
+// lists keyed by another specialist for a reason (their services, their
+// free slots) show that specialist's, never the caller's own silently.
+func TestSpecialistFilterOfAnother(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *apiEnv) {
+		f := e.setup("Europe/Paris", allWeek(core.PeriodJSON{Start: "09:00", End: "18:00"}), core.ServiceInput{Name: "Visit", DurationMin: 60})
+		var me core.Staff
+		e.must(201, "POST", "/api/v1/staff", map[string]any{"name": "Dr Me", "role": "specialist"}, &me)
+		var k struct {
+			Key string `json:"key"`
+		}
+		e.must(201, "POST", "/api/v1/api-keys", map[string]any{"name": "me", "staff_id": me.ID}, &k)
+		var own core.Offering
+		e.must(201, "POST", "/api/v1/services", map[string]any{"name": "Mine", "duration_min": 30, "owner_id": me.ID}, &own)
+		var theirs core.Offering
+		e.must(201, "POST", "/api/v1/services", map[string]any{"name": "Theirs", "duration_min": 30, "owner_id": f.specialist}, &theirs)
+		for _, path := range []string{"/api/v1/appointments?specialist_id=" + f.specialist, "/api/v1/waiting-list?specialist_id=" + f.specialist} {
+			var p problem
+			if code := e.do(k.Key, "GET", path, nil, &p); code != 403 {
+				t.Errorf("%s with another specialist's id: %d, want 403", path, code)
+			}
+		}
+		var l struct {
+			Items []core.Offering `json:"items"`
+		}
+		if code := e.do(k.Key, "GET", "/api/v1/services?owner_id="+f.specialist, nil, &l); code != 200 || len(l.Items) != 1 || l.Items[0].ID != theirs.ID {
+			t.Fatalf("a colleague's services: %d %+v", code, l.Items)
+		}
+	})
+}

@@ -64,9 +64,7 @@ func TestOneSeatPerClient(t *testing.T) {
 // visit back); the client is thanked once however often it is redone.
 func TestCompletion(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *apiEnv) {
-		price := int64(5000)
-		f := e.setup("Europe/Paris", allWeek(core.PeriodJSON{Start: "09:00", End: "18:00"}),
-			core.ServiceInput{Name: "Swimming", DurationMin: 60, PriceMinor: &price, Currency: "EUR"})
+		f := e.swimming(5000)
 		var pk core.Package
 		e.must(201, "POST", "/api/v1/packages", map[string]any{"name": "10 lessons", "visits": 10, "validity_days": 90,
 			"price_minor": 40000, "service_ids": []string{f.service}}, &pk)
@@ -127,6 +125,34 @@ func TestCompletion(t *testing.T) {
 		}
 		if code, p, got := status(map[string]any{"status": "accepted"}); code != 200 || got.Status != core.Accepted {
 			t.Fatalf("undoing the no-show: %d %+v", code, p)
+		}
+	})
+}
+
+// TestSeriesAcceptKeepsCompleted: accepting a whole series of requests
+// leaves an occurrence already completed as it is; undoing a completion
+// is for the visit named only.
+func TestSeriesAcceptKeepsCompleted(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *apiEnv) {
+		f := e.swimming(5000)
+		var res core.BookingResult
+		e.must(201, "POST", "/api/v1/appointments", map[string]any{"specialist_id": f.specialist, "service_id": f.service,
+			"client_id": f.client, "start": "2026-03-09T10:00:00+01:00", "requested_by": "client",
+			"repeat": map[string]any{"every_weeks": 1, "count": 3}}, &res)
+		first := res.Appointments[0]
+		e.must(200, "POST", "/api/v1/appointments/"+first.ID+"/status", map[string]any{"status": "accepted"}, nil)
+		e.complete(first.ID, time.Date(2026, 3, 9, 12, 0, 0, 0, time.UTC))
+		var st struct {
+			Appointments []core.Appointment `json:"appointments"`
+		}
+		e.must(200, "POST", "/api/v1/appointments/"+res.Appointments[2].ID+"/status", map[string]any{"status": "accepted", "scope": "all"}, &st)
+		if len(st.Appointments) != 2 {
+			t.Fatalf("accepted %d occurrences, want the two requests", len(st.Appointments))
+		}
+		var got core.Appointment
+		e.must(200, "GET", "/api/v1/appointments/"+first.ID, nil, &got)
+		if got.Status != core.Completed {
+			t.Fatalf("accepting the series turned the completed visit %s", got.Status)
 		}
 	})
 }

@@ -146,7 +146,11 @@ func (s *Store) ListClients(ctx context.Context, orgID string, q core.ClientQuer
 	}
 	if q.NameContains != "" {
 		like := a.add("%" + escapeLike(q.NameContains) + "%")
-		where = append(where, `(c.search_name LIKE `+like+` ESCAPE '\' OR c.search_email LIKE `+like+` ESCAPE '\')`)
+		cond := `c.search_name LIKE ` + like + ` ESCAPE '\'`
+		if !q.NameOnly {
+			cond = `(` + cond + ` OR c.search_email LIKE ` + like + ` ESCAPE '\')`
+		}
+		where = append(where, cond)
 	}
 	if len(q.PhoneDigits) > 0 {
 		ors := make([]string, len(q.PhoneDigits))

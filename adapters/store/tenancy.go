@@ -25,7 +25,8 @@ func (s *Store) CreateOrganization(ctx context.Context, o core.Organization, d c
 	})
 }
 
-const orgCols = `id, name, timezone, locale, currency, lost_after_days, cancel_notice_hours, created_at, channel_order, sms_from`
+const orgCols = `id, name, timezone, locale, currency, lost_after_days, cancel_notice_hours, created_at, channel_order, sms_from,
+	hide_contacts_from_marketers`
 
 // GetOrganization reads one organization.
 func (s *Store) GetOrganization(ctx context.Context, orgID string) (core.Organization, error) {
@@ -33,7 +34,8 @@ func (s *Store) GetOrganization(ctx context.Context, orgID string) (core.Organiz
 	var created int64
 	var order string
 	err := s.r.QueryRowContext(ctx, `SELECT `+orgCols+` FROM organizations WHERE id = $1`, orgID).
-		Scan(&o.ID, &o.Name, &o.Timezone, &o.Locale, &o.Currency, &o.LostAfterDays, &o.CancelNoticeHours, &created, &order, &o.SMSFrom)
+		Scan(&o.ID, &o.Name, &o.Timezone, &o.Locale, &o.Currency, &o.LostAfterDays, &o.CancelNoticeHours, &created, &order, &o.SMSFrom,
+			&o.HideContactsFromMarketers)
 	if err != nil {
 		return o, notFound(err, "organization")
 	}
@@ -45,8 +47,9 @@ func (s *Store) GetOrganization(ctx context.Context, orgID string) (core.Organiz
 // UpdateOrganization writes an organization's settings.
 func (s *Store) UpdateOrganization(ctx context.Context, o core.Organization) error {
 	res, err := s.w.ExecContext(ctx, `UPDATE organizations SET name = $1, timezone = $2, locale = $3, currency = $4,
-		lost_after_days = $5, cancel_notice_hours = $6, channel_order = $7, sms_from = $8 WHERE id = $9`,
-		o.Name, o.Timezone, o.Locale, o.Currency, o.LostAfterDays, o.CancelNoticeHours, joinChannels(o.ChannelOrder), o.SMSFrom, o.ID)
+		lost_after_days = $5, cancel_notice_hours = $6, channel_order = $7, sms_from = $8, hide_contacts_from_marketers = $9 WHERE id = $10`,
+		o.Name, o.Timezone, o.Locale, o.Currency, o.LostAfterDays, o.CancelNoticeHours, joinChannels(o.ChannelOrder), o.SMSFrom,
+		o.HideContactsFromMarketers, o.ID)
 	return checkAffected(res, err, "organization")
 }
 
