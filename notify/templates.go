@@ -64,7 +64,8 @@ func (d *Dispatcher) PreviewTemplate(ctx context.Context, org core.Organization,
 		CenterName: "Main center", OrganizationName: org.Name, Start: start, PreviousStart: start.Add(-24 * time.Hour), DurationMin: 50,
 		Location: "12 rue de la Paix, room 3", PriceMinor: 6000, PaidMinor: 2000, BalanceMinor: 4000, Currency: org.Currency,
 		PriceShown: true, PaymentURL: "https://pay.example/abc", CancelURL: "https://example.invalid/c/abc",
-		ConfirmURL: "https://example.invalid/v/abc", HelpText: org.Name, Extra: map[string]string{templates.ExtraReason: "illness"}}
+		ConfirmURL: "https://example.invalid/v/abc", HelpText: org.Name, Extra: map[string]string{templates.ExtraReason: "illness"},
+		Starts: []time.Time{start, start.AddDate(0, 0, 7), start.AddDate(0, 0, 14)}, OfferURL: "https://example.invalid/w/abc"}
 	out, err := d.c.Templates.Render(in.Kind, in.Locale, sample, override)
 	if err != nil {
 		return core.TemplatePreview{}, parseProblem(err)
