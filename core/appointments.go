@@ -490,13 +490,8 @@ func (s *BookingService) ListAppointments(ctx context.Context, p Principal, f Ap
 	if err := s.prepareAppointmentFilter(ctx, p, &f); err != nil {
 		return nil, err
 	}
-	if p.Role == RoleSpecialist {
-		if f.SpecialistID != "" && f.SpecialistID != p.StaffID {
-			return nil, Forbidden("specialists see only their own appointments")
-		}
-		f.SpecialistID = p.StaffID
-	} else {
-		f.CenterIDs = s.policy.VisibleCenters(p)
+	if err := s.policy.appointmentScope(p, &f.SpecialistID, &f.CenterIDs); err != nil {
+		return nil, err
 	}
 	return s.store.ListAppointments(ctx, p.OrgID, f, pg)
 }

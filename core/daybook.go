@@ -72,25 +72,62 @@ func (s *BookingService) prepareAppointmentFilter(ctx context.Context, p Princip
 		}
 	}
 	fe.Check(f.Status != "" && !f.Status.Valid(), "status", "must be pending, accepted, rejected, cancelled, completed or missed")
-	fe.Check(!f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From), "to", "must be after from")
-	if f.Date != "" {
-		d, err := schedule.ParseDate(f.Date)
-		switch {
-		case err != nil:
-			fe.Add("date", "must be a date YYYY-MM-DD")
-		case !f.From.IsZero() || !f.To.IsZero():
-			fe.Add("date", "give date, or from and to, not both")
-		default:
-			o, err := s.store.GetOrganization(ctx, p.OrgID)
-			if err != nil {
-				return err
-			}
-			loc, err := time.LoadLocation(o.Timezone)
-			if err != nil {
-				loc = time.UTC
-			}
-			f.From, f.To = d.In(loc), d.AddDays(1).In(loc)
-		}
+	if err := orgDay(ctx, s.store, p.OrgID, f.Date, time.Time{}, &f.From, &f.To, &fe); err != nil {
+		return err
 	}
 	return fe.Err("bad filter")
+}
+
+// orgDay turns date, a day YYYY-MM-DD of the organization's zone (23 or
+// 25 hours long on DST days), into [from, to); with no date and no range,
+// the day of today when today is set. A date with a range, a bad date or a
+// range ending before it starts are field errors.
+func orgDay(ctx context.Context, dir interface {
+	GetOrganization(ctx context.Context, orgID string) (Organization, error)
+}, orgID, date string, today time.Time, from, to *time.Time, fe *Fields) error {
+	fe.Check(!from.IsZero() && !to.IsZero() && !to.After(*from), "to", "must be after from")
+	ranged := !from.IsZero() || !to.IsZero()
+	if date == "" && (ranged || today.IsZero()) {
+		return nil
+	}
+	var d schedule.Date
+	if date != "" {
+		var err error
+		if d, err = schedule.ParseDate(date); err != nil {
+			fe.Add("date", "must be a date YYYY-MM-DD")
+			return nil
+		}
+		if ranged {
+			fe.Add("date", "give date, or from and to, not both")
+			return nil
+		}
+	}
+	o, err := dir.GetOrganization(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	loc, err := time.LoadLocation(o.Timezone)
+	if err != nil {
+		loc = time.UTC
+	}
+	if date == "" {
+		d = schedule.DateOf(today.In(loc))
+	}
+	*from, *to = d.In(loc), d.AddDays(1).In(loc)
+	return nil
+}
+
+// appointmentScope narrows a list of what belongs to appointments to the
+// ones the caller may see: a specialist's own (naming another specialist
+// is Forbidden), everyone else's their centres' and those of no centre.
+func (pol Policy) appointmentScope(p Principal, specialistID *string, centerIDs *[]string) error {
+	if p.Role == RoleSpecialist {
+		if *specialistID != "" && *specialistID != p.StaffID {
+			return Forbidden("specialists see only their own appointments")
+		}
+		*specialistID = p.StaffID
+		return nil
+	}
+	*centerIDs = pol.VisibleCenters(p)
+	return nil
 }

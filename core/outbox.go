@@ -151,7 +151,8 @@ const (
 
 // PlanEvent decides who is told what about an event: the client of every
 // status change; the specialist of new requests and of cancellations the
-// client made; the specialist of a waiting-list match.
+// client made; the specialist of a waiting-list match, and the waiting
+// client of the time it offers. A series booked or moved is told once.
 func PlanEvent(e Event) []Intent {
 	if intents, ok := planSeries(e); ok {
 		return intents

@@ -3,8 +3,6 @@ package core
 import (
 	"context"
 	"time"
-
-	"github.com/bookinggw/gateway/core/schedule"
 )
 
 // ReminderView is a reminder as staff see it: when it is due and what
@@ -82,39 +80,14 @@ func (s *ReminderService) ListReminders(ctx context.Context, p Principal, f Remi
 			requiredID(&fe, id.field, id.what, id.id)
 		}
 	}
-	fe.Check(!f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From), "to", "must be after from")
-	if f.Date != "" || f.From.IsZero() && f.To.IsZero() {
-		o, err := s.store.GetOrganization(ctx, p.OrgID)
-		if err != nil {
-			return nil, err
-		}
-		loc, err := time.LoadLocation(o.Timezone)
-		if err != nil {
-			loc = time.UTC
-		}
-		d := schedule.DateOf(s.Now().In(loc))
-		if f.Date != "" {
-			day, err := schedule.ParseDate(f.Date)
-			switch {
-			case err != nil:
-				fe.Add("date", "must be a date YYYY-MM-DD")
-			case !f.From.IsZero() || !f.To.IsZero():
-				fe.Add("date", "give date, or from and to, not both")
-			}
-			d = day
-		}
-		f.From, f.To = d.In(loc), d.AddDays(1).In(loc)
+	if err := orgDay(ctx, s.store, p.OrgID, f.Date, s.Now(), &f.From, &f.To, &fe); err != nil {
+		return nil, err
 	}
 	if err := fe.Err("bad filter"); err != nil {
 		return nil, err
 	}
-	if p.Role == RoleSpecialist {
-		if f.SpecialistID != "" && f.SpecialistID != p.StaffID {
-			return nil, Forbidden("specialists see only their own appointments' reminders")
-		}
-		f.SpecialistID = p.StaffID
-	} else {
-		f.CenterIDs = s.policy.VisibleCenters(p)
+	if err := s.policy.appointmentScope(p, &f.SpecialistID, &f.CenterIDs); err != nil {
+		return nil, err
 	}
 	f.AppointmentID = ""
 	vs, err := s.store.ReminderViews(ctx, p.OrgID, f, pg)

@@ -67,6 +67,7 @@ func (d *Dispatcher) PreviewTemplate(ctx context.Context, org core.Organization,
 	if org.Currency != "" {
 		sample.Currency = org.Currency
 	}
+	sample.Starts = []time.Time{start, start.AddDate(0, 0, 7), start.AddDate(0, 0, 14)}
 	sample.SMS = true // the SMS facts below are of the SMS text
 	out, err := d.c.Templates.Render(in.Kind, in.Locale, sample, override)
 	if err != nil {

@@ -281,23 +281,12 @@ func (s *Store) GetAppointment(ctx context.Context, orgID, id string) (core.Appo
 // core.StartCursor.
 func (s *Store) ListAppointments(ctx context.Context, orgID string, f core.AppointmentFilter, p core.Page) ([]core.Appointment, error) {
 	limit, after := pageArgs(p)
-	q := `SELECT ` + prefixed("a.", apptCols) + `, c.first_name, c.last_name, c.phone FROM appointments a
-		LEFT JOIN clients c ON c.id = a.client_id AND c.org_id = a.org_id WHERE a.org_id = $1`
-	args := []any{orgID}
-	add := func(cond string, vs ...any) {
-		for _, v := range vs {
-			args = append(args, v)
-			cond = strings.Replace(cond, "?", fmt.Sprintf("$%d", len(args)), 1)
-		}
-		q += " AND " + cond
+	w := &where{q: `SELECT ` + prefixed("a.", apptCols) + `, c.first_name, c.last_name, c.phone FROM appointments a
+		LEFT JOIN clients c ON c.id = a.client_id AND c.org_id = a.org_id WHERE a.org_id = $1`, args: []any{orgID}}
+	if err := w.after("a.start_at", "a.id", after); err != nil {
+		return nil, err
 	}
-	if after != "" {
-		cur, ok := core.ParseStartCursor(after)
-		if !ok {
-			return nil, core.Invalid("bad cursor", core.FieldError{Field: "cursor", Message: "must be the next_cursor of a previous page"})
-		}
-		add("(a.start_at > ? OR (a.start_at = ? AND a.id > ?))", ms(cur.Start), ms(cur.Start), cur.ID)
-	}
+	add := w.add
 	if f.SpecialistID != "" {
 		add("a.specialist_id = ?", f.SpecialistID)
 	}
@@ -319,13 +308,8 @@ func (s *Store) ListAppointments(ctx context.Context, orgID string, f core.Appoi
 	if !f.To.IsZero() {
 		add("a.start_at < ?", ms(f.To))
 	}
-	if f.CenterIDs != nil {
-		in, inArgs := inList(" AND a.center_id IN ", len(args)+1, f.CenterIDs)
-		q += in
-		args = append(args, inArgs...)
-	}
-	args = append(args, limit)
-	q += fmt.Sprintf(" ORDER BY a.start_at, a.id LIMIT $%d", len(args))
+	w.in("a.center_id", f.CenterIDs)
+	q, args := w.done(" ORDER BY a.start_at, a.id", limit)
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list appointments: %w", err)

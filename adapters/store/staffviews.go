@@ -13,26 +13,15 @@ import (
 // message, sorted by due time (ties by id); p.After is a core.StartCursor.
 func (s *Store) ReminderViews(ctx context.Context, orgID string, f core.ReminderFilter, p core.Page) ([]core.ReminderView, error) {
 	limit, after := pageArgs(p)
-	q := `SELECT r.id, r.appointment_id, r.offset_min, r.due_at, r.ask_confirm, r.status, r.reason, r.message_id,
+	w := &where{q: `SELECT r.id, r.appointment_id, r.offset_min, r.due_at, r.ask_confirm, r.status, r.reason, r.message_id,
 		a.start_at, a.client_id, a.specialist_id, a.center_id, m.status, m.channel, m.last_error
 		FROM reminders r JOIN appointments a ON a.id = r.appointment_id AND a.org_id = r.org_id
 		LEFT JOIN messages m ON m.id = r.message_id AND m.org_id = r.org_id
-		WHERE r.org_id = $1`
-	args := []any{orgID}
-	add := func(cond string, vs ...any) {
-		for _, v := range vs {
-			args = append(args, v)
-			cond = strings.Replace(cond, "?", fmt.Sprintf("$%d", len(args)), 1)
-		}
-		q += " AND " + cond
+		WHERE r.org_id = $1`, args: []any{orgID}}
+	if err := w.after("r.due_at", "r.id", after); err != nil {
+		return nil, err
 	}
-	if after != "" {
-		cur, ok := core.ParseStartCursor(after)
-		if !ok {
-			return nil, core.Invalid("bad cursor", core.FieldError{Field: "cursor", Message: "must be the next_cursor of a previous page"})
-		}
-		add("(r.due_at > ? OR (r.due_at = ? AND r.id > ?))", ms(cur.Start), ms(cur.Start), cur.ID)
-	}
+	add := w.add
 	if f.AppointmentID != "" {
 		add("r.appointment_id = ?", f.AppointmentID)
 	}
@@ -48,13 +37,8 @@ func (s *Store) ReminderViews(ctx context.Context, orgID string, f core.Reminder
 	if !f.To.IsZero() {
 		add("r.due_at < ?", ms(f.To))
 	}
-	if f.CenterIDs != nil {
-		in, inArgs := inList(" AND a.center_id IN ", len(args)+1, f.CenterIDs)
-		q += in
-		args = append(args, inArgs...)
-	}
-	args = append(args, limit)
-	q += fmt.Sprintf(" ORDER BY r.due_at, r.id LIMIT $%d", len(args))
+	w.in("a.center_id", f.CenterIDs)
+	q, args := w.done(" ORDER BY r.due_at, r.id", limit)
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: reminders: %w", err)
@@ -79,4 +63,50 @@ func (s *Store) EventByID(ctx context.Context, id string) (core.Event, error) {
 		return e, notFound(err, "event")
 	}
 	return e, nil
+}
+
+// where builds a query's conditions with numbered placeholders, for lists
+// whose filters are all optional.
+type where struct {
+	q    string
+	args []any
+}
+
+// add appends " AND cond", its "?" numbered in order for vs.
+func (w *where) add(cond string, vs ...any) {
+	for _, v := range vs {
+		w.args = append(w.args, v)
+		cond = strings.Replace(cond, "?", fmt.Sprintf("$%d", len(w.args)), 1)
+	}
+	w.q += " AND " + cond
+}
+
+// in limits col to vals; nil adds nothing.
+func (w *where) in(col string, vals []string) {
+	if vals == nil {
+		return
+	}
+	in, args := inList(" AND "+col+" IN ", len(w.args)+1, vals)
+	w.q += in
+	w.args = append(w.args, args...)
+}
+
+// after continues a list sorted by (timeCol, idCol) after a
+// core.StartCursor ("" starts at the beginning).
+func (w *where) after(timeCol, idCol, cursor string) error {
+	if cursor == "" {
+		return nil
+	}
+	cur, ok := core.ParseStartCursor(cursor)
+	if !ok {
+		return core.Invalid("bad cursor", core.FieldError{Field: "cursor", Message: "must be the next_cursor of a previous page"})
+	}
+	w.add("("+timeCol+" > ? OR ("+timeCol+" = ? AND "+idCol+" > ?))", ms(cur.Start), ms(cur.Start), cur.ID)
+	return nil
+}
+
+// done appends the order and the limit and returns the query.
+func (w *where) done(order string, limit int) (string, []any) {
+	args := append(w.args, limit)
+	return w.q + order + fmt.Sprintf(" LIMIT $%d", len(args)), args
 }
