@@ -184,7 +184,9 @@ func (w *Worker) Every(every time.Duration, taskType string, queue string) error
 
 // Background registers a loop that runs from Start until Shutdown, which
 // cancels its context and waits for it.
-func (w *Worker) Background(loop func(ctx context.Context)) { w.background = append(w.background, loop) }
+func (w *Worker) Background(loop func(ctx context.Context)) {
+	w.background = append(w.background, loop)
+}
 
 // Start runs the worker, the scheduler and the background loops.
 func (w *Worker) Start() error {
