@@ -193,6 +193,7 @@ func (d *Dispatcher) PutTemplate(ctx context.Context, p core.Principal, kind, lo
 	if err := templates.Validate(kind, in); err != nil {
 		return parseProblem(err)
 	}
+	defer d.ref.overrides.forget(overrideKey{p.OrgID, kind, locale})
 	return d.c.Store.PutTemplateOverride(ctx, p.OrgID, kind, locale, in, d.now())
 }
 
@@ -204,6 +205,7 @@ func (d *Dispatcher) DeleteTemplate(ctx context.Context, p core.Principal, kind,
 	if err := validateKindLocale(kind, locale); err != nil {
 		return err
 	}
+	defer d.ref.overrides.forget(overrideKey{p.OrgID, kind, locale})
 	return d.c.Store.DeleteTemplateOverride(ctx, p.OrgID, kind, locale)
 }
 

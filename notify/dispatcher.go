@@ -29,6 +29,8 @@ type Store interface {
 	GetFallbackDue(ctx context.Context, id string) (core.Message, bool, error)
 	DueFallbacks(ctx context.Context, before time.Time, limit int) ([]core.Message, error)
 	ClearFallback(ctx context.Context, id string) error
+	// ClientWithChannels reads a client and its channel settings at once.
+	ClientWithChannels(ctx context.Context, orgID, id string) (core.Client, []core.ChannelPref, error)
 	GetOrganization(ctx context.Context, orgID string) (core.Organization, error)
 	GetCenter(ctx context.Context, orgID, id string) (core.Center, error)
 	GetStaff(ctx context.Context, orgID, id string) (core.Staff, error)
@@ -114,7 +116,10 @@ type Config struct {
 }
 
 // Dispatcher plans, writes and sends messages.
-type Dispatcher struct{ c Config }
+type Dispatcher struct {
+	c   Config
+	ref *refs
+}
 
 // New checks the configuration.
 func New(c Config) (*Dispatcher, error) {
@@ -130,7 +135,7 @@ func New(c Config) (*Dispatcher, error) {
 	if c.Problems == nil {
 		c.Problems = nopProblems{}
 	}
-	return &Dispatcher{c: c}, nil
+	return &Dispatcher{c: c, ref: newRefs(c.Store)}, nil
 }
 
 type nopCounter struct{}
@@ -243,7 +248,7 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 	m := core.Message{ID: core.NewID(), OrgID: e.OrgID, RecipientKind: in.Recipient.Kind, RecipientID: in.Recipient.ID, Kind: in.Kind,
 		Status: core.MsgQueued, DedupeKey: e.ID + ":" + in.Kind + ":" + in.Recipient.ID + dedupeSuffix, EventID: e.ID,
 		AppointmentID: e.Data["appointment_id"], DueAt: now, CreatedAt: now, UpdatedAt: now}
-	org, err := st.GetOrganization(ctx, e.OrgID)
+	org, err := d.ref.organization(ctx, e.OrgID)
 	if err != nil {
 		return m, err
 	}
@@ -305,7 +310,7 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 		if c, err := st.GetClient(ctx, e.OrgID, e.Data["client_id"]); err == nil {
 			data.ClientName, data.Extra[templates.ExtraClientPhone] = c.Name, c.Phone
 		}
-		if sv, err := st.GetService(ctx, e.OrgID, e.Data["service_id"]); err == nil {
+		if sv, err := d.ref.service(ctx, e.OrgID, e.Data["service_id"]); err == nil {
 			data.ServiceName, data.DurationMin = sv.Name, sv.DurationMin
 		}
 	}
@@ -314,21 +319,17 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 	locale, tz := org.Locale, org.Timezone
 	switch in.Recipient.Kind {
 	case "client":
-		c, err := st.GetClient(ctx, e.OrgID, in.Recipient.ID)
+		c, prefs, err := st.ClientWithChannels(ctx, e.OrgID, in.Recipient.ID)
 		if err != nil {
 			return m, err
 		}
 		data.ClientName = c.Name
 		locale, tz = or(c.Language, locale), or(c.Timezone, tz)
-		prefs, err := st.ClientChannels(ctx, e.OrgID, c.ID)
-		if err != nil {
-			return m, err
-		}
 		addr := map[core.Channel]string{core.ChannelSMS: c.Phone, core.ChannelWhatsApp: c.Phone,
 			core.ChannelTelegram: string(c.TelegramID), core.ChannelEmail: c.Email}
 		targets = core.RouteClient(addr, prefs, org.ChannelOrder)
 	case "staff":
-		s, err := st.GetStaff(ctx, e.OrgID, in.Recipient.ID)
+		s, err := d.ref.staffMember(ctx, e.OrgID, in.Recipient.ID)
 		if err != nil {
 			return m, err
 		}
@@ -359,7 +360,7 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 	for _, t := range targets[1:] {
 		m.Fallback = append(m.Fallback, t.Channel)
 	}
-	over, found, err := st.GetTemplateOverride(ctx, e.OrgID, in.Kind, m.Locale)
+	over, found, err := d.ref.override(ctx, e.OrgID, in.Kind, m.Locale)
 	if err != nil {
 		return m, err
 	}
@@ -397,17 +398,16 @@ func (d *Dispatcher) decorate(m *core.Message, center core.Center) {
 }
 
 func (d *Dispatcher) appointmentData(ctx context.Context, a core.Appointment, data *templates.Data, center *core.Center) error {
-	st := d.c.Store
-	sv, err := st.GetService(ctx, a.OrgID, a.ServiceID)
+	sv, err := d.ref.service(ctx, a.OrgID, a.ServiceID)
 	if err != nil {
 		return err
 	}
-	sp, err := st.GetStaff(ctx, a.OrgID, a.SpecialistID)
+	sp, err := d.ref.staffMember(ctx, a.OrgID, a.SpecialistID)
 	if err != nil {
 		return err
 	}
 	if a.CenterID != "" {
-		if *center, err = st.GetCenter(ctx, a.OrgID, a.CenterID); err != nil {
+		if *center, err = d.ref.center(ctx, a.OrgID, a.CenterID); err != nil {
 			return err
 		}
 		data.CenterName = center.Name

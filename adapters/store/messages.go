@@ -281,6 +281,40 @@ func (s *Store) ClientChannels(ctx context.Context, orgID, clientID string) ([]c
 	})
 }
 
+// ClientWithChannels reads a client and its channel settings (preference
+// order) in one query.
+func (s *Store) ClientWithChannels(ctx context.Context, orgID, id string) (core.Client, []core.ChannelPref, error) {
+	rows, err := s.stmtQuery(ctx, s.r, `SELECT `+clientCols+`, cc.channel, cc.consent, cc.opted_out_at, cc.position FROM clients c
+		LEFT JOIN client_channels cc ON cc.client_id = c.id WHERE c.org_id = $1 AND c.id = $2 ORDER BY cc.position, cc.channel`, orgID, id)
+	if err != nil {
+		return core.Client{}, nil, fmt.Errorf("store: client: %w", err)
+	}
+	defer rows.Close()
+	var c core.Client
+	prefs := []core.ChannelPref{}
+	found := false
+	for rows.Next() {
+		var ch sql.NullString
+		var consent sql.NullBool
+		var out, pos sql.NullInt64
+		if c, err = scanClientAnd(rows, &ch, &consent, &out, &pos); err != nil {
+			return c, nil, fmt.Errorf("store: client: %w", err)
+		}
+		found = true
+		if ch.Valid {
+			prefs = append(prefs, core.ChannelPref{Channel: core.Channel(ch.String), Consent: consent.Bool, OptedOut: fromNullMS(out),
+				Position: int(pos.Int64)})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return c, nil, fmt.Errorf("store: client: %w", err)
+	}
+	if !found {
+		return c, nil, core.NotFound("client")
+	}
+	return c, prefs, nil
+}
+
 // SetClientChannels replaces a client's channel settings.
 func (s *Store) SetClientChannels(ctx context.Context, orgID, clientID string, prefs []core.ChannelPref) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
