@@ -58,3 +58,10 @@ type InboundMedia struct {
 // MaxInboundText is Twilio's longest message body; longer text is cut
 // there and the message flagged.
 const MaxInboundText = 1600
+
+// PlannedEvent is an event with the messages built for it, ready to be
+// committed with the event.
+type PlannedEvent struct {
+	Event    Event
+	Messages []Message
+}

@@ -23,6 +23,7 @@ type Store interface {
 	core.MessageStore
 	PendingEventsAfter(ctx context.Context, after string, limit int) ([]core.Event, error)
 	FailEvent(ctx context.Context, id, why string, permanent bool, at time.Time) error
+	CommitEvents(ctx context.Context, batch []core.PlannedEvent, at time.Time) ([]core.Message, error)
 	FailedEvents(ctx context.Context, orgID string, p core.Page) ([]core.FailedEvent, error)
 	RetryEvent(ctx context.Context, orgID, id string) (core.Event, error)
 	FinishAttempt(ctx context.Context, m core.Message, claimed int) (core.Message, error)
@@ -163,16 +164,43 @@ func (d *Dispatcher) RelayEvents(ctx context.Context) (int, error) {
 		if err != nil {
 			return n, err
 		}
+		planned := make([]core.PlannedEvent, 0, len(events))
 		for _, e := range events {
 			after = e.ID
-			if err := d.relay(ctx, e); err != nil {
+			msgs, err := d.plan(ctx, e)
+			if err != nil {
 				if ctx.Err() != nil {
 					return n, ctx.Err()
 				}
 				d.failEvent(ctx, e, err)
 				continue
 			}
-			n++
+			planned = append(planned, core.PlannedEvent{Event: e, Messages: msgs})
+		}
+		// One commit for the batch; if it fails, event by event, so one
+		// event's problem stays its own.
+		var created []core.Message
+		if len(planned) > 0 {
+			created, err = d.c.Store.CommitEvents(ctx, planned, d.now())
+			ok := len(planned)
+			if err != nil {
+				if ctx.Err() != nil {
+					return n, ctx.Err()
+				}
+				created, ok = nil, 0
+				for _, p := range planned {
+					c, err := d.c.Store.CommitEvents(ctx, []core.PlannedEvent{p}, d.now())
+					if err != nil {
+						d.failEvent(ctx, p.Event, err)
+						continue
+					}
+					created, ok = append(created, c...), ok+1
+				}
+			}
+			n += ok
+		}
+		for _, m := range created {
+			d.dispatch(ctx, m)
 		}
 		if len(events) < relayBatch {
 			return n, nil
@@ -180,24 +208,17 @@ func (d *Dispatcher) RelayEvents(ctx context.Context) (int, error) {
 	}
 }
 
-// relay builds one event's messages and commits them with the event.
-func (d *Dispatcher) relay(ctx context.Context, e core.Event) error {
+// plan builds one event's messages.
+func (d *Dispatcher) plan(ctx context.Context, e core.Event) ([]core.Message, error) {
 	var msgs []core.Message
 	for _, in := range core.PlanEvent(e) {
 		m, err := d.build(ctx, e, in, nil, "")
 		if err != nil {
-			return fmt.Errorf("%s to %s %s: %w", in.Kind, in.Recipient.Kind, in.Recipient.ID, err)
+			return nil, fmt.Errorf("%s to %s %s: %w", in.Kind, in.Recipient.Kind, in.Recipient.ID, err)
 		}
 		msgs = append(msgs, m)
 	}
-	created, err := d.c.Store.CommitEvent(ctx, e, msgs, d.now())
-	if err != nil {
-		return err
-	}
-	for _, m := range created {
-		d.dispatch(ctx, m)
-	}
-	return nil
+	return msgs, nil
 }
 
 // failEvent records why an event could not be built. Errors of the domain
