@@ -135,28 +135,7 @@ func BenchmarkBookingConcurrent(b *testing.B) {
 		b.Run(be.Name, func(b *testing.B) {
 			a, p, _ := benchApp(b, be.URL)
 			f := benchSetup(b, a, p, 32)
-			ctx := context.Background()
-			var seq atomic.Int64
-			base := time.Date(2026, 3, 2, 7, 0, 0, 0, time.UTC) // Monday 08:00 Paris
-			b.SetParallelism((32 + 1) / 2)                      // 2 cores × 16 = 32 goroutines
-			b.ResetTimer()
-			start := time.Now()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					n := seq.Add(1) - 1
-					sp := int(n % 32)
-					k := int(n / 32) // k-th booking of this specialist
-					day, slot := k/24, k%24
-					date := base.AddDate(0, 0, day+day/6) // skip Sundays
-					at := date.Add(time.Duration(slot) * 30 * time.Minute)
-					if _, err := a.Service.CreateAppointment(ctx, p, core.AppointmentInput{SpecialistID: f.specialists[sp],
-						ServiceID: f.services[sp], ClientID: f.client, Start: at}); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "bookings/s")
+			b.ReportMetric(bookConcurrently(b, a, p, f), "bookings/s")
 		})
 	}
 }
@@ -179,7 +158,6 @@ func BenchmarkBookingVsPgbench(b *testing.B) {
 	}
 	a, p, _ := benchApp(b, pg.URL)
 	f := benchSetup(b, a, p, 32)
-	ctx := context.Background()
 	quote := func(ids []string) string { return "ARRAY['" + strings.Join(ids, "','") + "']" }
 	script := fmt.Sprintf(`\set sp random(1, 32)
 \set k random(1, 1000000000)
@@ -217,18 +195,30 @@ END;
 	}
 	base, _ := strconv.ParseFloat(string(m[1]), 64)
 
+	rate := bookConcurrently(b, a, p, f)
+	b.ReportMetric(rate, "bookings/s")
+	b.ReportMetric(base, "pgbench-tps")
+	b.ReportMetric(100*rate/base, "%-of-pgbench")
+	fmt.Printf("BenchmarkBookingVsPgbench: service %.0f bookings/s, pgbench %.0f tps (same statements, 32 clients): %.0f%%\n", rate, base, 100*rate/base)
+}
+
+// bookConcurrently books b.N distinct slots of the fixture's 32 specialists
+// from 32 goroutines and returns the bookings per second.
+func bookConcurrently(b *testing.B, a *app.App, p core.Principal, f benchFixture) float64 {
+	ctx := context.Background()
 	var seq atomic.Int64
-	start0 := time.Date(2026, 3, 2, 7, 0, 0, 0, time.UTC)
-	b.SetParallelism((32 + 1) / 2)
+	base := time.Date(2026, 3, 2, 7, 0, 0, 0, time.UTC) // Monday 08:00 Paris
+	b.SetParallelism((32 + 1) / 2)                      // 2 cores × 16 = 32 goroutines
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			n := seq.Add(1) - 1
 			sp := int(n % 32)
-			k := int(n / 32)
+			k := int(n / 32) // k-th booking of this specialist
 			day, slot := k/24, k%24
-			at := start0.AddDate(0, 0, day+day/6).Add(time.Duration(slot) * 30 * time.Minute)
+			date := base.AddDate(0, 0, day+day/6) // skip Sundays
+			at := date.Add(time.Duration(slot) * 30 * time.Minute)
 			if _, err := a.Service.CreateAppointment(ctx, p, core.AppointmentInput{SpecialistID: f.specialists[sp],
 				ServiceID: f.services[sp], ClientID: f.client, Start: at}); err != nil {
 				b.Error(err)
@@ -236,9 +226,5 @@ END;
 			}
 		}
 	})
-	rate := float64(b.N) / time.Since(start).Seconds()
-	b.ReportMetric(rate, "bookings/s")
-	b.ReportMetric(base, "pgbench-tps")
-	b.ReportMetric(100*rate/base, "%-of-pgbench")
-	fmt.Printf("BenchmarkBookingVsPgbench: service %.0f bookings/s, pgbench %.0f tps (same statements, 32 clients): %.0f%%\n", rate, base, 100*rate/base)
+	return float64(b.N) / time.Since(start).Seconds()
 }
