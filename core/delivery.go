@@ -78,3 +78,10 @@ func (f *FailedEvent) UnmarshalJSON(b []byte) error {
 	f.Error, f.Attempts, f.FailedAt = why.Error, why.Attempts, why.FailedAt
 	return nil
 }
+
+// PlannedEvent is an event with the messages built for it, ready to be
+// committed with the event.
+type PlannedEvent struct {
+	Event    Event
+	Messages []Message
+}

@@ -22,12 +22,15 @@ type Store interface {
 	core.MessageStore
 	PendingEventsAfter(ctx context.Context, after string, limit int) ([]core.Event, error)
 	FailEvent(ctx context.Context, id, why string, permanent bool, at time.Time) error
+	CommitEvents(ctx context.Context, batch []core.PlannedEvent, at time.Time) ([]core.Message, error)
 	FailedEvents(ctx context.Context, orgID string, p core.Page) ([]core.FailedEvent, error)
 	RetryEvent(ctx context.Context, orgID, id string) (core.Event, error)
 	FinishAttempt(ctx context.Context, m core.Message, claimed int) (core.Message, error)
 	GetFallbackDue(ctx context.Context, id string) (core.Message, bool, error)
 	DueFallbacks(ctx context.Context, before time.Time, limit int) ([]core.Message, error)
 	ClearFallback(ctx context.Context, id string) error
+	// ClientWithChannels reads a client and its channel settings at once.
+	ClientWithChannels(ctx context.Context, orgID, id string) (core.Client, []core.ChannelPref, error)
 	GetOrganization(ctx context.Context, orgID string) (core.Organization, error)
 	GetCenter(ctx context.Context, orgID, id string) (core.Center, error)
 	GetStaff(ctx context.Context, orgID, id string) (core.Staff, error)
@@ -128,7 +131,10 @@ type Config struct {
 }
 
 // Dispatcher plans, writes and sends messages.
-type Dispatcher struct{ c Config }
+type Dispatcher struct {
+	c   Config
+	ref *refs
+}
 
 // New checks the configuration.
 func New(c Config) (*Dispatcher, error) {
@@ -147,7 +153,7 @@ func New(c Config) (*Dispatcher, error) {
 	if c.Problems == nil {
 		c.Problems = nopProblems{}
 	}
-	return &Dispatcher{c: c}, nil
+	return &Dispatcher{c: c, ref: newRefs(c.Store)}, nil
 }
 
 type nopCounter struct{}
@@ -182,16 +188,43 @@ func (d *Dispatcher) RelayEvents(ctx context.Context) (int, error) {
 		if err != nil {
 			return n, err
 		}
+		planned := make([]core.PlannedEvent, 0, len(events))
 		for _, e := range events {
 			after = e.ID
-			if err := d.relay(ctx, e); err != nil {
+			msgs, err := d.plan(ctx, e)
+			if err != nil {
 				if ctx.Err() != nil {
 					return n, ctx.Err()
 				}
 				d.failEvent(ctx, e, err)
 				continue
 			}
-			n++
+			planned = append(planned, core.PlannedEvent{Event: e, Messages: msgs})
+		}
+		// One commit for the batch; if it fails, event by event, so one
+		// event's problem stays its own.
+		var created []core.Message
+		if len(planned) > 0 {
+			created, err = d.c.Store.CommitEvents(ctx, planned, d.now())
+			ok := len(planned)
+			if err != nil {
+				if ctx.Err() != nil {
+					return n, ctx.Err()
+				}
+				created, ok = nil, 0
+				for _, p := range planned {
+					c, err := d.c.Store.CommitEvents(ctx, []core.PlannedEvent{p}, d.now())
+					if err != nil {
+						d.failEvent(ctx, p.Event, err)
+						continue
+					}
+					created, ok = append(created, c...), ok+1
+				}
+			}
+			n += ok
+		}
+		for _, m := range created {
+			d.dispatch(ctx, m)
 		}
 		if len(events) < relayBatch {
 			return n, nil
@@ -199,24 +232,17 @@ func (d *Dispatcher) RelayEvents(ctx context.Context) (int, error) {
 	}
 }
 
-// relay builds one event's messages and commits them with the event.
-func (d *Dispatcher) relay(ctx context.Context, e core.Event) error {
+// plan builds one event's messages.
+func (d *Dispatcher) plan(ctx context.Context, e core.Event) ([]core.Message, error) {
 	var msgs []core.Message
 	for _, in := range core.PlanEvent(e) {
 		m, err := d.build(ctx, e, in, nil, "")
 		if err != nil {
-			return fmt.Errorf("%s to %s %s: %w", in.Kind, in.Recipient.Kind, in.Recipient.ID, err)
+			return nil, fmt.Errorf("%s to %s %s: %w", in.Kind, in.Recipient.Kind, in.Recipient.ID, err)
 		}
 		msgs = append(msgs, m)
 	}
-	created, err := d.c.Store.CommitEvent(ctx, e, msgs, d.now())
-	if err != nil {
-		return err
-	}
-	for _, m := range created {
-		d.dispatch(ctx, m)
-	}
-	return nil
+	return msgs, nil
 }
 
 // failEvent records why an event could not be built. Errors of the domain
@@ -267,7 +293,7 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 	m := core.Message{ID: core.NewID(), OrgID: e.OrgID, RecipientKind: in.Recipient.Kind, RecipientID: in.Recipient.ID, Kind: in.Kind,
 		Status: core.MsgQueued, DedupeKey: core.MessageKey(e, in) + dedupeSuffix, EventID: e.ID,
 		AppointmentID: e.Refs().AppointmentID, DueAt: now, CreatedAt: now, UpdatedAt: now}
-	org, err := st.GetOrganization(ctx, e.OrgID)
+	org, err := d.ref.organization(ctx, e.OrgID)
 	if err != nil {
 		return m, err
 	}
@@ -363,7 +389,7 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 		if c, err := st.GetClient(ctx, e.OrgID, match.ClientID); err == nil {
 			data.ClientName, data.Extra[templates.ExtraClientPhone] = c.Name, c.Phone
 		}
-		if sv, err := st.GetService(ctx, e.OrgID, match.ServiceID); err == nil {
+		if sv, err := d.ref.service(ctx, e.OrgID, match.ServiceID); err == nil {
 			data.ServiceName, data.DurationMin = sv.Name, sv.DurationMin
 		}
 	}
@@ -380,7 +406,7 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 	unreachable := "no usable channel"
 	switch in.Recipient.Kind {
 	case "client":
-		c, err := st.GetClient(ctx, e.OrgID, in.Recipient.ID)
+		c, prefs, err := st.ClientWithChannels(ctx, e.OrgID, in.Recipient.ID)
 		if err != nil {
 			return m, err
 		}
@@ -393,10 +419,6 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 		if center.Phone != "" {
 			data.HelpText += ", " + core.DisplayPhone(center.Phone, c.Phone)
 		}
-		prefs, err := st.ClientChannels(ctx, e.OrgID, c.ID)
-		if err != nil {
-			return m, err
-		}
 		addr := map[core.Channel]string{core.ChannelSMS: c.Phone, core.ChannelWhatsApp: c.Phone,
 			core.ChannelTelegram: string(c.TelegramID), core.ChannelEmail: c.Email}
 		targets = core.RouteClient(addr, prefs, org.ChannelOrder)
@@ -407,7 +429,7 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 		}
 		unreachable = core.Unreachable(addr, prefs, org.ChannelOrder, only)
 	case "staff":
-		s, err := st.GetStaff(ctx, e.OrgID, in.Recipient.ID)
+		s, err := d.ref.staffMember(ctx, e.OrgID, in.Recipient.ID)
 		if err != nil {
 			return m, err
 		}
@@ -448,7 +470,7 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 		m.Fallback = append(m.Fallback, t.Channel)
 	}
 	data.SMS = m.Channel == core.ChannelSMS
-	over, found, err := st.GetTemplateOverride(ctx, e.OrgID, in.Kind, m.Locale)
+	over, found, err := d.ref.override(ctx, e.OrgID, in.Kind, m.Locale)
 	if err != nil {
 		return m, err
 	}
@@ -529,17 +551,16 @@ func (d *Dispatcher) decorate(m *core.Message, sender string) {
 }
 
 func (d *Dispatcher) appointmentData(ctx context.Context, a core.Appointment, data *templates.Data, center *core.Center) error {
-	st := d.c.Store
-	sv, err := st.GetService(ctx, a.OrgID, a.ServiceID)
+	sv, err := d.ref.service(ctx, a.OrgID, a.ServiceID)
 	if err != nil {
 		return err
 	}
-	sp, err := st.GetStaff(ctx, a.OrgID, a.SpecialistID)
+	sp, err := d.ref.staffMember(ctx, a.OrgID, a.SpecialistID)
 	if err != nil {
 		return err
 	}
 	if a.CenterID != "" {
-		if *center, err = st.GetCenter(ctx, a.OrgID, a.CenterID); err != nil {
+		if *center, err = d.ref.center(ctx, a.OrgID, a.CenterID); err != nil {
 			return err
 		}
 		data.CenterName = center.Name

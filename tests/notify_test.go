@@ -249,7 +249,7 @@ func TestRedisFlushLosesNothing(t *testing.T) {
 }
 
 // TestSMSPacing: at 2 messages a second per sender, shared through Redis,
-// the fake sees the messages at least ~500 ms apart.
+// the fake sees the messages about 500 ms apart (at least 350 ms).
 func TestSMSPacing(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e0 *apiEnv) {
 		e, fake := twilioEnv(t, freshURL(t, e0), "2/s")
@@ -264,7 +264,10 @@ func TestSMSPacing(t *testing.T) {
 		waitFor(t, "all messages sent", 30*time.Second, func() bool { return len(fake.Messages()) == n })
 		ms := fake.Messages()
 		for i := 1; i < len(ms); i++ {
-			if gap := ms[i].At.Sub(ms[i-1].At); gap < 400*time.Millisecond {
+			// 500 ms apart when let through; the fake sees them after
+			// each one's own trip through the worker and HTTP, which a
+			// loaded machine can stretch by a good 100 ms.
+			if gap := ms[i].At.Sub(ms[i-1].At); gap < 350*time.Millisecond {
 				t.Errorf("messages %d and %d only %v apart", i-1, i, gap)
 			}
 		}

@@ -72,30 +72,20 @@ func (h *Handlers) twilioStatus(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	now := h.c.Clock.Now()
-	key := sid + ":" + status
-	first, err := h.c.Store.ClaimWebhook(ctx, ProviderTwilioStatus, key, now)
-	if err != nil {
-		h.fail(c, "twilio status", err)
-		return
-	}
-	if !first {
-		c.Status(http.StatusNoContent)
-		return
-	}
-	rep := core.StatusReport{Channel: core.ChannelSMS, ProviderID: sid, Status: st, Code: p["ErrorCode"], At: now}
+	rep := core.StatusReport{Channel: core.ChannelSMS, ProviderID: sid, Status: st, Code: p["ErrorCode"], At: h.c.Clock.Now()}
 	if id := c.Query("m"); core.ValidID(id) {
 		rep.MessageID = id
 		rep.Attempt, _ = strconv.Atoi(c.Query("a"))
 	}
 	rep.Permanent = (st == core.MsgUndelivered || st == core.MsgFailed) && twilio.PermanentDeliveryError(rep.Code)
-	m, out, err := h.c.Store.ApplyStatus(ctx, rep)
+	first, m, out, err := h.c.Store.ApplyStatusOnce(ctx, ProviderTwilioStatus, sid+":"+status, rep)
 	if err != nil {
-		h.fail(c, "twilio status", err) // not marked handled: Twilio's retry applies it
+		h.fail(c, "twilio status", err) // nothing recorded: Twilio's retry applies it
 		return
 	}
-	switch out {
-	case core.StatusApplied:
+	switch {
+	case !first: // a repeat
+	case out == core.StatusApplied:
 		h.c.Counter.Inc(m.Channel, m.Status)
 		if rep.Permanent && len(m.Fallback) > 0 && m.EventID != "" {
 			if err := h.c.Queue.EnqueueFallback(ctx, m.ID); err != nil {
@@ -103,12 +93,8 @@ func (h *Handlers) twilioStatus(c *gin.Context) {
 				h.c.Log.WarnContext(ctx, "twilio status: enqueue fallback", "message_id", m.ID, "error", err.Error())
 			}
 		}
-	case core.StatusUnknown:
+	case out == core.StatusUnknown:
 		h.c.Log.InfoContext(ctx, "twilio status for an unknown message", "sid", sid)
-	}
-	if err := h.c.Store.FinishWebhook(ctx, ProviderTwilioStatus, key, now); err != nil {
-		// The status is applied; a repeat would only apply it again.
-		h.c.Log.WarnContext(ctx, "twilio status: record", "error", err.Error())
 	}
 	c.Status(http.StatusNoContent)
 }

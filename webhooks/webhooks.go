@@ -24,7 +24,9 @@ type Store interface {
 	// delivery was not handled; FinishWebhook marks it handled.
 	ClaimWebhook(ctx context.Context, provider, eventID string, at time.Time) (bool, error)
 	FinishWebhook(ctx context.Context, provider, eventID string, at time.Time) error
-	ApplyStatus(ctx context.Context, r core.StatusReport) (core.Message, core.StatusOutcome, error)
+	// ApplyStatusOnce records a status callback delivery and applies its
+	// report in one transaction; first is false for a repeat.
+	ApplyStatusOnce(ctx context.Context, provider, eventID string, r core.StatusReport) (bool, core.Message, core.StatusOutcome, error)
 	SaveInbound(ctx context.Context, in core.Inbound) (bool, error)
 }
 

@@ -343,7 +343,7 @@ func (s *Store) Busy(ctx context.Context, orgID string, kind core.OwnerKind, own
 	if kind == core.OwnerRoom {
 		col = "room_id"
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT start_at, end_at, seats, service_id FROM appointments WHERE `+col+` = $1 AND org_id = $2 AND holds
+	rows, err := s.stmtQuery(ctx, s.r, `SELECT start_at, end_at, seats, service_id FROM appointments WHERE `+col+` = $1 AND org_id = $2 AND holds
 		AND start_at >= $3 AND start_at < $4 AND end_at > $5`, ownerID, orgID, ms(from.Add(-maxVisit)), ms(to), ms(from))
 	if err != nil {
 		return nil, fmt.Errorf("store: busy times: %w", err)

@@ -55,7 +55,7 @@ func (s *Store) insertMsg(ctx context.Context, q querier, m core.Message) (bool,
 	if m.Fallback == nil {
 		m.Fallback = []core.Channel{}
 	}
-	res, err := q.ExecContext(ctx, `INSERT INTO messages (`+msgCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+	res, err := s.stmtExec(ctx, q, `INSERT INTO messages (`+msgCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
 		$14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30) ON CONFLICT (org_id, dedupe_key) DO NOTHING`,
 		m.ID, m.OrgID, m.CenterID, m.RecipientKind, m.RecipientID, string(m.Channel), m.To, m.From, m.Kind, m.Locale, m.Subject, m.Body,
 		m.HTML, jsonText(m.Buttons), string(m.Status), m.ProviderID, m.Attempts, m.LastError, m.ErrorCode, m.Segments, m.Encoding,
@@ -125,23 +125,33 @@ func scanEvent(r interface{ Scan(...any) error }) (core.Event, error) {
 
 // CommitEvent writes an event's messages and marks it dispatched, atomically.
 func (s *Store) CommitEvent(ctx context.Context, e core.Event, msgs []core.Message, at time.Time) ([]core.Message, error) {
+	return s.CommitEvents(ctx, []core.PlannedEvent{{Event: e, Messages: msgs}}, at)
+}
+
+// CommitEvents commits a batch of events with their messages in one
+// transaction (one commit for the relay's whole batch). An event another
+// relay committed first is left alone; messages whose dedupe key exists are
+// not written. It returns the messages written.
+func (s *Store) CommitEvents(ctx context.Context, batch []core.PlannedEvent, at time.Time) ([]core.Message, error) {
 	var created []core.Message
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		created = created[:0]
-		res, err := tx.ExecContext(ctx, `UPDATE events SET dispatched_at = $1 WHERE id = $2 AND dispatched_at IS NULL`, ms(at), e.ID)
-		if err != nil {
-			return fmt.Errorf("store: dispatch event: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil // another relay got there first
-		}
-		for _, m := range msgs {
-			ok, err := s.insertMsg(ctx, tx, m)
+		for _, p := range batch {
+			res, err := s.stmtExec(ctx, tx, `UPDATE events SET dispatched_at = $1 WHERE id = $2 AND dispatched_at IS NULL`, ms(at), p.Event.ID)
 			if err != nil {
-				return err
+				return fmt.Errorf("store: dispatch event: %w", err)
 			}
-			if ok {
-				created = append(created, m)
+			if n, _ := res.RowsAffected(); n == 0 {
+				continue // another relay got there first
+			}
+			for _, m := range p.Messages {
+				ok, err := s.insertMsg(ctx, tx, m)
+				if err != nil {
+					return err
+				}
+				if ok {
+					created = append(created, m)
+				}
 			}
 		}
 		return nil
@@ -288,6 +298,40 @@ func (s *Store) ClientChannels(ctx context.Context, orgID, clientID string) ([]c
 		p.Channel, p.OptedOut = core.Channel(ch), fromNullMS(out)
 		return p, err
 	})
+}
+
+// ClientWithChannels reads a client and its channel settings (preference
+// order) in one query.
+func (s *Store) ClientWithChannels(ctx context.Context, orgID, id string) (core.Client, []core.ChannelPref, error) {
+	rows, err := s.stmtQuery(ctx, s.r, `SELECT `+clientCols+`, cc.channel, cc.consent, cc.opted_out_at, cc.position FROM clients c
+		LEFT JOIN client_channels cc ON cc.client_id = c.id WHERE c.org_id = $1 AND c.id = $2 ORDER BY cc.position, cc.channel`, orgID, id)
+	if err != nil {
+		return core.Client{}, nil, fmt.Errorf("store: client: %w", err)
+	}
+	defer rows.Close()
+	var c core.Client
+	prefs := []core.ChannelPref{}
+	found := false
+	for rows.Next() {
+		var ch sql.NullString
+		var consent sql.NullBool
+		var out, pos sql.NullInt64
+		if c, err = scanClientAnd(rows, &ch, &consent, &out, &pos); err != nil {
+			return c, nil, fmt.Errorf("store: client: %w", err)
+		}
+		found = true
+		if ch.Valid {
+			prefs = append(prefs, core.ChannelPref{Channel: core.Channel(ch.String), Consent: consent.Bool, OptedOut: fromNullMS(out),
+				Position: int(pos.Int64)})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return c, nil, fmt.Errorf("store: client: %w", err)
+	}
+	if !found {
+		return c, nil, core.NotFound("client")
+	}
+	return c, prefs, nil
 }
 
 // SetClientChannels replaces a client's channel settings.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/bookinggw/gateway/core"
@@ -59,14 +60,6 @@ func below(st core.MessageStatus) []string {
 	return out
 }
 
-func twilioChannels(c core.Channel) []string {
-	// Twilio reports SMS and WhatsApp alike: its SIDs are unique across both.
-	if c == core.ChannelSMS || c == core.ChannelWhatsApp {
-		return []string{string(core.ChannelSMS), string(core.ChannelWhatsApp)}
-	}
-	return []string{string(c)}
-}
-
 // ApplyStatus applies a provider's delivery report. It moves a message
 // forward only (delivered never returns to sent); a report for a message
 // still being sent by the attempt it names waits on the row (parked) and is
@@ -74,27 +67,81 @@ func twilioChannels(c core.Channel) []string {
 // the message as owing its fallback. Each path is one statement, without
 // a transaction: the fenced conditional updates decide.
 func (s *Store) ApplyStatus(ctx context.Context, r core.StatusReport) (core.Message, core.StatusOutcome, error) {
-	from := below(r.Status)
-	if len(from) == 0 {
+	return s.applyStatus(ctx, s.w, r)
+}
+
+// receiptHandledSQL records a delivery as handled in the transaction of
+// its effects; no row comes back when it was handled before.
+const receiptHandledSQL = `INSERT INTO webhook_events (provider, event_id, received_at, handled_at, attempts) VALUES ($1, $2, $3, $3, 1)
+	ON CONFLICT (provider, event_id) DO UPDATE SET attempts = webhook_events.attempts + 1, handled_at = excluded.handled_at
+	WHERE webhook_events.handled_at IS NULL RETURNING attempts`
+
+// ApplyStatusOnce records a status callback delivery (provider, eventID)
+// and applies its report in one transaction: first is false for a repeat,
+// which changes nothing. Either both are written or neither, so a failure
+// leaves the provider's retry to apply it.
+func (s *Store) ApplyStatusOnce(ctx context.Context, provider, eventID string, r core.StatusReport) (bool, core.Message, core.StatusOutcome, error) {
+	var first bool
+	var m core.Message
+	var out core.StatusOutcome
+	if done, err := s.handled(ctx, provider, eventID); err != nil || done {
+		return false, m, out, err
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var n int
+		err := s.stmtRow(ctx, tx, receiptHandledSQL, provider, eventID, ms(r.At)).Scan(&n)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("store: webhook event: %w", err)
+		}
+		first = true
+		m, out, err = s.applyStatus(ctx, tx, r)
+		return err
+	})
+	return first, m, out, err
+}
+
+// sqlList renders statuses as a SQL list of literals (they are our own
+// constants), so each status gives one fixed statement text to prepare.
+func sqlList(vals []string) string {
+	return "('" + strings.Join(vals, "', '") + "')"
+}
+
+// statusApplySQL moves a message (by provider id and message id, or by
+// provider id and Twilio's channels) to st if st advances it.
+func statusApplySQL(st core.MessageStatus, byID bool) string {
+	q := `UPDATE messages SET status = $1, updated_at = $2,
+		delivered_at = CASE WHEN $1 = 'delivered' THEN $2 ELSE delivered_at END,
+		error_code = CASE WHEN $3 <> '' THEN $3 ELSE error_code END,
+		fallback_due_at = CASE WHEN $4 AND fallback <> '[]' AND event_id <> '' THEN $2 ELSE fallback_due_at END
+		WHERE provider_id = $5 AND `
+	if byID {
+		q += `id = $6`
+	} else {
+		q += `channel IN ('sms', 'whatsapp') AND $6 = ''`
+	}
+	return q + ` AND status IN ` + sqlList(below(st)) + ` RETURNING ` + msgCols
+}
+
+// statusParkSQL keeps a report on a row its attempt is still sending.
+func statusParkSQL(st core.MessageStatus) string {
+	return `UPDATE messages SET pending_status = $1, pending_code = $2, pending_at = $3,
+		fallback_due_at = CASE WHEN $4 AND fallback <> '[]' AND event_id <> '' THEN $3 ELSE fallback_due_at END
+		WHERE id = $5 AND attempts = $6 AND status = 'sending' AND pending_status IN ` + sqlList(append([]string{""}, below(st)...)) +
+		` RETURNING ` + msgCols
+}
+
+const statusLookupSQL = `SELECT ` + msgCols + ` FROM messages WHERE provider_id = $1 AND channel IN ('sms', 'whatsapp')`
+
+func (s *Store) applyStatus(ctx context.Context, q querier, r core.StatusReport) (core.Message, core.StatusOutcome, error) {
+	if len(below(r.Status)) == 0 || (r.Channel != core.ChannelSMS && r.Channel != core.ChannelWhatsApp) {
 		return core.Message{}, core.StatusUnchanged, nil
 	}
 	apply := func() (core.Message, bool, error) {
-		set := `UPDATE messages SET status = $1, updated_at = $2,
-			delivered_at = CASE WHEN $1 = 'delivered' THEN $2 ELSE delivered_at END,
-			error_code = CASE WHEN $3 <> '' THEN $3 ELSE error_code END,
-			fallback_due_at = CASE WHEN $4 AND fallback <> '[]' AND event_id <> '' THEN $2 ELSE fallback_due_at END
-			WHERE provider_id = $5`
-		args := []any{string(r.Status), ms(r.At), r.Code, r.Permanent, r.ProviderID}
-		if r.MessageID != "" {
-			set += ` AND id = $6`
-			args = append(args, r.MessageID)
-		} else {
-			in, a := inList(" AND channel IN ", 6, twilioChannels(r.Channel))
-			set += in
-			args = append(args, a...)
-		}
-		in, a := inList(" AND status IN ", len(args)+1, from)
-		m, err := scanMsg(s.stmtRow(ctx, s.w, set+in+` RETURNING `+msgCols, append(args, a...)...))
+		m, err := scanMsg(s.stmtRow(ctx, q, statusApplySQL(r.Status, r.MessageID != ""), string(r.Status), ms(r.At), r.Code, r.Permanent,
+			r.ProviderID, r.MessageID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return m, false, nil
 		}
@@ -108,12 +155,7 @@ func (s *Store) ApplyStatus(ctx context.Context, r core.StatusReport) (core.Mess
 		return m, core.StatusApplied, err
 	}
 	if r.MessageID != "" && r.Attempt > 0 {
-		pending := append([]string{""}, from...)
-		in, a := inList(" AND pending_status IN ", 8, pending)
-		m, err = scanMsg(s.stmtRow(ctx, s.w, `UPDATE messages SET pending_status = $1, pending_code = $2, pending_at = $3,
-			fallback_due_at = CASE WHEN $4 AND fallback <> '[]' AND event_id <> '' THEN $3 ELSE fallback_due_at END
-			WHERE id = $5 AND attempts = $6 AND status = $7`+in+` RETURNING `+msgCols,
-			append([]any{string(r.Status), r.Code, ms(r.At), r.Permanent, r.MessageID, r.Attempt, string(core.MsgSending)}, a...)...))
+		m, err = scanMsg(s.stmtRow(ctx, q, statusParkSQL(r.Status), string(r.Status), r.Code, ms(r.At), r.Permanent, r.MessageID, r.Attempt))
 		if err == nil {
 			return m, core.StatusParked, nil
 		}
@@ -125,8 +167,7 @@ func (s *Store) ApplyStatus(ctx context.Context, r core.StatusReport) (core.Mess
 			return m, core.StatusApplied, err
 		}
 	}
-	in, a := inList(" AND channel IN ", 2, twilioChannels(r.Channel))
-	m, err = scanMsg(s.r.QueryRowContext(ctx, `SELECT `+msgCols+` FROM messages WHERE provider_id = $1`+in, append([]any{r.ProviderID}, a...)...))
+	m, err = scanMsg(s.stmtRow(ctx, q, statusLookupSQL, r.ProviderID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, core.StatusUnknown, nil
 	}
@@ -175,6 +216,9 @@ func (s *Store) ClearFallback(ctx context.Context, id string) error {
 // the same instant may both be handled: their effects are idempotent by
 // their own keys (ledger references, status ranks, inbound ids).
 func (s *Store) ClaimWebhook(ctx context.Context, provider, eventID string, at time.Time) (bool, error) {
+	if done, err := s.handled(ctx, provider, eventID); err != nil || done {
+		return false, err
+	}
 	var n int
 	err := s.stmtRow(ctx, s.w, `INSERT INTO webhook_events (provider, event_id, received_at, attempts) VALUES ($1, $2, $3, 1)
 		ON CONFLICT (provider, event_id) DO UPDATE SET attempts = webhook_events.attempts + 1 WHERE webhook_events.handled_at IS NULL
@@ -186,6 +230,23 @@ func (s *Store) ClaimWebhook(ctx context.Context, provider, eventID string, at t
 		return false, fmt.Errorf("store: webhook event: %w", err)
 	}
 	return true, nil
+}
+
+// handled reports whether a delivery is recorded as handled: a plain read,
+// so a repeat (Twilio's and Stripe's retries) costs no write and no commit
+// (an upsert that finds the row still locks it, which PostgreSQL logs and
+// flushes at commit).
+func (s *Store) handled(ctx context.Context, provider, eventID string) (bool, error) {
+	var done bool
+	err := s.stmtRow(ctx, s.r, `SELECT handled_at IS NOT NULL FROM webhook_events WHERE provider = $1 AND event_id = $2`,
+		provider, eventID).Scan(&done)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: webhook event: %w", err)
+	}
+	return done, nil
 }
 
 // FinishWebhook marks a delivery handled: later repeats are ignored.

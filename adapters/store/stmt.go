@@ -3,7 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"sync"
+
+	"github.com/bookinggw/gateway/core"
 )
 
 // stmtCache keeps prepared statements of the hot paths (claim, finish,
@@ -21,15 +24,28 @@ type stmtKey struct {
 	q  string
 }
 
-func (c *stmtCache) get(ctx context.Context, db *sql.DB, q string) (*sql.Stmt, error) {
+func (c *stmtCache) lookup(db *sql.DB, q string) *sql.Stmt {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if st, ok := c.m[stmtKey{db, q}]; ok {
+	return c.m[stmtKey{db, q}]
+}
+
+// get returns the cached statement, preparing it on a miss. The lock is
+// not held while preparing: SQLite's write pool has one connection, which
+// a transaction may hold until it too looks a statement up.
+func (c *stmtCache) get(ctx context.Context, db *sql.DB, q string) (*sql.Stmt, error) {
+	if st := c.lookup(db, q); st != nil {
 		return st, nil
 	}
 	st, err := db.PrepareContext(ctx, q)
 	if err != nil {
 		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.m[stmtKey{db, q}]; ok {
+		_ = st.Close()
+		return old, nil
 	}
 	if c.m == nil {
 		c.m = map[stmtKey]*sql.Stmt{}
@@ -59,9 +75,29 @@ func (s *Store) prepared(ctx context.Context, q querier, query string) *sql.Stmt
 			return st
 		}
 	case *sql.Tx:
-		// Transactions run on the write pool.
-		if st, err := s.stmts.get(ctx, s.w, query); err == nil {
+		// Transactions run on the write pool, whose one connection the
+		// transaction holds: preparing now would wait for it forever, so
+		// only statements prepared before (warm) are used.
+		if st := s.stmts.lookup(s.w, query); st != nil {
 			return v.StmtContext(ctx, st)
+		}
+	}
+	return nil
+}
+
+// warm prepares, on SQLite, the statements that hot paths run inside
+// transactions.
+func (s *Store) warm(ctx context.Context) error {
+	if s.dialect != SQLite {
+		return nil
+	}
+	qs := []string{receiptHandledSQL, statusLookupSQL}
+	for _, st := range []core.MessageStatus{core.MsgSent, core.MsgDelivered, core.MsgUndelivered, core.MsgFailed} {
+		qs = append(qs, statusApplySQL(st, true), statusApplySQL(st, false), statusParkSQL(st))
+	}
+	for _, q := range qs {
+		if _, err := s.stmts.get(ctx, s.w, q); err != nil {
+			return fmt.Errorf("store: prepare: %w", err)
 		}
 	}
 	return nil

@@ -62,6 +62,10 @@ func Open(ctx context.Context, url string, migrate bool) (*Store, error) {
 			s.Close()
 			return nil, err
 		}
+		if err := s.warm(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	return s, nil
 }

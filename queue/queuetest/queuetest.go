@@ -26,6 +26,7 @@ func RedisURL(db int) string {
 
 // Databases of the packages that run workers.
 const (
-	DBAPI   = 13
-	DBTests = 14
+	DBAPI      = 13
+	DBTests    = 14
+	DBWebhooks = 12
 )
