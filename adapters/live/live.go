@@ -493,6 +493,17 @@ func (sub *Subscription) Close() {
 	}
 }
 
+// Subscribers counts this process's open subscriptions.
+func (s *Stream) Subscribers() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, f := range s.orgs {
+		n += len(f.subs)
+	}
+	return n
+}
+
 // Close ends every subscription (their Next answers ErrClosed) and waits
 // for the reader. Publish keeps working.
 func (s *Stream) Close() error {
