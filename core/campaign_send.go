@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bookinggw/gateway/core/sms"
@@ -140,7 +141,7 @@ type SendVerdict struct {
 // rate are read now, and opt-outs are checked again, not only at freeze.
 func (s *CampaignService) CheckSend(ctx context.Context, m Message) (SendVerdict, error) {
 	var v SendVerdict
-	c, err := s.store.GetCampaignByID(ctx, m.CampaignID)
+	c, org, err := s.cached(ctx, m.CampaignID)
 	if err != nil {
 		return v, err
 	}
@@ -156,29 +157,18 @@ func (s *CampaignService) CheckSend(ctx context.Context, m Message) (SendVerdict
 	if c.Template != nil {
 		v.ContentSID = c.Template.ContentSID
 	}
-	org, err := s.store.GetOrganization(ctx, c.OrgID)
-	if err != nil {
-		return v, err
-	}
 	sender := m.From
 	if sender == "" {
 		if sender = org.SMSFrom; sender == "" {
 			sender = s.cfg.DefaultSMSFrom
 		}
 	}
-	facts, err := s.store.CampaignFacts(ctx, c.OrgID, []string{m.RecipientID}, sender)
+	outs, err := s.store.ClientOptOuts(ctx, c.OrgID, m.RecipientID, sender)
 	if err != nil {
 		return v, err
 	}
-	f := facts[m.RecipientID]
-	for _, p := range f.Prefs {
-		if p.Channel == m.Channel && p.OptedOut != nil {
-			v.Skip = reasonOptedOut + " of " + string(m.Channel) + " after the audience was frozen"
-			return v, nil
-		}
-	}
-	if slices.Contains(f.OptedOut, m.Channel) {
-		v.Skip = reasonOptedOut + " of " + string(m.Channel) + " (STOP to the sender) after the audience was frozen"
+	if slices.Contains(outs, m.Channel) {
+		v.Skip = reasonOptedOut + " of " + string(m.Channel) + " after the audience was frozen"
 		return v, nil
 	}
 	if c.Window != nil {
@@ -194,10 +184,52 @@ func (s *CampaignService) CheckSend(ctx context.Context, m Message) (SendVerdict
 	return v, nil
 }
 
+// campaignCacheTTL bounds how stale the send-time check's campaign may be:
+// a pause or a rate change reaches every worker within it.
+const campaignCacheTTL = 300 * time.Millisecond
+
+// campaignCache keeps each campaign and its organization for
+// campaignCacheTTL, so a campaign sending hundreds of messages a second
+// does not read them for each.
+type campaignCache struct {
+	mu sync.Mutex
+	m  map[string]cachedCampaign
+}
+
+type cachedCampaign struct {
+	c   Campaign
+	org Organization
+	at  time.Time
+}
+
+func (s *CampaignService) cached(ctx context.Context, id string) (Campaign, Organization, error) {
+	s.cache.mu.Lock()
+	e, ok := s.cache.m[id]
+	s.cache.mu.Unlock()
+	if ok && time.Since(e.at) < campaignCacheTTL {
+		return e.c, e.org, nil
+	}
+	c, err := s.store.GetCampaignByID(ctx, id)
+	if err != nil {
+		return c, Organization{}, err
+	}
+	org, err := s.store.GetOrganization(ctx, c.OrgID)
+	if err != nil {
+		return c, org, err
+	}
+	s.cache.mu.Lock()
+	if s.cache.m == nil || len(s.cache.m) > 1000 {
+		s.cache.m = map[string]cachedCampaign{}
+	}
+	s.cache.m[id] = cachedCampaign{c: c, org: org, at: time.Now()}
+	s.cache.mu.Unlock()
+	return c, org, nil
+}
+
 // CampaignStatus reads a campaign's status (the pipeline's last look
 // before it hands a message to the provider).
 func (s *CampaignService) CampaignStatus(ctx context.Context, id string) (CampaignStatus, error) {
-	c, err := s.store.GetCampaignByID(ctx, id)
+	c, _, err := s.cached(ctx, id)
 	return c.Status, err
 }
 

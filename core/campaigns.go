@@ -224,6 +224,9 @@ type CampaignStore interface {
 	ListClients(ctx context.Context, orgID string, q ClientQuery, p Page) ([]Client, error)
 	ClientVisits(ctx context.Context, orgID string, clientIDs []string, now time.Time) (map[string]VisitSummary, error)
 	CampaignFacts(ctx context.Context, orgID string, clientIDs []string, sender string) (map[string]CampaignFacts, error)
+	// ClientOptOuts lists the channels a client opted out of, and those
+	// their phone opted out of on sender (STOP).
+	ClientOptOuts(ctx context.Context, orgID, clientID, sender string) ([]Channel, error)
 	CreateCampaign(ctx context.Context, c Campaign) error
 	GetCampaign(ctx context.Context, orgID, id string) (Campaign, error)
 	ListCampaigns(ctx context.Context, orgID string, p Page) ([]Campaign, error)
@@ -269,6 +272,7 @@ type CampaignConfig struct {
 // CampaignService: mass mailings.
 type CampaignService struct {
 	base
+	cache  campaignCache
 	store  CampaignStore
 	queue  CampaignQueue
 	format CampaignFormat

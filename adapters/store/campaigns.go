@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -164,7 +165,7 @@ func (s *Store) AppendCampaignBatch(ctx context.Context, orgID string, b core.Ca
 		if len(b.Recipients) == 0 {
 			return nil
 		}
-		inserted, err := insertRecipients(ctx, tx, b.CampaignID, b.Recipients)
+		inserted, err := insertRecipients(ctx, tx, s.dialect == SQLite, b.CampaignID, b.Recipients)
 		if err != nil {
 			return err
 		}
@@ -187,11 +188,11 @@ func (s *Store) AppendCampaignBatch(ctx context.Context, orgID string, b core.Ca
 			}
 		}
 		if len(dups) > 0 {
-			if _, err := insertRecipients(ctx, tx, b.CampaignID, dups); err != nil {
+			if _, err := insertRecipients(ctx, tx, s.dialect == SQLite, b.CampaignID, dups); err != nil {
 				return err
 			}
 		}
-		if created, err = insertMessages(ctx, tx, msgs); err != nil {
+		if created, err = insertMessages(ctx, tx, s.dialect == SQLite, msgs); err != nil {
 			return err
 		}
 		return nil
@@ -206,17 +207,34 @@ func addressKey(r core.CampaignRecipient) string {
 	return string(r.Channel) + ":" + r.Address
 }
 
+// rowArgs builds the placeholders of a multi-row INSERT. SQLite gets
+// plain "?": its driver looks "$N" parameters up by name, one scan of
+// every name per parameter, which made a 500-row INSERT of messages
+// (15,500 parameters) take seconds.
+type rowArgs struct {
+	args   []any
+	sqlite bool
+}
+
+func (a *rowArgs) add(v any) string {
+	a.args = append(a.args, v)
+	if a.sqlite {
+		return "?"
+	}
+	return "$" + strconv.Itoa(len(a.args))
+}
+
 // insertRecipients writes rows in one statement and reports which ids
 // were written (the others' address key exists).
-func insertRecipients(ctx context.Context, tx *sql.Tx, campaignID string, rs []core.CampaignRecipient) (map[string]bool, error) {
-	var a args
+func insertRecipients(ctx context.Context, tx *sql.Tx, sqlite bool, campaignID string, rs []core.CampaignRecipient) (map[string]bool, error) {
+	a := &rowArgs{sqlite: sqlite}
 	vals := make([]string, len(rs))
 	for i, r := range rs {
 		vals[i] = "(" + strings.Join([]string{a.add(campaignID), a.add(r.ID), a.add(r.ClientID), a.add(string(r.Channel)), a.add(r.Address),
 			a.add(addressKey(r)), a.add(r.Locale), a.add(r.MessageID), a.add(r.Reason)}, ", ") + ")"
 	}
 	rows, err := tx.QueryContext(ctx, `INSERT INTO campaign_recipients (`+recipientCols+`) VALUES `+strings.Join(vals, ", ")+
-		` ON CONFLICT (campaign_id, address_key) DO NOTHING RETURNING id`, a...)
+		` ON CONFLICT (campaign_id, address_key) DO NOTHING RETURNING id`, a.args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: insert campaign recipients: %w", err)
 	}
@@ -234,11 +252,11 @@ func insertRecipients(ctx context.Context, tx *sql.Tx, campaignID string, rs []c
 
 // insertMessages writes outbox rows in one statement (the relay's
 // per-row insert is for events; a campaign writes hundreds at a time).
-func insertMessages(ctx context.Context, tx *sql.Tx, ms_ []core.Message) ([]core.Message, error) {
+func insertMessages(ctx context.Context, tx *sql.Tx, sqlite bool, ms_ []core.Message) ([]core.Message, error) {
 	if len(ms_) == 0 {
 		return nil, nil
 	}
-	var a args
+	a := &rowArgs{sqlite: sqlite}
 	vals := make([]string, len(ms_))
 	for i, m := range ms_ {
 		if m.Buttons == nil {
@@ -255,7 +273,7 @@ func insertMessages(ctx context.Context, tx *sql.Tx, ms_ []core.Message) ([]core
 		vals[i] = "(" + strings.Join(ph, ", ") + ")"
 	}
 	rows, err := tx.QueryContext(ctx, `INSERT INTO messages (`+msgCols+`) VALUES `+strings.Join(vals, ", ")+
-		` ON CONFLICT (org_id, dedupe_key) DO NOTHING RETURNING id`, a...)
+		` ON CONFLICT (org_id, dedupe_key) DO NOTHING RETURNING id`, a.args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: insert campaign messages: %w", err)
 	}
@@ -283,7 +301,7 @@ func (s *Store) InsertMessages(ctx context.Context, msgs []core.Message) ([]core
 	var out []core.Message
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		out, err = insertMessages(ctx, tx, msgs)
+		out, err = insertMessages(ctx, tx, s.dialect == SQLite, msgs)
 		return err
 	})
 	return out, err
@@ -464,6 +482,23 @@ func (s *Store) CampaignFacts(ctx context.Context, orgID string, ids []string, s
 			out[id] = f
 		}
 		return nil
+	})
+}
+
+// ClientOptOuts reads one client's channel opt-outs and the channels its
+// phone opted out of sender on (STOP), in one query: the send-time check
+// of a campaign message.
+func (s *Store) ClientOptOuts(ctx context.Context, orgID, clientID, sender string) ([]core.Channel, error) {
+	rows, err := s.stmtQuery(ctx, s.r, `SELECT channel FROM client_channels WHERE org_id = $1 AND client_id = $2 AND opted_out_at IS NOT NULL
+		UNION SELECT o.channel FROM clients c JOIN sender_optouts o ON o.phone = c.phone AND o.sender = $3 WHERE c.org_id = $1 AND c.id = $2`,
+		orgID, clientID, sender)
+	if err != nil {
+		return nil, fmt.Errorf("store: client opt-outs: %w", err)
+	}
+	return collect(rows, func(r interface{ Scan(...any) error }) (core.Channel, error) {
+		var ch string
+		err := r.Scan(&ch)
+		return core.Channel(ch), err
 	})
 }
 
