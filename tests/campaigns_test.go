@@ -353,3 +353,61 @@ func TestCampaignOptOutAtSendTime(t *testing.T) {
 		t.Fatalf("opted out after the freeze: got %d messages; progress %+v", perPhone(fake)[phoneN(39)], c.Progress)
 	}
 }
+
+// With a rate limit on, a confirmation from the sender a campaign keeps
+// busy takes the next free slot: it does not wait behind the campaign's
+// backlog.
+func TestCampaignConfirmationFirst(t *testing.T) {
+	if queuetest.RedisURL(queuetest.DBTests) == "" {
+		t.Skip("needs TEST_REDIS_URL")
+	}
+	e, fake := campaignEnv(t, backendsFor(t)[0].URL, map[string]string{"GATEWAY_RATE_SMS": "4/s"})
+	f := e.setup("Europe/Paris", allWeek(core.PeriodJSON{Start: "09:00", End: "18:00"}), core.ServiceInput{Name: "Massage", DurationMin: 60})
+	seedClients(t, e, 80, phoneN) // 20 s of backlog at 4/s
+	id := startCampaign(t, e, "")
+	waitFor(t, "campaign under way", 30*time.Second, func() bool { return len(fake.Messages()) >= 8 })
+	day := time.Now().In(time.FixedZone("CET", 3600)).AddDate(0, 0, 2).Format("2006-01-02")
+	booked := time.Now()
+	e.book(f, day+"T10:00:00+01:00")
+	var took time.Duration
+	waitFor(t, "the confirmation at the provider", 15*time.Second, func() bool {
+		for _, m := range fake.Messages() {
+			if strings.Contains(m.Body, "Massage") {
+				took = m.At.Sub(booked)
+				return true
+			}
+		}
+		return false
+	})
+	c := e.campaign(id)
+	t.Logf("confirmation reached the provider %s after booking; campaign pending %d", took, c.Progress.Pending)
+	if took > 3*time.Second || c.Progress.Pending < 20 {
+		t.Fatalf("confirmation took %s with %d campaign messages pending: it waited behind the campaign", took, c.Progress.Pending)
+	}
+	e.must(200, "POST", "/api/v1/campaigns/"+id+"/cancel", nil, nil)
+}
+
+// Provider status callbacks flow into the campaign's counters.
+func TestCampaignDeliveryCounters(t *testing.T) {
+	if queuetest.RedisURL(queuetest.DBTests) == "" {
+		t.Skip("needs TEST_REDIS_URL")
+	}
+	e, fake := campaignEnv(t, backendsFor(t)[0].URL, nil)
+	seedClients(t, e, 10, phoneN)
+	id := startCampaign(t, e, "")
+	waitStatus(t, e, id, core.CampaignFinished, 30*time.Second)
+	msgs := fake.Messages()
+	for i, m := range msgs[:4] {
+		st := "delivered"
+		if i == 3 {
+			st = "undelivered"
+		}
+		if code := e.statusCallback(fake, m.SID, st, true); code != 204 {
+			t.Fatalf("callback: %d", code)
+		}
+	}
+	c := e.campaign(id)
+	if c.Progress.Delivered != 3 || c.Progress.Failed != 1 || c.Progress.Sent != 6 {
+		t.Fatalf("progress after callbacks %+v", c.Progress)
+	}
+}
