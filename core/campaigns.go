@@ -78,8 +78,8 @@ type Campaign struct {
 	Status         CampaignStatus    `json:"status"`
 	StatusReason   string            `json:"status_reason,omitempty"`
 	// CenterIDs is the campaign's scope: the centres whose staff see it and
-	// whose clients it may reach (with clients of no centre); empty is the
-	// whole organization (directors only).
+	// whose clients it may reach (with clients of no centre; "" stands for
+	// those alone); empty is the whole organization (directors only).
 	CenterIDs   []string        `json:"center_ids"`
 	CreatedBy   string          `json:"created_by"`
 	FrozenAt    *time.Time      `json:"frozen_at,omitempty" doc:"when the audience was frozen (sending started)"`
@@ -309,7 +309,7 @@ func campaignVisible(p Principal, c Campaign) bool {
 		return false
 	}
 	for _, id := range c.CenterIDs {
-		if !p.CanCenter(id) {
+		if id != "" && !p.CanCenter(id) {
 			return false
 		}
 	}
@@ -484,10 +484,8 @@ func (s *CampaignService) CreateCampaign(ctx context.Context, p Principal, in Ca
 	case len(in.Audience.CenterIDs) > 0:
 		c.CenterIDs = slices.Clone(in.Audience.CenterIDs)
 	case !p.AllCenters():
-		c.CenterIDs = slices.Clone(p.CenterIDs)
-	}
-	if !p.AllCenters() && len(c.CenterIDs) == 0 {
-		return Campaign{}, Forbidden("a campaign needs centres you have access to")
+		// The caller's centres and "" (clients of no centre): what they see.
+		c.CenterIDs = s.policy.VisibleCenters(p)
 	}
 	prev, err := s.preview(ctx, c, 1)
 	if err != nil {

@@ -411,3 +411,95 @@ func TestCampaignDeliveryCounters(t *testing.T) {
 		t.Fatalf("progress after callbacks %+v", c.Progress)
 	}
 }
+
+// The audience filters: groups (a client in two selected groups once),
+// activity status, language, explicit ids; archived clients left out.
+func TestCampaignAudience(t *testing.T) {
+	e := newAPIEnv(t, backendsFor(t)[0].URL)
+	ids := seedClients(t, e, 6, phoneN)
+	var g1, g2 idOnly
+	e.must(201, "POST", "/api/v1/client-groups", map[string]any{"name": "VIP"}, &g1)
+	e.must(201, "POST", "/api/v1/client-groups", map[string]any{"name": "Yoga"}, &g2)
+	for _, m := range []struct{ g, c string }{{g1.ID, ids[0]}, {g2.ID, ids[0]}, {g2.ID, ids[1]}, {g1.ID, ids[2]}} {
+		if st := e.do(e.key, "PUT", "/api/v1/client-groups/"+m.g+"/members/"+m.c, nil, nil); st != 204 {
+			t.Fatalf("member: %d", st)
+		}
+	}
+	e.must(200, "POST", "/api/v1/clients/"+ids[2]+"/archive", nil, nil)
+	e.must(200, "PATCH", "/api/v1/clients/"+ids[3], map[string]any{"language": "de"}, nil)
+	preview := func(audience string) core.CampaignPreview {
+		t.Helper()
+		var c idOnly
+		e.must(201, "POST", "/api/v1/campaigns", rawJSON(`{"name":"A","channels":["sms"],"audience":`+audience+
+			`,"texts":{"fr":"Bonjour","de":"Hallo"},"fallback_locale":"fr","send_now":true}`), &c)
+		var p core.CampaignPreview
+		e.must(200, "GET", "/api/v1/campaigns/"+c.ID+"/preview", nil, &p)
+		return p
+	}
+	for _, tc := range []struct {
+		name, audience string
+		want           int
+	}{
+		{"all but the archived", `{"all":true}`, 5},
+		{"two groups sharing a client, archived left out", `{"group_ids":["` + g1.ID + `","` + g2.ID + `"]}`, 2},
+		{"language", `{"languages":["de"]}`, 1},
+		{"explicit ids", `{"client_ids":["` + ids[4] + `","` + ids[5] + `"]}`, 2},
+		{"new clients are inactive, none lost", `{"statuses":["inactive"]}`, 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if p := preview(tc.audience); p.Recipients != tc.want {
+				t.Errorf("recipients %d, want %d (%+v)", p.Recipients, tc.want, p)
+			}
+		})
+	}
+	var p problem
+	if st := e.do(e.key, "POST", "/api/v1/campaigns", rawJSON(`{"name":"A","channels":["sms"],"audience":{"statuses":["lost"]},
+		"texts":{"fr":"Bonjour"},"send_now":true}`), &p); st != 400 {
+		t.Errorf("an audience of lost clients when none is lost: %d, want 400", st)
+	}
+}
+
+// "Send a test to me" reaches the calling staff member only; a WhatsApp
+// campaign goes out as a content template (ContentSid + variables).
+func TestCampaignTestAndWhatsApp(t *testing.T) {
+	if queuetest.RedisURL(queuetest.DBTests) == "" {
+		t.Skip("needs TEST_REDIS_URL")
+	}
+	e, fake := campaignEnv(t, backendsFor(t)[0].URL, nil)
+	ids := seedClients(t, e, 3, phoneN)
+	var mk idOnly
+	e.must(201, "POST", "/api/v1/staff", map[string]any{"name": "Marie Marketing", "role": "marketer", "phone": "+33655555555"}, &mk)
+	var k map[string]any
+	e.must(201, "POST", "/api/v1/api-keys", map[string]any{"name": "mk", "staff_id": mk.ID}, &k)
+	key := k["key"].(string)
+	var c idOnly
+	if st := e.do(key, "POST", "/api/v1/campaigns", rawJSON(`{"name":"T","channels":["sms"],"audience":{"all":true},
+		"texts":{"fr":"Bonjour {{first_name}}"},"send_now":true}`), &c); st != 201 {
+		t.Fatalf("marketer creates: %d", st)
+	}
+	var m core.Message
+	if st := e.do(key, "POST", "/api/v1/campaigns/"+c.ID+"/test", rawJSON(`{}`), &m); st != 200 {
+		t.Fatalf("test send: %d", st)
+	}
+	waitFor(t, "the test at the provider", 15*time.Second, func() bool { return len(fake.Messages()) == 1 })
+	time.Sleep(500 * time.Millisecond)
+	if got := fake.Messages(); len(got) != 1 || got[0].To != "+33655555555" || got[0].Body != "Bonjour Marie" {
+		t.Fatalf("test send reached %+v", got)
+	}
+	// WhatsApp: client 0 consents, the others have no consent.
+	e.must(200, "PUT", "/api/v1/clients/"+ids[0]+"/channels", rawJSON(`{"channels":[{"channel":"whatsapp","consent":true}]}`), nil)
+	fake.Reset()
+	var w idOnly
+	e.must(201, "POST", "/api/v1/campaigns", rawJSON(`{"name":"W","channels":["whatsapp"],"audience":{"all":true},
+		"whatsapp_template":{"content_sid":"HX0123456789abcdef0123456789abcdef","variables":{"1":"{{first_name}}"}},"send_now":true}`), &w)
+	e.must(200, "POST", "/api/v1/campaigns/"+w.ID+"/schedule", rawJSON(`{}`), nil)
+	got := waitStatus(t, e, w.ID, core.CampaignFinished, 30*time.Second)
+	msgs := fake.Messages()
+	if len(msgs) != 1 || msgs[0].Form.Get("ContentSid") != "HX0123456789abcdef0123456789abcdef" ||
+		msgs[0].Form.Get("ContentVariables") != `{"1":"Client0"}` || msgs[0].To != "whatsapp:"+phoneN(0) {
+		t.Fatalf("WhatsApp campaign sent %+v", msgs)
+	}
+	if got.Progress.Skipped != 2 || got.Progress.Reasons["no WhatsApp consent"] != 2 {
+		t.Errorf("progress %+v", got.Progress)
+	}
+}
