@@ -47,6 +47,8 @@ type Services struct {
 	Messaging *MessagingService
 	Reminders *ReminderService
 	Offers    *OfferService
+	// Campaigns is made by NewCampaignService once the queue exists.
+	Campaigns *CampaignService
 }
 
 // NewServices wires every context but messaging to its port.
