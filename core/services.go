@@ -21,6 +21,7 @@ type Store interface {
 	MessagingStore
 	ReminderStore
 	OfferStore
+	CallStore
 }
 
 // Directory reads the tenancy records every context checks references
@@ -47,6 +48,9 @@ type Services struct {
 	Messaging *MessagingService
 	Reminders *ReminderService
 	Offers    *OfferService
+	// Calls is made by NewCallService (it takes the live-events stream and
+	// the telephony provider).
+	Calls *CallService
 }
 
 // NewServices wires every context but messaging to its port.
