@@ -175,6 +175,34 @@ func (s *CallService) Incoming(ctx context.Context, in IncomingCall) (IncomingAn
 	return ans, nil
 }
 
+// InitCall is the record of a call first seen through a later report
+// (a provider-neutral "answered" or "missed" without "ringing"): its centre
+// and the client of the caller's number. in must name the organization and
+// centre.
+func (s *CallService) InitCall(ctx context.Context, in IncomingCall, direction string) (Call, error) {
+	from, err := NormalizePhone(in.From, "")
+	if err != nil {
+		from = in.From
+	}
+	to, err := NormalizePhone(in.To, "")
+	if err != nil {
+		to = in.To
+	}
+	c := Call{ID: NewID(), OrgID: in.OrgID, CenterID: in.CenterID, Provider: in.Provider, ProviderCallID: in.CallID, Direction: direction,
+		From: from, To: to, Status: CallRinging, StartedAt: in.At}
+	cs, err := s.store.ClientsWithPhone(ctx, in.OrgID, from)
+	if err != nil {
+		return c, err
+	}
+	if len(cs) > 0 {
+		c.ClientID = cs[0].ID
+	}
+	if direction == CallOutbound {
+		c.From, c.To = c.To, c.From
+	}
+	return c, nil
+}
+
 // card builds the caller's card; an unknown number is a card with only it.
 func (s *CallService) card(ctx context.Context, org Organization, phone string) (CallCard, error) {
 	card := CallCard{Phone: phone}
