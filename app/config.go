@@ -53,6 +53,9 @@ type Config struct {
 	Rates queue.Rates
 	// Clock is the service's clock; nil is the system clock. Tests set it.
 	Clock core.Clock
+	// Live is the live-events stream calls publish to; nil publishes
+	// nothing (until the stream is wired, tests set a recorder).
+	Live core.LiveEvents
 }
 
 // FromEnv reads the configuration, applying defaults and refusing bad values.
