@@ -16,6 +16,18 @@ func (s *Server) callRoutes() {
 	if svc == nil {
 		return
 	}
+	// The provider-neutral call-event webhook (served by webhooks/).
+	s.spec.add(Route{Method: "POST", Path: "/webhooks/calls/:connection", Tag: "webhooks", Public: true, Webhook: true, Req: core.CallEvent{},
+		Resp:    map[string]any{},
+		Summary: "a call event from a PBX or call-tracking app: ringing pops up the caller's card, missed leaves a call-back",
+		Description: "Sign the exact body: X-Calls-Signature = \"sha256=\" + hex(HMAC-SHA256(connection secret, X-Calls-Timestamp + \".\" + body)), " +
+			"X-Calls-Timestamp = Unix seconds, within 5 minutes of the gateway's clock. A bad signature, a stale timestamp or an unknown or " +
+			"revoked connection is a 403 and changes nothing; a repeat of (call_id, event) answers 200 with repeat=true. Example: " +
+			"ts=$(date +%s); body='{\"call_id\":\"c1\",\"event\":\"ringing\",\"from\":\"+33612345678\",\"to\":\"+33140000000\"}'; " +
+			"sig=$(printf '%s.%s' \"$ts\" \"$body\" | openssl dgst -sha256 -hmac \"$SECRET\" -hex | sed 's/.* //'); " +
+			"curl -H \"X-Calls-Timestamp: $ts\" -H \"X-Calls-Signature: sha256=$sig\" -d \"$body\" $GATEWAY_PUBLIC_URL/webhooks/calls/$CONNECTION_ID",
+		Headers: []Param{{Name: "X-Calls-Timestamp", Type: "string", Required: true, Description: "Unix seconds"},
+			{Name: "X-Calls-Signature", Type: "string", Required: true, Description: "sha256=<hex HMAC-SHA256 of timestamp.body>"}}})
 	s.handle(Route{Method: "GET", Path: "/calls", Tag: "calls", Resp: core.Call{}, List: true,
 		Summary: "the call log of the centres the caller sees (Twilio and provider-neutral connections), oldest first",
 		Query:   []Param{{Name: "center_id", Type: "string"}, {Name: "client_id", Type: "string"}}},
@@ -91,7 +103,9 @@ func (s *Server) callRoutes() {
 			}
 		})
 	s.handle(Route{Method: "GET", Path: "/call-settings", Tag: "calls", Resp: core.CallOrgSettings{}, Summary: "the organization's telephony options"},
-		func(c *gin.Context) { respond(c, http.StatusOK)(svc.GetCallOrgSettings(c.Request.Context(), principal(c))) })
+		func(c *gin.Context) {
+			respond(c, http.StatusOK)(svc.GetCallOrgSettings(c.Request.Context(), principal(c)))
+		})
 	s.handle(Route{Method: "PUT", Path: "/call-settings", Tag: "calls", Req: core.CallOrgSettings{}, Resp: core.CallOrgSettings{},
 		Summary: "set the organization's telephony options (director)"},
 		func(c *gin.Context) {

@@ -437,3 +437,15 @@ type Voice interface {
 	PlaceCall(ctx context.Context, c VoiceCall) (string, error)
 	FetchCall(ctx context.Context, sid string) (VoiceState, error)
 }
+
+// CallEvent is a provider-neutral call event (POST /webhooks/calls/{connection}).
+type CallEvent struct {
+	CallID       string    `json:"call_id" doc:"the provider's id of the call (at most 200 characters); events of one call share it"`
+	Event        string    `json:"event" doc:"ringing, answered, ended or missed"`
+	From         string    `json:"from" doc:"the calling number, E.164 (+33612345678)"`
+	To           string    `json:"to" doc:"the called number"`
+	Direction    string    `json:"direction" doc:"inbound (default) or outbound"`
+	At           time.Time `json:"at" doc:"when it happened (RFC 3339); default: when received"`
+	DurationSec  int       `json:"duration_sec" doc:"talk time, on ended"`
+	RecordingURL string    `json:"recording_url" doc:"a recording of the call or voicemail"`
+}

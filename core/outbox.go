@@ -118,7 +118,6 @@ type Recipient struct {
 // RecipientCenter addresses a centre's staff channel (Center.SlackChannel).
 const RecipientCenter = "center"
 
-
 // Intent is what core decides to say to whom; the router and templates
 // turn it into a message.
 type Intent struct {

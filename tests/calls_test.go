@@ -566,7 +566,9 @@ func TestCallEventWebhook(t *testing.T) {
 // reconciled with the Calls API.
 func TestClickToCallAndStuckCalls(t *testing.T) {
 	ce := newCallEnv(t, backends(t)[0].url)
-	var me struct{ StaffID string `json:"staff_id"` }
+	var me struct {
+		StaffID string `json:"staff_id"`
+	}
 	ce.must(200, "GET", "/api/v1/me", nil, &me)
 	// Without a phone on the caller's card: a clear 400.
 	var p problem
@@ -614,7 +616,9 @@ func TestPlannedCalls(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			ce := newCallEnv(t, b.url)
-			var me struct{ StaffID string `json:"staff_id"` }
+			var me struct {
+				StaffID string `json:"staff_id"`
+			}
 			ce.must(200, "GET", "/api/v1/me", nil, &me)
 			// Thirty days on with no visit: the client is lost.
 			ce.clock.Set(monday10.AddDate(0, 0, 30))

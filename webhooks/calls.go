@@ -27,16 +27,7 @@ const (
 )
 
 // CallEvent is the body of POST /webhooks/calls/{connection}.
-type CallEvent struct {
-	CallID       string    `json:"call_id"`
-	Event        string    `json:"event" doc:"ringing, answered, ended or missed"`
-	From         string    `json:"from"`
-	To           string    `json:"to"`
-	Direction    string    `json:"direction" doc:"inbound (default) or outbound"`
-	At           time.Time `json:"at" doc:"when it happened (RFC 3339); default: when received"`
-	DurationSec  int       `json:"duration_sec"`
-	RecordingURL string    `json:"recording_url"`
-}
+type CallEvent = core.CallEvent
 
 // SignCallEvent computes the X-Calls-Signature of a body sent at ts.
 func SignCallEvent(secret string, ts int64, body []byte) string {
