@@ -23,10 +23,13 @@ type Route struct {
 	List    bool
 	Query   []Param
 	Public  bool // no API key needed
+	// ContentType of the success response (default application/json);
+	// text/event-stream documents Resp as the data of each event.
+	ContentType string
+	Headers     []Param // documented request headers
 	// Webhook documents a provider callback outside /api/v1 (registered by
 	// the webhooks package, not by handle): Path is absolute.
 	Webhook     bool
-	Headers     []Param
 	Description string
 }
 
@@ -104,6 +107,10 @@ func (o *openAPI) Document() []byte {
 				"schema": map[string]any{"type": "object", "properties": map[string]any{
 					"items":       map[string]any{"type": "array", "items": o.schemaOf(reflect.TypeOf(r.Resp))},
 					"next_cursor": map[string]any{"type": "string"}}}}}}
+		case r.ContentType == "text/event-stream":
+			resp[code] = map[string]any{"description": "an event stream; each event's data is this object as JSON",
+				"content": map[string]any{r.ContentType: map[string]any{"schema": map[string]any{"type": "string",
+					"description": "text/event-stream", "x-event-data": o.schemaOf(reflect.TypeOf(r.Resp))}}}}
 		default:
 			resp[code] = map[string]any{"description": "ok", "content": map[string]any{"application/json": map[string]any{
 				"schema": o.schemaOf(reflect.TypeOf(r.Resp))}}}

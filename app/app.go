@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/bookinggw/gateway/adapters/devsink"
+	"github.com/bookinggw/gateway/adapters/live"
 	"github.com/bookinggw/gateway/adapters/store"
 	"github.com/bookinggw/gateway/adapters/stripe"
 	"github.com/bookinggw/gateway/adapters/twilio"
@@ -37,7 +38,11 @@ type App struct {
 	Notify   *notify.Dispatcher
 	// DevSink keeps what channels without a provider would have sent.
 	DevSink *devsink.Sink
-	worker  *queue.Worker
+	// Live publishes live events to the staff screens of every API
+	// process (GET /api/v1/events); services take it in their constructors.
+	Live   core.LiveEvents
+	live   *live.Stream
+	worker *queue.Worker
 }
 
 // New opens the store (running migrations) and the queue and wires
@@ -66,6 +71,9 @@ func (a *App) wire() error {
 		clock = a.Config.Clock
 	}
 	qc := queue.NewClient(a.Broker).WithSendTimeout(a.Config.SendTimeout)
+	a.live = live.New(a.Broker.Redis, live.Config{Retention: a.Config.LiveRetention, MaxEvents: a.Config.LiveMaxEvents,
+		Now: clock.Now, Log: a.Log})
+	a.Live = a.live
 	svc, err := core.NewServices(a.Store, clock, eventSink{pub: qc, log: a.Log})
 	if err != nil {
 		return err
@@ -116,9 +124,13 @@ func (a *App) wire() error {
 		}
 		voice = tw
 	}
-	// Live is nil until the live-events stream is on main: calls are logged
-	// and told through the pipeline, and pop-ups wait for the stream.
-	if _, err := core.NewCallService(svc, core.CallConfig{Store: a.Store, Live: a.Config.Live, Voice: voice, Log: a.Log,
+	// Pop-ups go to the live-events stream (GET /api/v1/events); a test may
+	// record them instead (Config.Live).
+	var callLive core.LiveEvents = a.Live
+	if a.Config.Live != nil {
+		callLive = a.Config.Live
+	}
+	if _, err := core.NewCallService(svc, core.CallConfig{Store: a.Store, Live: callLive, Voice: voice, Log: a.Log,
 		StatusCallback: a.Config.PublicURL + "/webhooks/twilio/voice/status"}); err != nil {
 		return err
 	}
@@ -146,6 +158,9 @@ func (a *App) wire() error {
 		Now:            clock.Now,
 		DevOutbox:      dev,
 		Unmatched:      a.Store,
+		Live:           a.live,
+		LiveHeartbeat:  a.Config.LiveHeartbeat,
+		LiveReauth:     a.Config.LiveReauth,
 	})
 	webhooks.Mount(a.HTTP.Engine, webhooks.Config{Store: a.Store, Clock: clock, Log: a.Log, PublicURL: a.Config.PublicURL,
 		TwilioAuthToken: a.Config.Providers.TwilioAuthToken, Registry: reg, MaxBody: a.Config.MaxBodyBytes, Queue: qc,
@@ -200,6 +215,9 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn)}
+	// Event streams never finish on their own: end them when shutdown
+	// starts, or Shutdown would wait for them until its timeout.
+	srv.RegisterOnShutdown(a.HTTP.StopStreams)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	a.Log.Info("gateway started", "addr", ln.Addr().String(), "role", string(a.Config.Role),
@@ -228,6 +246,9 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 // Close releases the queue and the store.
 func (a *App) Close() error {
 	var err error
+	if a.live != nil {
+		err = a.live.Close()
+	}
 	if a.Broker != nil {
 		err = errors.Join(err, a.Broker.Close())
 	}

@@ -691,3 +691,96 @@ func TestPlannedCalls(t *testing.T) {
 		})
 	}
 }
+
+// sseLines opens GET /api/v1/events with key and sends each data line.
+func (ce *callEnv) sseLines(t *testing.T, key string) <-chan string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, "GET", ce.srv.URL+"/api/v1/events", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 {
+		t.Fatalf("events: %d", resp.StatusCode)
+	}
+	out := make(chan string, 100)
+	go func() {
+		defer resp.Body.Close()
+		defer close(out)
+		buf := make([]byte, 0, 4096)
+		tmp := make([]byte, 4096)
+		for {
+			n, err := resp.Body.Read(tmp)
+			buf = append(buf, tmp[:n]...)
+			for {
+				i := bytes.IndexByte(buf, '\n')
+				if i < 0 {
+					break
+				}
+				if line := string(buf[:i]); strings.HasPrefix(line, "data:") {
+					out <- strings.TrimSpace(strings.TrimPrefix(line, "data:"))
+				}
+				buf = buf[i+1:]
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// An incoming call reaches the SSE stream of its centre's staff, with the
+// card, and not the stream of another centre's.
+func TestVoiceIncomingOnCentreStream(t *testing.T) {
+	fake := twiliotest.New(t, twSID, twToken)
+	e := newAPIEnv(t, backends(t)[0].url, map[string]string{"TWILIO_ACCOUNT_SID": twSID, "TWILIO_AUTH_TOKEN": twToken,
+		"TWILIO_FROM": twFrom, "TWILIO_BASE_URL": fake.URL})
+	e.clock.Set(monday10)
+	ce := &callEnv{apiEnv: e, fake: fake}
+	var c, o, cl idOnly
+	e.must(201, "POST", "/api/v1/centers", map[string]any{"name": "Centre Bastille", "timezone": "Europe/Paris"}, &c)
+	e.must(201, "POST", "/api/v1/centers", map[string]any{"name": "Centre Lyon", "timezone": "Europe/Paris"}, &o)
+	e.must(201, "POST", "/api/v1/clients", map[string]any{"name": "Élodie Martin", "phone": callerPhone, "center_ids": []string{c.ID}}, &cl)
+	e.must(200, "PUT", "/api/v1/centers/"+c.ID+"/call-settings", map[string]any{"voice_number": voiceNumber, "hours": core.WeeklyJSON{}}, nil)
+	keyOf := func(center string) string {
+		var st idOnly
+		e.must(201, "POST", "/api/v1/staff", map[string]any{"name": "Admin " + center[:8], "role": "administrator", "center_ids": []string{center}}, &st)
+		var k map[string]any
+		e.must(201, "POST", "/api/v1/api-keys", map[string]any{"name": "k", "staff_id": st.ID}, &k)
+		return k["key"].(string)
+	}
+	mine, other := ce.sseLines(t, keyOf(c.ID)), ce.sseLines(t, keyOf(o.ID))
+	time.Sleep(300 * time.Millisecond) // the streams are subscribed
+	ce.ring(t, "CA0900", callerPhone, voiceNumber)
+	deadline := time.After(10 * time.Second)
+	found := false
+	for !found {
+		select {
+		case line := <-mine:
+			if strings.Contains(line, `"call.incoming"`) {
+				if !strings.Contains(line, "Élodie Martin") || !strings.Contains(line, c.ID) {
+					t.Errorf("event without the card: %s", line)
+				}
+				found = true
+			}
+		case <-deadline:
+			t.Fatal("no call.incoming on the centre's stream")
+		}
+	}
+	quiet := time.After(time.Second)
+	for {
+		select {
+		case line := <-other:
+			if strings.Contains(line, "call.") {
+				t.Fatalf("another centre's stream got the call: %s", line)
+			}
+		case <-quiet:
+			return
+		}
+	}
+}
