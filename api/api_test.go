@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +24,7 @@ import (
 	"github.com/bookinggw/gateway/app"
 	"github.com/bookinggw/gateway/core"
 	"github.com/bookinggw/gateway/queue/queuetest"
+	"github.com/bookinggw/gateway/webhooks"
 )
 
 func TestMain(m *testing.M) {
@@ -315,16 +318,31 @@ func makeResources(t *testing.T, cb client, relay func(), o resourceOpts) tenant
 		`,"texts":{"fr":"Bonjour {{first_name}}"},"send_at":"`+day.AddDate(0, 0, 30).Format(time.RFC3339)+`"}`), 201)
 	k := must[map[string]any](t, cb.post("/api/v1/api-keys", `{"name":"B extra","staff_id":"`+staff+`"}`), 201)
 	b.keyPlain = k["key"].(string)
+	// Telephony: a connection, a call it reported (missed: a call-back),
+	// a planned call and the centre's call settings.
+	must[map[string]any](t, cb.put("/api/v1/centers/"+center+"/call-settings", `{"voice_number":"+3319`+fmt.Sprintf("%07d", time.Now().UnixNano()%10_000_000)+`","hours":{}}`), 200)
+	conn := must[core.CallConnection](t, cb.post("/api/v1/call-connections", `{"name":"B PBX","center_id":"`+center+`"}`), 201)
+	ev := `{"call_id":"b-call-` + center + `","event":"missed","from":"+33612345678","to":"+33100000000"}`
+	ts := time.Now().Unix()
+	if r := cb.do(req{Method: "POST", Path: "/webhooks/calls/" + conn.ID, Body: ev, CT: "application/json", Header: map[string]string{
+		webhooks.CallTimestampHeader: strconv.FormatInt(ts, 10), webhooks.CallSignatureHeader: webhooks.SignCallEvent(conn.Secret, ts, []byte(ev))}}); r.Status != 200 {
+		t.Fatalf("B's call event: %d %s", r.Status, r.Body)
+	}
+	callID := must[list[core.Call]](t, cb.get("/api/v1/calls?center_id="+center), 200).Items[0].ID
+	planned := id(cb.post("/api/v1/planned-calls", `{"client_id":"`+cl+`","center_id":"`+center+`","staff_id":"`+staff+`","due_at":"`+start+`","note":"B"}`), 201)
 	b.ids = map[string]string{"centers": center, "staff": staff, "services": service, "rooms": room, "clients": cl,
 		"appointments": appt, "waiting-list": waiting, "invitations": inv, "api-keys": k["id"].(string), "messages": msgs.Items[0].ID, "package-sales": sale,
-		"packages": pkg, "client-groups": group, "campaigns": campaign}
+		"packages": pkg, "client-groups": group, "campaigns": campaign,
+		"calls": callID, "planned-calls": planned, "call-connections": conn.ID}
 	b.snapshots = []string{"/api/v1/organization", "/api/v1/centers", "/api/v1/centers/" + center, "/api/v1/staff", "/api/v1/staff/" + staff,
 		"/api/v1/staff/" + staff + "/schedule", "/api/v1/services", "/api/v1/services?owner_id=" + staff, "/api/v1/services/" + service, "/api/v1/rooms", "/api/v1/rooms/" + room,
 		"/api/v1/rooms/" + room + "/schedule", "/api/v1/clients", "/api/v1/clients?archived=all", "/api/v1/clients/" + cl, "/api/v1/clients/" + cl + "/family",
 		"/api/v1/appointments", "/api/v1/appointments/" + appt, "/api/v1/appointments/" + appt + "/payments", "/api/v1/waiting-list",
 		"/api/v1/invitations", "/api/v1/invitations/" + inv, "/api/v1/client-groups", "/api/v1/clients?group_id=" + group, "/api/v1/messages", "/api/v1/package-sales", "/api/v1/package-sales/" + sale, "/api/v1/debtors",
 		"/api/v1/centers/" + center + "/reminder-policy", "/api/v1/services/" + service + "/reminder-policy", "/api/v1/failed-events",
-		"/api/v1/campaigns", "/api/v1/campaigns/" + campaign, "/api/v1/campaigns/" + campaign + "/recipients"}
+		"/api/v1/campaigns", "/api/v1/campaigns/" + campaign, "/api/v1/campaigns/" + campaign + "/recipients",
+		"/api/v1/calls", "/api/v1/calls/" + callID, "/api/v1/planned-calls?status=all", "/api/v1/planned-calls/" + planned,
+		"/api/v1/centers/" + center + "/call-settings", "/api/v1/call-connections", "/api/v1/call-settings"}
 	return b
 }
 
@@ -371,6 +389,8 @@ func crossBodies(b tenantB) map[string]string {
 		"POST /api/v1/waiting-list/:id/status":    `{"status":"removed"}`,
 		"POST /api/v1/services/:id/import":        `{}`,
 		"POST /api/v1/invitations/:id/deactivate": ``,
+		"PUT /api/v1/centers/:id/call-settings":   `{"voice_number":"+33100000555","hours":{}}`,
+		"POST /api/v1/planned-calls/:id/result":   `{"result":"hijacked","next_due_at":"` + day.Format(time.RFC3339) + `"}`,
 	}
 }
 

@@ -59,6 +59,10 @@ func TestCenterIsolation(t *testing.T) {
 			// The centre's clients (and their packages) are every staff
 			// member's of the centre: theirs to change too.
 			"/api/v1/clients/:id*": false, "/api/v1/package-sales/:id*": false, "/api/v1/client-groups/:id/members/:client_id": false,
+			// The centre's calls, planned calls and call settings are the
+			// centre's staff's: they work through the planned calls.
+			"/api/v1/calls/:id": true, "GET /api/v1/planned-calls/:id": true, "POST /api/v1/planned-calls/:id/result": false,
+			"/api/v1/centers/:id/call-settings": true,
 		}
 		for _, tc := range []struct {
 			name    string

@@ -27,6 +27,10 @@ type Route struct {
 	// text/event-stream documents Resp as the data of each event.
 	ContentType string
 	Headers     []Param // documented request headers
+	// Webhook documents a provider callback outside /api/v1 (registered by
+	// the webhooks package, not by handle): Path is absolute.
+	Webhook     bool
+	Description string
 }
 
 // Param is a documented query parameter.
@@ -49,11 +53,17 @@ func (o *openAPI) Document() []byte {
 	paths := map[string]map[string]any{}
 	for _, r := range o.routes {
 		p := "/api/v1" + ginToOpenAPI(r.Path)
+		if r.Webhook {
+			p = ginToOpenAPI(r.Path)
+		}
 		if paths[p] == nil {
 			paths[p] = map[string]any{}
 		}
 		op := map[string]any{"summary": r.Summary, "tags": []string{r.Tag},
 			"operationId": strings.ToLower(r.Method) + strings.NewReplacer("/", "_", ":", "", "-", "_").Replace(r.Path)}
+		if r.Description != "" {
+			op["description"] = r.Description
+		}
 		var params []any
 		for _, seg := range strings.Split(r.Path, "/") {
 			if strings.HasPrefix(seg, ":") {
@@ -65,13 +75,13 @@ func (o *openAPI) Document() []byte {
 			query = append(query, Param{Name: "limit", Type: "integer", Description: "page size, 1 to 200 (default 50)"},
 				Param{Name: "cursor", Type: "string", Description: "next_cursor of the previous page"})
 		}
-		for _, h := range r.Headers {
-			params = append(params, map[string]any{"name": h.Name, "in": "header", "required": h.Required,
-				"description": h.Description, "schema": map[string]any{"type": h.Type}})
-		}
 		for _, q := range query {
 			params = append(params, map[string]any{"name": q.Name, "in": "query", "required": q.Required,
 				"description": q.Description, "schema": map[string]any{"type": q.Type}})
+		}
+		for _, h := range r.Headers {
+			params = append(params, map[string]any{"name": h.Name, "in": "header", "required": h.Required,
+				"description": h.Description, "schema": map[string]any{"type": h.Type}})
 		}
 		if r.Method == "POST" && !r.Public {
 			params = append(params, map[string]any{"$ref": "#/components/parameters/IdempotencyKey"})

@@ -117,6 +117,7 @@ func New(d Deps) *Server {
 	s.reminderRoutes()
 	s.packageRoutes()
 	s.recordRoutes()
+	s.callRoutes()
 	s.liveRoutes()
 	s.campaignRoutes()
 	doc = s.spec.Document()

@@ -17,6 +17,7 @@ import (
 	"github.com/bookinggw/gateway/adapters/live"
 	"github.com/bookinggw/gateway/adapters/store"
 	"github.com/bookinggw/gateway/adapters/stripe"
+	"github.com/bookinggw/gateway/adapters/twilio"
 	"github.com/bookinggw/gateway/api"
 	"github.com/bookinggw/gateway/core"
 	"github.com/bookinggw/gateway/notify"
@@ -121,6 +122,24 @@ func (a *App) wire() error {
 		return err
 	}
 	d.SetCampaigns(svc.Campaigns)
+	var voice core.Voice
+	if p := a.Config.Providers; p.TwilioAccountSID != "" && p.TwilioAuthToken != "" {
+		tw, err := twilio.New(twilio.Config{AccountSID: p.TwilioAccountSID, AuthToken: p.TwilioAuthToken, BaseURL: p.TwilioBaseURL})
+		if err != nil {
+			return err
+		}
+		voice = tw
+	}
+	// Pop-ups go to the live-events stream (GET /api/v1/events); a test may
+	// record them instead (Config.Live).
+	var callLive core.LiveEvents = a.Live
+	if a.Config.Live != nil {
+		callLive = a.Config.Live
+	}
+	if _, err := core.NewCallService(svc, core.CallConfig{Store: a.Store, Live: callLive, Voice: voice, Log: a.Log,
+		StatusCallback: a.Config.PublicURL + "/webhooks/twilio/voice/status"}); err != nil {
+		return err
+	}
 	var dev api.DevOutbox
 	if sink != nil {
 		dev = devOutbox{sink: sink}
@@ -151,7 +170,8 @@ func (a *App) wire() error {
 	})
 	webhooks.Mount(a.HTTP.Engine, webhooks.Config{Store: a.Store, Clock: clock, Log: a.Log, PublicURL: a.Config.PublicURL,
 		TwilioAuthToken: a.Config.Providers.TwilioAuthToken, Registry: reg, MaxBody: a.Config.MaxBodyBytes, Queue: qc,
-		StripeSecret: a.Config.Providers.StripeWebhookKey, Payments: svc.Money, Refunds: a.Store, Counter: counter})
+		StripeSecret: a.Config.Providers.StripeWebhookKey, Payments: svc.Money, Refunds: a.Store, Counter: counter,
+		Calls: svc.Calls, Centers: a.Store})
 	pages.Mount(a.HTTP.Engine, pages.Config{Store: a.Store, Actions: svc.Booking, Offers: svc.Offers, Secret: secret, Clock: clock})
 
 	if a.Config.Role != RoleAPI {
@@ -162,6 +182,10 @@ func (a *App) wire() error {
 		}
 		w.Handle(queue.TypePurgeWebhooks, queue.PurgeWebhooks(a.Store, clock.Now, a.Log))
 		if err := w.Every(time.Hour, queue.TypePurgeWebhooks, queue.Bulk); err != nil {
+			return err
+		}
+		w.Handle(queue.TypeReconcileCalls, queue.ReconcileCalls(svc.Calls, a.Log))
+		if err := w.Every(time.Minute, queue.TypeReconcileCalls, queue.Bulk); err != nil {
 			return err
 		}
 		if err := queue.RegisterNotify(w, d, a.Log, a.Config.SweepEvery, a.Config.SweepGrace, a.Config.SendLease); err != nil {

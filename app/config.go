@@ -72,6 +72,9 @@ type Config struct {
 	// CampaignPauseAfter pauses a campaign after this many permanent
 	// provider errors in a row.
 	CampaignPauseAfter int
+	// Live, when set, receives the calls' live events instead of the
+	// stream (tests record pop-ups with it); nil: the stream.
+	Live core.LiveEvents
 }
 
 // parsePrices reads "sms=0.0079,whatsapp=0.005" into micro-units.

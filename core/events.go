@@ -159,6 +159,8 @@ func DecodeEventData(kind EventKind, raw []byte) (EventData, error) {
 		d = &PaymentRecorded{}
 	case EventWaitlistMatch:
 		d = &WaitlistMatched{}
+	case EventCallIncoming, EventCallMissed:
+		d = &CallNotice{}
 	case EventRequested, EventBooked, EventAccepted, EventRejected, EventCancelled, EventMoved, EventCompleted, EventMissed, EventConfirmed,
 		EventSeriesBooked, EventSeriesMoved:
 		d = &AppointmentChanged{}

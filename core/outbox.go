@@ -114,9 +114,12 @@ type MessageStore interface {
 
 // Recipient names who a message is for.
 type Recipient struct {
-	Kind string // "client" or "staff"
+	Kind string // "client", "staff" or RecipientCenter
 	ID   string
 }
+
+// RecipientCenter addresses a centre's staff channel (Center.SlackChannel).
+const RecipientCenter = "center"
 
 // Intent is what core decides to say to whom; the router and templates
 // turn it into a message.
@@ -221,6 +224,14 @@ func PlanEvent(e Event) []Intent {
 		return intents
 	case EventWaitlistMatch:
 		return append([]Intent{{KindWaitlistMatch, specialist}}, offerIntents(e, client)...)
+	case EventCallIncoming:
+		// The centre's staff channel, not a person: whoever is at the desk.
+		if call, ok := e.Data.(*CallNotice); ok && call.CenterID != "" {
+			return []Intent{{KindStaffIncomingCall, Recipient{Kind: RecipientCenter, ID: call.CenterID}}}
+		}
+		return nil
+	case EventCallMissed:
+		return []Intent{{KindCallMissed, client}}
 	}
 	return nil
 }

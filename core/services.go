@@ -21,6 +21,7 @@ type Store interface {
 	MessagingStore
 	ReminderStore
 	OfferStore
+	CallStore
 }
 
 // Directory reads the tenancy records every context checks references
@@ -49,6 +50,9 @@ type Services struct {
 	Offers    *OfferService
 	// Campaigns is made by NewCampaignService once the queue exists.
 	Campaigns *CampaignService
+	// Calls is made by NewCallService (it takes the live-events stream and
+	// the telephony provider).
+	Calls *CallService
 }
 
 // NewServices wires every context but messaging to its port.

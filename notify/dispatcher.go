@@ -317,6 +317,11 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 	notice, _ := e.Data.(*core.Notice)
 	match, _ := e.Data.(*core.WaitlistMatched)
 	pay, _ := e.Data.(*core.PaymentRecorded)
+	if call, ok := e.Data.(*core.CallNotice); ok {
+		// A call's messages are the centre's: its staff channel, its sender.
+		notice = &core.Notice{EventRefs: call.EventRefs, CenterID: call.CenterID}
+		data.Extra[templates.ExtraClientPhone] = call.From
+	}
 	if change != nil && change.Reason != "" {
 		data.Extra[templates.ExtraReason] = change.Reason
 	}
@@ -458,6 +463,17 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 			if t.To != "" && !hasChannel(targets, t.Channel) {
 				targets = append(targets, t)
 			}
+		}
+	case core.RecipientCenter:
+		// The centre's staff channel. The centre → Slack channel mapping is
+		// Center.SlackChannel today; a richer mapping plugs in here.
+		tz = or(center.Timezone, tz)
+		unreachable = "the centre has no Slack channel"
+		if err := d.clientForStaff(ctx, e, &data); err != nil {
+			return m, err
+		}
+		if center.SlackChannel != "" {
+			targets = append(targets, core.Target{Channel: core.ChannelSlack, To: center.SlackChannel})
 		}
 	}
 	if only != nil {

@@ -55,3 +55,32 @@ func PurgeWebhooks(p WebhookPurger, now func() time.Time, log *slog.Logger) asyn
 		return nil
 	}
 }
+
+// TypeReconcileCalls asks the telephony provider about calls whose status
+// callbacks stopped (left ringing or in progress past StuckCallAfter).
+const TypeReconcileCalls = "maintenance:reconcile_calls"
+
+// StuckCallAfter is how long a call may stay ringing or in progress
+// without a report before it is reconciled with the provider's Calls API.
+// Calls to a centre rarely last this long; a longer call is asked about
+// and stays as it is while the provider says it is in progress.
+const StuckCallAfter = 2 * time.Hour
+
+// CallReconciler reconciles stuck calls.
+type CallReconciler interface {
+	ReconcileStuck(ctx context.Context, olderThan time.Duration, limit int) (int, error)
+}
+
+// ReconcileCalls returns the handler of TypeReconcileCalls.
+func ReconcileCalls(r CallReconciler, log *slog.Logger) asynq.HandlerFunc {
+	return func(ctx context.Context, _ *asynq.Task) error {
+		n, err := r.ReconcileStuck(ctx, StuckCallAfter, 100)
+		if err != nil {
+			return fmt.Errorf("reconcile calls: %w", err)
+		}
+		if n > 0 {
+			log.InfoContext(ctx, "reconciled stuck calls", "count", n)
+		}
+		return nil
+	}
+}

@@ -61,7 +61,13 @@ const (
 	// KindStaffPaymentCurrency tells staff a payment came in another
 	// currency than the price: recorded, not counted (Extra "payment").
 	KindStaffPaymentCurrency = "staff.payment_currency"
-	KindStopNotice           = "stop.notice" // to the client who sent STOP while a reminder awaited a reply: unsubscribed, the visit stands, how to cancel
+	// KindStaffIncomingCall pops up a ringing call in the centre's staff
+	// channel (Extra "client_phone": the caller's number; ClientName empty
+	// for a number on no card).
+	KindStaffIncomingCall = "staff.incoming_call"
+	// KindCallMissed tells a client nobody could take their call.
+	KindCallMissed = "call.missed"
+	KindStopNotice = "stop.notice" // to the client who sent STOP while a reminder awaited a reply: unsubscribed, the visit stands, how to cancel
 )
 
 // Kinds of a series as a whole: one message lists its visits (Starts).
@@ -77,6 +83,7 @@ var kinds = []string{
 	KindReminder, KindReminderConfirm, KindReplyConfirmed, KindReplyCancelled, KindHelp,
 	KindWaitlistMatch, KindStaffNewRequest, KindStaffCancelled, KindPaymentLink, KindPaymentReceipt, KindStaffPayment,
 	KindStaffPaymentCurrency, KindStopNotice, KindSeries, KindSeriesMoved, KindStaffSeriesRequest, KindWaitlistOffer,
+	KindStaffIncomingCall, KindCallMissed,
 }
 
 // DefaultLocale is used for any locale without templates.
@@ -97,7 +104,7 @@ func KnownKind(kind string) bool { return slices.Contains(kinds, kind) }
 // client.
 func StaffKind(kind string) bool {
 	return kind == KindWaitlistMatch || kind == KindStaffNewRequest || kind == KindStaffCancelled || kind == KindStaffPayment ||
-		kind == KindStaffPaymentCurrency || kind == KindStaffSeriesRequest
+		kind == KindStaffPaymentCurrency || kind == KindStaffSeriesRequest || kind == KindStaffIncomingCall
 }
 
 // NormalizeLocale maps a language tag to one of Locales: "fr-CA", "FR" and

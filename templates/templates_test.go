@@ -27,7 +27,7 @@ var (
 	htmlKinds = []string{KindRequested, KindAccepted, KindRejected, KindCancelled, KindMoved, KindCompleted,
 		KindReminder, KindPaymentLink, KindPaymentReceipt, KindSeries, KindSeriesMoved, KindWaitlistOffer}
 	subjectKinds = append(slices.Clone(htmlKinds), KindStaffNewRequest, KindStaffCancelled, KindWaitlistMatch, KindStaffPayment,
-		KindStaffPaymentCurrency, KindStopNotice, KindStaffSeriesRequest)
+		KindStaffPaymentCurrency, KindStopNotice, KindStaffSeriesRequest, KindStaffIncomingCall, KindCallMissed)
 	// smsKinds are the client kinds sent as SMS.
 	smsKinds = []string{KindRequested, KindAccepted, KindRejected, KindCancelled, KindMoved, KindCompleted,
 		KindReminder, KindReminderConfirm, KindReplyConfirmed, KindReplyCancelled, KindHelp,
@@ -39,7 +39,7 @@ func TestDefaultParsesEveryFile(t *testing.T) {
 	if got := Locales(); !slices.Equal(got, []string{"en", "fr", "de", "ru", "pl"}) {
 		t.Errorf("Locales = %v", got)
 	}
-	if len(Kinds()) != 23 {
+	if len(Kinds()) != 25 {
 		t.Errorf("Kinds = %v", Kinds())
 	}
 	for _, loc := range Locales() {
@@ -103,6 +103,11 @@ func TestRenderEveryKindAndLocale(t *testing.T) {
 				}
 				want := []string{}
 				switch {
+				case kind == KindStaffIncomingCall:
+					// A pop-up: who calls, and from which number.
+					want = append(want, d.ClientName, d.Extra[ExtraClientPhone])
+				case kind == KindCallMissed:
+					want = append(want, d.HelpText)
 				case StaffKind(kind):
 					// Staff call the client back from the message itself.
 					want = append(want, d.ClientName, d.Extra[ExtraClientPhone], d.SpecialistName, e.date, e.time)

@@ -59,6 +59,13 @@ func eachBackend(t *testing.T, fn func(t *testing.T, e *apiEnv)) {
 
 func newAPIEnv(t *testing.T, dbURL string, env ...map[string]string) *apiEnv {
 	t.Helper()
+	return newAPIEnvWith(t, dbURL, nil, env...)
+}
+
+// newAPIEnvWith is newAPIEnv with a last say on the configuration (a live
+// events recorder).
+func newAPIEnvWith(t *testing.T, dbURL string, hook func(*app.Config), env ...map[string]string) *apiEnv {
+	t.Helper()
 	clock := &fakeClock{t: time.Now().UTC()}
 	// The listener comes first: its address is the public URL that
 	// providers sign callbacks with.
@@ -77,6 +84,9 @@ func newAPIEnv(t *testing.T, dbURL string, env ...map[string]string) *apiEnv {
 		t.Fatal(err)
 	}
 	cfg.Clock = clock
+	if hook != nil {
+		hook(&cfg)
+	}
 	cfg.SweepEvery, cfg.SweepGrace = time.Second, time.Second
 	var logOut io.Writer = io.Discard
 	if os.Getenv("TEST_LOG") != "" {

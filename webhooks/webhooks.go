@@ -71,6 +71,13 @@ type Config struct {
 	Refunds      RefundLedger
 	// Counter counts status changes reported by providers; nil: not counted.
 	Counter Counter
+	// Calls takes voice calls and call events; nil leaves the voice and
+	// call-event webhooks out.
+	Calls Calls
+	// Centers names centres in voicemail messages.
+	Centers interface {
+		GetCenter(ctx context.Context, orgID, id string) (core.Center, error)
+	}
 }
 
 // Handlers serves the provider callbacks.
@@ -103,6 +110,7 @@ func Mount(r gin.IRouter, c Config) *Handlers {
 	g.POST("/twilio/status", h.twilioStatus)
 	g.POST("/twilio/sms", h.twilioInbound)
 	g.POST("/stripe", h.stripeEvent)
+	h.mountVoice(g)
 	return h
 }
 

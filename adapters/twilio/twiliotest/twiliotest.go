@@ -66,6 +66,92 @@ type Server struct {
 	failNext []Failure
 	failTo   map[string]Failure
 	requests int
+	calls    []Call
+}
+
+// Call is one call the fake's Calls API placed (or was told of by SetCall).
+type Call struct {
+	SID         string // CA…
+	To, From    string
+	Status      string
+	DurationSec int
+	Form        url.Values // every form field received, StatusCallbackEvent repeated
+}
+
+// Calls returns the calls placed, oldest first.
+func (s *Server) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.calls)
+}
+
+// SetCall sets what GET Calls/{sid}.json answers of a call (adding it if
+// the fake did not place it).
+func (s *Server) SetCall(sid, status string, durationSec int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.calls {
+		if s.calls[i].SID == sid {
+			s.calls[i].Status, s.calls[i].DurationSec = status, durationSec
+			return
+		}
+	}
+	s.calls = append(s.calls, Call{SID: sid, Status: status, DurationSec: durationSec})
+}
+
+func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
+	user, pass, ok := r.BasicAuth()
+	if !ok || user != s.AccountSID || pass != s.AuthToken || r.PathValue("sid") != s.AccountSID {
+		writeError(w, Failure{Status: http.StatusUnauthorized, Code: 20003})
+		return false
+	}
+	return true
+}
+
+func (s *Server) callJSON(c Call) map[string]any {
+	return map[string]any{"sid": c.SID, "account_sid": s.AccountSID, "to": c.To, "from": c.From, "status": c.Status,
+		"duration": strconv.Itoa(c.DurationSec), "start_time": nil, "end_time": nil, "api_version": "2010-04-01",
+		"uri": "/2010-04-01/Accounts/" + s.AccountSID + "/Calls/" + c.SID + ".json"}
+}
+
+// createCall answers POST Calls.json as Twilio does: To, From and one of
+// Url, Twiml or ApplicationSid are required.
+func (s *Server) createCall(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(w, r) {
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		writeError(w, Failure{Status: http.StatusBadRequest, Code: 20001, Message: "Invalid form: " + err.Error()})
+		return
+	}
+	f := r.PostForm
+	if f.Get("To") == "" || f.Get("From") == "" || f.Get("Url") == "" && f.Get("Twiml") == "" && f.Get("ApplicationSid") == "" {
+		writeError(w, Failure{Status: http.StatusBadRequest, Code: 21205, Message: "To, From and Url or Twiml are required"})
+		return
+	}
+	c := Call{SID: "CA" + randomHex(16), To: f.Get("To"), From: f.Get("From"), Status: "queued", Form: cloneValues(f)}
+	s.mu.Lock()
+	s.requests++
+	s.calls = append(s.calls, c)
+	s.mu.Unlock()
+	writeJSON(w, http.StatusCreated, s.callJSON(c))
+}
+
+// fetchCall answers GET Calls/{sid}.json.
+func (s *Server) fetchCall(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(w, r) {
+		return
+	}
+	sid := strings.TrimSuffix(r.PathValue("call"), ".json")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.calls {
+		if c.SID == sid {
+			writeJSON(w, http.StatusOK, s.callJSON(c))
+			return
+		}
+	}
+	writeError(w, Failure{Status: http.StatusNotFound, Code: 20404, Message: "The requested resource " + r.URL.Path + " was not found"})
 }
 
 // New starts a fake for one account; it stops when the test ends.
@@ -74,6 +160,8 @@ func New(t testing.TB, accountSID, authToken string) *Server {
 	s := &Server{AccountSID: accountSID, AuthToken: authToken, failTo: map[string]Failure{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /2010-04-01/Accounts/{sid}/Messages.json", s.createMessage)
+	mux.HandleFunc("POST /2010-04-01/Accounts/{sid}/Calls.json", s.createCall)
+	mux.HandleFunc("GET /2010-04-01/Accounts/{sid}/Calls/{call}", s.fetchCall)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, Failure{Status: http.StatusNotFound, Code: 20404,
 			Message: "The requested resource " + r.URL.Path + " was not found"})
