@@ -430,24 +430,60 @@ func (s *Store) InBookingTx(ctx context.Context, orgID string, lock []string, fn
 				}
 			}
 		}
-		return fn(&bookingTx{tx: tx, org: orgID})
+		b := &bookingTx{tx: tx, org: orgID, batched: s.dialect == Postgres}
+		if err := fn(b); err != nil {
+			return err
+		}
+		return b.flush(ctx)
 	})
 }
 
+// bookingTx is a booking transaction. On PostgreSQL its inserts wait in a
+// writeBatch until the next statement of any other kind (flush), so what
+// the transaction reads always includes what it wrote.
 type bookingTx struct {
-	tx  *sql.Tx
-	org string
+	tx      *sql.Tx
+	org     string
+	batched bool
+	batch   writeBatch
+	// fresh are the appointments inserted by this transaction, with
+	// whether their reminders were set: a new visit has no reminders or
+	// reminder messages to void.
+	fresh map[string]bool
+}
+
+// flush sends the batched inserts; every method but the inserts calls it
+// first.
+func (b *bookingTx) flush(ctx context.Context) error { return b.batch.flush(ctx, b.tx) }
+
+// insert runs (PostgreSQL: queues) one INSERT.
+func (b *bookingTx) insert(ctx context.Context, stmt string, args ...any) error {
+	if b.batched {
+		b.batch.add(stmt, args...)
+		return nil
+	}
+	_, err := b.tx.ExecContext(ctx, stmt, args...)
+	return err
 }
 
 func (b *bookingTx) Holding(ctx context.Context, kind core.OwnerKind, ownerID string, from, to time.Time) ([]core.Appointment, error) {
+	if err := b.flush(ctx); err != nil {
+		return nil, err
+	}
 	return holding(ctx, b.tx, b.org, kind, ownerID, from, to)
 }
 
 func (b *bookingTx) GetAppointment(ctx context.Context, id string) (core.Appointment, error) {
+	if err := b.flush(ctx); err != nil {
+		return core.Appointment{}, err
+	}
 	return getAppt(ctx, b.tx, b.org, id)
 }
 
 func (b *bookingTx) SeriesAppointments(ctx context.Context, seriesID string) ([]core.Appointment, error) {
+	if err := b.flush(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := b.tx.QueryContext(ctx, `SELECT `+apptCols+` FROM appointments WHERE org_id = $1 AND series_id = $2 ORDER BY series_index`, b.org, seriesID)
 	if err != nil {
 		return nil, fmt.Errorf("store: series: %w", err)
@@ -456,7 +492,11 @@ func (b *bookingTx) SeriesAppointments(ctx context.Context, seriesID string) ([]
 }
 
 func (b *bookingTx) InsertAppointment(ctx context.Context, a core.Appointment) error {
-	_, err := b.tx.ExecContext(ctx, `INSERT INTO appointments (`+apptCols+`, holds) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+	if b.fresh == nil {
+		b.fresh = map[string]bool{}
+	}
+	b.fresh[a.ID] = false
+	err := b.insert(ctx, `INSERT INTO appointments (`+apptCols+`, holds) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
 		$13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)`,
 		a.ID, b.org, a.CenterID, a.SpecialistID, a.ServiceID, a.RoomID, a.ClientID, ms(a.Start), ms(a.End), a.Seats, string(a.Status),
 		a.RequestedBy, a.Location.Kind, a.Location.Details, a.Notes, a.PriceMinor, a.Currency, a.PaidMinor, a.SeriesID, a.SeriesIndex,
@@ -468,6 +508,9 @@ func (b *bookingTx) InsertAppointment(ctx context.Context, a core.Appointment) e
 }
 
 func (b *bookingTx) UpdateAppointment(ctx context.Context, a core.Appointment) error {
+	if err := b.flush(ctx); err != nil {
+		return err
+	}
 	res, err := b.tx.ExecContext(ctx, `UPDATE appointments SET start_at = $1, end_at = $2, status = $3, holds = $4, location_kind = $5,
 		location_details = $6, notes = $7, price_minor = $8, confirmed_at = $9, cancel_reason = $10, late_cancel = $11, updated_at = $12,
 		package_sale_id = $13 WHERE org_id = $14 AND id = $15`,
@@ -488,6 +531,9 @@ func scanWaiting(row interface{ Scan(...any) error }) (core.WaitingEntry, error)
 }
 
 func (b *bookingTx) WaitingOverlapping(ctx context.Context, specialistID string, from, to time.Time) ([]core.WaitingEntry, error) {
+	if err := b.flush(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := b.tx.QueryContext(ctx, `SELECT `+waitCols+` FROM waiting_list WHERE org_id = $1 AND specialist_id = $2 AND status = 'waiting'
 		AND from_at < $3 AND to_at > $4 ORDER BY id`, b.org, specialistID, ms(to), ms(from))
 	if err != nil {
@@ -497,20 +543,32 @@ func (b *bookingTx) WaitingOverlapping(ctx context.Context, specialistID string,
 }
 
 func (b *bookingTx) MarkWaitingMatched(ctx context.Context, id string, at time.Time) error {
+	if err := b.flush(ctx); err != nil {
+		return err
+	}
 	res, err := b.tx.ExecContext(ctx, `UPDATE waiting_list SET status = 'matched', matched_at = $1 WHERE org_id = $2 AND id = $3`, ms(at), b.org, id)
 	return checkAffected(res, err, "waiting-list entry")
 }
 
 func (b *bookingTx) AddEvent(ctx context.Context, e core.Event) error {
-	return addEvent(ctx, b.tx, e)
+	data, err := json.Marshal(e.Data)
+	if err != nil {
+		return fmt.Errorf("store: event: %w", err)
+	}
+	if err := b.insert(ctx, insertEventSQL, e.ID, e.OrgID, string(e.Kind), ms(e.OccurredAt), string(data)); err != nil {
+		return fmt.Errorf("store: event: %w", err)
+	}
+	return nil
 }
+
+const insertEventSQL = `INSERT INTO events (id, org_id, kind, occurred_at, data) VALUES ($1, $2, $3, $4, $5)`
 
 func addEvent(ctx context.Context, q querier, e core.Event) error {
 	data, err := json.Marshal(e.Data)
 	if err != nil {
 		return fmt.Errorf("store: event: %w", err)
 	}
-	if _, err := q.ExecContext(ctx, `INSERT INTO events (id, org_id, kind, occurred_at, data) VALUES ($1, $2, $3, $4, $5)`,
+	if _, err := q.ExecContext(ctx, insertEventSQL,
 		e.ID, e.OrgID, string(e.Kind), ms(e.OccurredAt), string(data)); err != nil {
 		return fmt.Errorf("store: event: %w", err)
 	}
