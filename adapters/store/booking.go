@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -787,13 +788,13 @@ func (s *Store) ClientVisits(ctx context.Context, orgID string, clientIDs []stri
 }
 
 // SpecialistRefs reads a specialist's timezone, schedule and centres and
-// checks a client exists, in one round trip: one row per centre.
+// checks a client exists (with the zone of its reminders), in one round
+// trip: one row per centre.
 func (s *Store) SpecialistRefs(ctx context.Context, orgID, specialistID, clientID string) (core.SpecialistRefs, error) {
 	var r core.SpecialistRefs
-	var clients int
-	var tz, weekly sql.NullString
-	rows, err := s.r.QueryContext(ctx, `SELECT st.timezone, (SELECT COUNT(*) FROM clients WHERE org_id = $1 AND id = $3), sc.timezone, sc.weekly,
-		stc.center_id FROM staff st LEFT JOIN schedules sc ON sc.owner_id = st.id AND sc.org_id = st.org_id
+	var clientTZ, orgTZ, tz, weekly sql.NullString
+	rows, err := s.r.QueryContext(ctx, `SELECT st.timezone, (SELECT timezone FROM clients WHERE org_id = $1 AND id = $3),
+		(SELECT timezone FROM organizations WHERE id = $1), sc.timezone, sc.weekly, stc.center_id FROM staff st LEFT JOIN schedules sc ON sc.owner_id = st.id AND sc.org_id = st.org_id
 		LEFT JOIN staff_centers stc ON stc.staff_id = st.id
 		WHERE st.org_id = $1 AND st.id = $2 ORDER BY stc.center_id`, orgID, specialistID, clientID)
 	if err != nil {
@@ -803,7 +804,7 @@ func (s *Store) SpecialistRefs(ctx context.Context, orgID, specialistID, clientI
 	found := false
 	for rows.Next() {
 		var center sql.NullString
-		if err := rows.Scan(&r.Timezone, &clients, &tz, &weekly, &center); err != nil {
+		if err := rows.Scan(&r.Timezone, &clientTZ, &orgTZ, &tz, &weekly, &center); err != nil {
 			return r, fmt.Errorf("store: staff member: %w", err)
 		}
 		found = true
@@ -817,7 +818,10 @@ func (s *Store) SpecialistRefs(ctx context.Context, orgID, specialistID, clientI
 	if !found {
 		return r, core.NotFound("staff member")
 	}
-	r.ClientFound = clients > 0
+	r.ClientFound = clientTZ.Valid
+	if r.ClientFound {
+		r.ReminderZone = cmp.Or(clientTZ.String, orgTZ.String)
+	}
 	if weekly.Valid {
 		sc := core.Schedule{OwnerID: specialistID, OwnerKind: core.OwnerStaff, OrgID: orgID, Timezone: tz.String}
 		if err := json.Unmarshal([]byte(weekly.String), &sc.Weekly); err != nil {
