@@ -69,6 +69,9 @@ type bookingContext struct {
 	room       *Room
 	roomSched  schedule.Schedule
 	roomHas    bool
+	// reminderZone is the client's reminder zone when read with the
+	// specialist ("" otherwise).
+	reminderZone string
 }
 
 // loadBookingContext reads what checking a booking needs in few queries:
@@ -94,6 +97,7 @@ func (s *BookingService) loadBookingContext(ctx context.Context, p Principal, sp
 		f.Add("specialist_id", "no such staff member")
 	} else {
 		bc.specialist = Staff{ID: specialistID, OrgID: orgID, Timezone: refs.Timezone, CenterIDs: refs.CenterIDs}
+		bc.reminderZone = refs.ReminderZone
 		if ValidID(clientID) && (!refs.ClientFound || hidden == "client_id") {
 			f.Add("client_id", "no such client")
 		}
@@ -369,6 +373,7 @@ func (s *BookingService) CreateAppointment(ctx context.Context, p Principal, in 
 	now := s.Now()
 	res := BookingResult{SeriesID: seriesID, Appointments: []Appointment{}, Skipped: []Skipped{}}
 	reminders := s.reminderPlanner()
+	reminders.knowZone(in.ClientID, bc.reminderZone)
 	if status == Accepted {
 		// Read the reminder settings before taking the specialist's lock.
 		if _, err := reminders.settings(ctx, Appointment{OrgID: p.OrgID, CenterID: in.CenterID, ServiceID: bc.svc.ID, ClientID: in.ClientID}); err != nil {

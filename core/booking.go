@@ -340,7 +340,10 @@ type WaitingFilter struct {
 type SpecialistRefs struct {
 	Timezone    string
 	ClientFound bool
-	Schedule    *Schedule // nil: no working hours set
+	// ReminderZone is the client's timezone, else the organization's: the
+	// zone its reminders are timed in ("" when unknown: read it then).
+	ReminderZone string
+	Schedule     *Schedule // nil: no working hours set
 
 	// CenterIDs are the centres the specialist works in, sorted: a visit
 	// takes its specialist's only centre.

@@ -214,6 +214,20 @@ func VerifyLink(secret []byte, token string, now time.Time) (string, LinkAction,
 type reminderPlanner struct {
 	s    *BookingService
 	seen map[[3]string]reminderSettings
+	// zones are reminder zones already read with the booking's references
+	// (SpecialistRefs.ReminderZone), by client: no second read.
+	zones map[string]string
+}
+
+// knowZone records a client's reminder zone read already ("" is unknown).
+func (r *reminderPlanner) knowZone(clientID, zone string) {
+	if zone == "" {
+		return
+	}
+	if r.zones == nil {
+		r.zones = map[string]string{}
+	}
+	r.zones[clientID] = zone
 }
 
 type reminderSettings struct {
@@ -234,9 +248,11 @@ func (r *reminderPlanner) settings(ctx context.Context, a Appointment) (reminder
 	if err != nil {
 		return reminderSettings{}, err
 	}
-	tz, err := r.s.store.ClientTimezone(ctx, a.OrgID, a.ClientID)
-	if err != nil {
-		return reminderSettings{}, err
+	tz, known := r.zones[a.ClientID]
+	if !known {
+		if tz, err = r.s.store.ClientTimezone(ctx, a.OrgID, a.ClientID); err != nil {
+			return reminderSettings{}, err
+		}
 	}
 	if tz == "" {
 		o, err := r.s.store.GetOrganization(ctx, a.OrgID)

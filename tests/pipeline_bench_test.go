@@ -87,6 +87,7 @@ type dispatchEnv struct {
 	fake *twiliotest.Server
 	enq  *queue.Client
 	org  string
+	key  string // the organization's API key
 }
 
 func newDispatchEnv(b *testing.B, dbURL, redisURL string) *dispatchEnv {
@@ -115,7 +116,7 @@ func newDispatchEnv(b *testing.B, dbURL, redisURL string) *dispatchEnv {
 		a.Close()
 		b.Fatal(err)
 	}
-	return &dispatchEnv{app: a, fake: fake, enq: queue.NewClient(a.Broker), org: res.Organization.ID}
+	return &dispatchEnv{app: a, fake: fake, enq: queue.NewClient(a.Broker), org: res.Organization.ID, key: res.PlainKey}
 }
 
 func (e *dispatchEnv) close() {

@@ -1,11 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -336,30 +338,77 @@ func holding(ctx context.Context, q querier, orgID string, kind core.OwnerKind, 
 	return collect(rows, scanAppt)
 }
 
-// Busy lists the times held in [from, to) by an owner's appointments,
-// reading only the four columns availability needs.
+// Busy lists the times held in [from, to) by an owner's appointments. The
+// database folds the rows into one text ("start,end,seats,service;…", read
+// from the covering index appointments_specialist_time/_room_time), so a
+// busy month of 2,000 visits is one row through database/sql rather than
+// 2,000 (each a Next, four Scans and a string): the per-row driver work
+// dominated availability. Service ids repeat, so each is allocated once.
 func (s *Store) Busy(ctx context.Context, orgID string, kind core.OwnerKind, ownerID string, from, to time.Time) ([]core.Busy, error) {
-	col := "specialist_id"
+	q := busySpecialistSQL[s.dialect]
 	if kind == core.OwnerRoom {
-		col = "room_id"
+		q = busyRoomSQL[s.dialect]
 	}
-	rows, err := s.stmtQuery(ctx, s.r, `SELECT start_at, end_at, seats, service_id FROM appointments WHERE `+col+` = $1 AND org_id = $2 AND holds
-		AND start_at >= $3 AND start_at < $4 AND end_at > $5`, ownerID, orgID, ms(from.Add(-maxVisit)), ms(to), ms(from))
+	var agg sql.NullString
+	if err := s.stmtRow(ctx, s.r, q, ownerID, orgID, ms(from.Add(-maxVisit)), ms(to), ms(from)).Scan(&agg); err != nil {
+		return nil, fmt.Errorf("store: busy times: %w", err)
+	}
+	out, err := parseBusy(agg.String)
 	if err != nil {
 		return nil, fmt.Errorf("store: busy times: %w", err)
 	}
-	defer rows.Close()
-	out := make([]core.Busy, 0, 256)
-	for rows.Next() {
-		var b core.Busy
-		var start, end int64
-		if err := rows.Scan(&start, &end, &b.Seats, &b.ServiceID); err != nil {
-			return nil, fmt.Errorf("store: busy times: %w", err)
-		}
-		b.Start, b.End = fromMS(start), fromMS(end)
-		out = append(out, b)
+	return out, nil
+}
+
+// busySQL is Busy's query on an owner column, per dialect.
+func busySQL(d Dialect, col string) string {
+	agg := "group_concat(start_at || ',' || end_at || ',' || seats || ',' || service_id, ';')"
+	if d == Postgres {
+		agg = "string_agg(start_at || ',' || end_at || ',' || seats || ',' || service_id, ';')"
 	}
-	return out, rows.Err()
+	return `SELECT ` + agg + ` FROM appointments WHERE ` + col + ` = $1 AND org_id = $2 AND holds
+		AND start_at >= $3 AND start_at < $4 AND end_at > $5`
+}
+
+var (
+	busySpecialistSQL = map[Dialect]string{SQLite: busySQL(SQLite, "specialist_id"), Postgres: busySQL(Postgres, "specialist_id")}
+	busyRoomSQL       = map[Dialect]string{SQLite: busySQL(SQLite, "room_id"), Postgres: busySQL(Postgres, "room_id")}
+)
+
+// parseBusy reads Busy's folded rows.
+func parseBusy(agg string) ([]core.Busy, error) {
+	if agg == "" {
+		return []core.Busy{}, nil
+	}
+	out := make([]core.Busy, 0, strings.Count(agg, ";")+1)
+	var services []string // distinct service ids seen: few per owner
+	for rec := range strings.SplitSeq(agg, ";") {
+		var f [3]int64
+		for i := range f {
+			j := strings.IndexByte(rec, ',')
+			if j < 0 {
+				return nil, fmt.Errorf("malformed busy record %q", rec)
+			}
+			v, err := strconv.ParseInt(rec[:j], 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("malformed busy record %q: %w", rec, err)
+			}
+			f[i], rec = v, rec[j+1:]
+		}
+		svc := ""
+		for _, sv := range services {
+			if sv == rec {
+				svc = sv
+				break
+			}
+		}
+		if svc == "" && rec != "" {
+			svc = strings.Clone(rec) // not a slice of the whole text
+			services = append(services, svc)
+		}
+		out = append(out, core.Busy{Start: fromMS(f[0]), End: fromMS(f[1]), Seats: int(f[2]), ServiceID: svc})
+	}
+	return out, nil
 }
 
 // InBookingTx runs fn in a transaction that holds the locks of the named
@@ -382,24 +431,60 @@ func (s *Store) InBookingTx(ctx context.Context, orgID string, lock []string, fn
 				}
 			}
 		}
-		return fn(&bookingTx{tx: tx, org: orgID})
+		b := &bookingTx{tx: tx, org: orgID, batched: s.dialect == Postgres}
+		if err := fn(b); err != nil {
+			return err
+		}
+		return b.flush(ctx)
 	})
 }
 
+// bookingTx is a booking transaction. On PostgreSQL its inserts wait in a
+// writeBatch until the next statement of any other kind (flush), so what
+// the transaction reads always includes what it wrote.
 type bookingTx struct {
-	tx  *sql.Tx
-	org string
+	tx      *sql.Tx
+	org     string
+	batched bool
+	batch   writeBatch
+	// fresh are the appointments inserted by this transaction, with
+	// whether their reminders were set: a new visit has no reminders or
+	// reminder messages to void.
+	fresh map[string]bool
+}
+
+// flush sends the batched inserts; every method but the inserts calls it
+// first.
+func (b *bookingTx) flush(ctx context.Context) error { return b.batch.flush(ctx, b.tx) }
+
+// insert runs (PostgreSQL: queues) one INSERT.
+func (b *bookingTx) insert(ctx context.Context, stmt string, args ...any) error {
+	if b.batched {
+		b.batch.add(stmt, args...)
+		return nil
+	}
+	_, err := b.tx.ExecContext(ctx, stmt, args...)
+	return err
 }
 
 func (b *bookingTx) Holding(ctx context.Context, kind core.OwnerKind, ownerID string, from, to time.Time) ([]core.Appointment, error) {
+	if err := b.flush(ctx); err != nil {
+		return nil, err
+	}
 	return holding(ctx, b.tx, b.org, kind, ownerID, from, to)
 }
 
 func (b *bookingTx) GetAppointment(ctx context.Context, id string) (core.Appointment, error) {
+	if err := b.flush(ctx); err != nil {
+		return core.Appointment{}, err
+	}
 	return getAppt(ctx, b.tx, b.org, id)
 }
 
 func (b *bookingTx) SeriesAppointments(ctx context.Context, seriesID string) ([]core.Appointment, error) {
+	if err := b.flush(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := b.tx.QueryContext(ctx, `SELECT `+apptCols+` FROM appointments WHERE org_id = $1 AND series_id = $2 ORDER BY series_index`, b.org, seriesID)
 	if err != nil {
 		return nil, fmt.Errorf("store: series: %w", err)
@@ -408,7 +493,11 @@ func (b *bookingTx) SeriesAppointments(ctx context.Context, seriesID string) ([]
 }
 
 func (b *bookingTx) InsertAppointment(ctx context.Context, a core.Appointment) error {
-	_, err := b.tx.ExecContext(ctx, `INSERT INTO appointments (`+apptCols+`, holds) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+	if b.fresh == nil {
+		b.fresh = map[string]bool{}
+	}
+	b.fresh[a.ID] = false
+	err := b.insert(ctx, `INSERT INTO appointments (`+apptCols+`, holds) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
 		$13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)`,
 		a.ID, b.org, a.CenterID, a.SpecialistID, a.ServiceID, a.RoomID, a.ClientID, ms(a.Start), ms(a.End), a.Seats, string(a.Status),
 		a.RequestedBy, a.Location.Kind, a.Location.Details, a.Notes, a.PriceMinor, a.Currency, a.PaidMinor, a.SeriesID, a.SeriesIndex,
@@ -420,6 +509,9 @@ func (b *bookingTx) InsertAppointment(ctx context.Context, a core.Appointment) e
 }
 
 func (b *bookingTx) UpdateAppointment(ctx context.Context, a core.Appointment) error {
+	if err := b.flush(ctx); err != nil {
+		return err
+	}
 	res, err := b.tx.ExecContext(ctx, `UPDATE appointments SET start_at = $1, end_at = $2, status = $3, holds = $4, location_kind = $5,
 		location_details = $6, notes = $7, price_minor = $8, confirmed_at = $9, cancel_reason = $10, late_cancel = $11, updated_at = $12,
 		package_sale_id = $13 WHERE org_id = $14 AND id = $15`,
@@ -440,6 +532,9 @@ func scanWaiting(row interface{ Scan(...any) error }) (core.WaitingEntry, error)
 }
 
 func (b *bookingTx) WaitingOverlapping(ctx context.Context, specialistID string, from, to time.Time) ([]core.WaitingEntry, error) {
+	if err := b.flush(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := b.tx.QueryContext(ctx, `SELECT `+waitCols+` FROM waiting_list WHERE org_id = $1 AND specialist_id = $2 AND status = 'waiting'
 		AND from_at < $3 AND to_at > $4 ORDER BY id`, b.org, specialistID, ms(to), ms(from))
 	if err != nil {
@@ -449,20 +544,32 @@ func (b *bookingTx) WaitingOverlapping(ctx context.Context, specialistID string,
 }
 
 func (b *bookingTx) MarkWaitingMatched(ctx context.Context, id string, at time.Time) error {
+	if err := b.flush(ctx); err != nil {
+		return err
+	}
 	res, err := b.tx.ExecContext(ctx, `UPDATE waiting_list SET status = 'matched', matched_at = $1 WHERE org_id = $2 AND id = $3`, ms(at), b.org, id)
 	return checkAffected(res, err, "waiting-list entry")
 }
 
 func (b *bookingTx) AddEvent(ctx context.Context, e core.Event) error {
-	return addEvent(ctx, b.tx, e)
+	data, err := json.Marshal(e.Data)
+	if err != nil {
+		return fmt.Errorf("store: event: %w", err)
+	}
+	if err := b.insert(ctx, insertEventSQL, e.ID, e.OrgID, string(e.Kind), ms(e.OccurredAt), string(data)); err != nil {
+		return fmt.Errorf("store: event: %w", err)
+	}
+	return nil
 }
+
+const insertEventSQL = `INSERT INTO events (id, org_id, kind, occurred_at, data) VALUES ($1, $2, $3, $4, $5)`
 
 func addEvent(ctx context.Context, q querier, e core.Event) error {
 	data, err := json.Marshal(e.Data)
 	if err != nil {
 		return fmt.Errorf("store: event: %w", err)
 	}
-	if _, err := q.ExecContext(ctx, `INSERT INTO events (id, org_id, kind, occurred_at, data) VALUES ($1, $2, $3, $4, $5)`,
+	if _, err := q.ExecContext(ctx, insertEventSQL,
 		e.ID, e.OrgID, string(e.Kind), ms(e.OccurredAt), string(data)); err != nil {
 		return fmt.Errorf("store: event: %w", err)
 	}
@@ -681,13 +788,13 @@ func (s *Store) ClientVisits(ctx context.Context, orgID string, clientIDs []stri
 }
 
 // SpecialistRefs reads a specialist's timezone, schedule and centres and
-// checks a client exists, in one round trip: one row per centre.
+// checks a client exists (with the zone of its reminders), in one round
+// trip: one row per centre.
 func (s *Store) SpecialistRefs(ctx context.Context, orgID, specialistID, clientID string) (core.SpecialistRefs, error) {
 	var r core.SpecialistRefs
-	var clients int
-	var tz, weekly sql.NullString
-	rows, err := s.r.QueryContext(ctx, `SELECT st.timezone, (SELECT COUNT(*) FROM clients WHERE org_id = $1 AND id = $3), sc.timezone, sc.weekly,
-		stc.center_id FROM staff st LEFT JOIN schedules sc ON sc.owner_id = st.id AND sc.org_id = st.org_id
+	var clientTZ, orgTZ, tz, weekly sql.NullString
+	rows, err := s.r.QueryContext(ctx, `SELECT st.timezone, (SELECT timezone FROM clients WHERE org_id = $1 AND id = $3),
+		(SELECT timezone FROM organizations WHERE id = $1), sc.timezone, sc.weekly, stc.center_id FROM staff st LEFT JOIN schedules sc ON sc.owner_id = st.id AND sc.org_id = st.org_id
 		LEFT JOIN staff_centers stc ON stc.staff_id = st.id
 		WHERE st.org_id = $1 AND st.id = $2 ORDER BY stc.center_id`, orgID, specialistID, clientID)
 	if err != nil {
@@ -697,7 +804,7 @@ func (s *Store) SpecialistRefs(ctx context.Context, orgID, specialistID, clientI
 	found := false
 	for rows.Next() {
 		var center sql.NullString
-		if err := rows.Scan(&r.Timezone, &clients, &tz, &weekly, &center); err != nil {
+		if err := rows.Scan(&r.Timezone, &clientTZ, &orgTZ, &tz, &weekly, &center); err != nil {
 			return r, fmt.Errorf("store: staff member: %w", err)
 		}
 		found = true
@@ -711,7 +818,10 @@ func (s *Store) SpecialistRefs(ctx context.Context, orgID, specialistID, clientI
 	if !found {
 		return r, core.NotFound("staff member")
 	}
-	r.ClientFound = clients > 0
+	r.ClientFound = clientTZ.Valid
+	if r.ClientFound {
+		r.ReminderZone = cmp.Or(clientTZ.String, orgTZ.String)
+	}
 	if weekly.Valid {
 		sc := core.Schedule{OwnerID: specialistID, OwnerKind: core.OwnerStaff, OrgID: orgID, Timezone: tz.String}
 		if err := json.Unmarshal([]byte(weekly.String), &sc.Weekly); err != nil {

@@ -272,6 +272,9 @@ func (s *Store) ReapplySale(ctx context.Context, orgID, id string, pick func(cor
 // ConsumeVisit charges a visit to the client's active sale that covers it
 // (core.PackageSale.Covers) and has visits left, the one ending first.
 func (b *bookingTx) ConsumeVisit(ctx context.Context, a core.Appointment) (string, error) {
+	if err := b.flush(ctx); err != nil {
+		return "", err
+	}
 	rows, err := b.tx.QueryContext(ctx, `SELECT `+saleCols+` FROM package_sales WHERE org_id = $1 AND client_id = $2 AND status = 'active'
 		AND visits_used < visits_total AND valid_from <= $3 AND valid_until > $3 ORDER BY valid_until, id`, b.org, a.ClientID, ms(a.Start))
 	if err != nil {
@@ -298,6 +301,9 @@ func (b *bookingTx) ConsumeVisit(ctx context.Context, a core.Appointment) (strin
 
 // ReleaseVisit gives a visit back to its sale.
 func (b *bookingTx) ReleaseVisit(ctx context.Context, a core.Appointment) error {
+	if err := b.flush(ctx); err != nil {
+		return err
+	}
 	_, err := b.tx.ExecContext(ctx, `UPDATE package_sales SET visits_used = visits_used - 1 WHERE id = $1 AND org_id = $2 AND visits_used > 0`,
 		a.PackageSaleID, b.org)
 	if err != nil {

@@ -105,24 +105,47 @@ func (s *Store) ClientTimezone(ctx context.Context, orgID, clientID string) (str
 // SetReminders voids an appointment's pending reminders, skips the outbox
 // messages already made of them, and writes rs.
 func (b *bookingTx) SetReminders(ctx context.Context, appointmentID string, rs []core.Reminder) error {
-	if _, err := b.tx.ExecContext(ctx, `UPDATE messages SET status = 'skipped', last_error = 'the visit changed', updated_at = $1
-		WHERE status = 'queued' AND id IN (SELECT message_id FROM reminders WHERE appointment_id = $2 AND status = 'queued')`,
-		ms(time.Now()), appointmentID); err != nil {
-		return fmt.Errorf("store: void reminder messages: %w", err)
+	if set, fresh := b.fresh[appointmentID]; !fresh || set {
+		// An appointment of this transaction whose reminders are not set
+		// yet has nothing to void.
+		if err := b.flush(ctx); err != nil {
+			return err
+		}
+		if _, err := b.tx.ExecContext(ctx, `UPDATE messages SET status = 'skipped', last_error = 'the visit changed', updated_at = $1
+			WHERE status = 'queued' AND id IN (SELECT message_id FROM reminders WHERE appointment_id = $2 AND status = 'queued')`,
+			ms(time.Now()), appointmentID); err != nil {
+			return fmt.Errorf("store: void reminder messages: %w", err)
+		}
+		if _, err := b.tx.ExecContext(ctx, `UPDATE reminders SET status = 'void' WHERE appointment_id = $1 AND status IN ('scheduled', 'queued', 'skipped')`,
+			appointmentID); err != nil {
+			return fmt.Errorf("store: void reminders: %w", err)
+		}
 	}
-	if _, err := b.tx.ExecContext(ctx, `UPDATE reminders SET status = 'void' WHERE appointment_id = $1 AND status IN ('scheduled', 'queued', 'skipped')`,
-		appointmentID); err != nil {
-		return fmt.Errorf("store: void reminders: %w", err)
+	if _, ok := b.fresh[appointmentID]; ok {
+		b.fresh[appointmentID] = true
 	}
-	for _, r := range rs {
+	if len(rs) == 0 {
+		return nil
+	}
+	// One multi-row INSERT for all of them.
+	var sb strings.Builder
+	sb.WriteString(`INSERT INTO reminders (id, org_id, appointment_id, offset_min, due_at, ask_confirm, status, message_id, created_at, reason) VALUES `)
+	args := make([]any, 0, 9*len(rs))
+	now := ms(time.Now())
+	for i, r := range rs {
 		status := r.Status
 		if status == "" {
 			status = "scheduled"
 		}
-		if _, err := b.tx.ExecContext(ctx, `INSERT INTO reminders (id, org_id, appointment_id, offset_min, due_at, ask_confirm, status, message_id, created_at, reason)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, '', $8, $9)`, r.ID, b.org, appointmentID, r.OffsetMin, ms(r.Due), r.AskConfirm, status, ms(time.Now()), r.Reason); err != nil {
-			return fmt.Errorf("store: add reminder: %w", err)
+		if i > 0 {
+			sb.WriteString(", ")
 		}
+		n := len(args)
+		fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, '', $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
+		args = append(args, r.ID, b.org, appointmentID, r.OffsetMin, ms(r.Due), r.AskConfirm, status, now, r.Reason)
+	}
+	if err := b.insert(ctx, sb.String(), args...); err != nil {
+		return fmt.Errorf("store: add reminder: %w", err)
 	}
 	return nil
 }
