@@ -27,7 +27,10 @@ type Offering struct {
 	IsPackage   bool      `json:"is_package"`
 	PaymentLink string    `json:"payment_link"`
 	Active      bool      `json:"active"`
-	CreatedAt   time.Time `json:"created_at"`
+	// AutoAccept books a client's request (web page, bot) accepted at once
+	// instead of pending until staff accept it.
+	AutoAccept bool      `json:"auto_accept"`
+	CreatedAt  time.Time `json:"created_at"`
 }
 
 // Spec is the slot arithmetic of a service.
