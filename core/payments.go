@@ -42,14 +42,14 @@ type PaymentLinks interface {
 // StoredLink is a payment link handed out, kept so that asking again for
 // the same object and amount returns the same link.
 type StoredLink struct {
-	ID          string    `json:"id"`
-	OrgID       string    `json:"-"`
-	Purpose     string    `json:"purpose"`
-	RefID       string    `json:"ref_id"`
-	AmountMinor int64     `json:"amount_minor"`
-	Currency    string    `json:"currency"`
-	ProviderID  string    `json:"provider_id"`
-	URL         string    `json:"url"`
+	ID          string `json:"id"`
+	OrgID       string `json:"-"`
+	Purpose     string `json:"purpose"`
+	RefID       string `json:"ref_id"`
+	AmountMinor int64  `json:"amount_minor"`
+	Currency    string `json:"currency"`
+	ProviderID  string `json:"provider_id"`
+	URL         string `json:"url"`
 	// Ref is the unguessable reference of the payment result page
 	// (/paid/<ref>), the Checkout success and cancel URLs.
 	Ref string `json:"-"`
