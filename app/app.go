@@ -107,6 +107,13 @@ func (a *App) wire() error {
 	if svc.Messaging, err = core.NewMessagingService(svc, a.Store, d); err != nil {
 		return err
 	}
+	limits := a.Config.SelfServe
+	if limits == (core.Limits{}) {
+		limits = core.DefaultLimits()
+	}
+	if svc.SelfServe, err = core.NewSelfServeService(svc, a.Store, d, secret, limits); err != nil {
+		return err
+	}
 	var dev api.DevOutbox
 	if sink != nil {
 		dev = devOutbox{sink: sink}
@@ -136,6 +143,8 @@ func (a *App) wire() error {
 		TwilioAuthToken: a.Config.Providers.TwilioAuthToken, Registry: reg, MaxBody: a.Config.MaxBodyBytes, Queue: qc,
 		StripeSecret: a.Config.Providers.StripeWebhookKey, Payments: svc.Money, Refunds: a.Store, LinkStates: a.Store, Counter: counter})
 	pages.Mount(a.HTTP.Engine, pages.Config{Store: a.Store, Actions: svc.Booking, Offers: svc.Offers, Secret: secret, Clock: clock})
+	pages.MountSelfServe(a.HTTP.Engine, pages.SelfConfig{Service: svc.SelfServe, Secret: secret, Clock: clock,
+		BotUsername: a.Config.Providers.TelegramBotUsername})
 
 	if a.Config.Role != RoleAPI {
 		w := queue.NewWorker(a.Broker, a.Log, queue.WorkerConfig{Concurrency: a.Config.WorkerConcurrency, ShutdownTimeout: a.Config.ShutdownTimeout})

@@ -21,6 +21,7 @@ type Store interface {
 	MessagingStore
 	ReminderStore
 	OfferStore
+	SelfServeStore
 }
 
 // Directory reads the tenancy records every context checks references
@@ -47,6 +48,9 @@ type Services struct {
 	Messaging *MessagingService
 	Reminders *ReminderService
 	Offers    *OfferService
+	// SelfServe is made by NewSelfServeService once the pipeline that
+	// sends its codes exists.
+	SelfServe *SelfServeService
 }
 
 // NewServices wires every context but messaging to its port.
