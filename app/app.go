@@ -134,6 +134,7 @@ func (a *App) wire() error {
 		MaxBody:        a.Config.MaxBodyBytes,
 		AdminToken:     a.Config.AdminToken,
 		PublicURL:      a.Config.PublicURL,
+		TelegramBot:    a.Config.Providers.TelegramBotUsername,
 		QueueDashboard: dash,
 		Now:            clock.Now,
 		DevOutbox:      dev,
