@@ -15,7 +15,9 @@ type selfFake struct {
 	otps map[string]OTP
 }
 
-func newSelfFake() *selfFake { return &selfFake{hits: map[string][]time.Time{}, otps: map[string]OTP{}} }
+func newSelfFake() *selfFake {
+	return &selfFake{hits: map[string][]time.Time{}, otps: map[string]OTP{}}
+}
 
 func (f *selfFake) Hit(_ context.Context, kind, key string, at time.Time) error {
 	f.hits[kind+"|"+key] = append(f.hits[kind+"|"+key], at)
