@@ -379,3 +379,80 @@ func TestPaidPageShowsRecordedState(t *testing.T) {
 		}
 	})
 }
+
+func TestSelfServeIsolationAndTelegramLinks(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *apiEnv) {
+		e = newAPIEnv(t, freshURL(t, e), map[string]string{"TELEGRAM_BOT_USERNAME": "@kalenner_bot"})
+		f, code := e.selfServeFixture("Séance A", core.InvitationInput{Name: "A"}, false)
+
+		// Another organization's specialist and service.
+		keyB, _ := e.bootstrap("Cabinet B", "Europe/Berlin")
+		var stB, svB idOnly
+		if st := e.do(keyB, "POST", "/api/v1/staff", map[string]any{"name": "Dr Geheim", "role": "specialist", "timezone": "Europe/Berlin"}, &stB); st != 201 {
+			t.Fatalf("staff B = %d", st)
+		}
+		if st := e.do(keyB, "POST", "/api/v1/services", core.ServiceInput{Name: "Geheimer Dienst B", DurationMin: 30}, &svB); st != 201 {
+			t.Fatalf("service B = %d", st)
+		}
+		b := newBrowser(t, e.srv.URL)
+		for _, q := range []string{"sp=" + stB.ID, "sp=" + f.specialist + "&sv=" + svB.ID, "sp=" + stB.ID + "&sv=" + svB.ID + "&day=2026-03-02"} {
+			st, page := b.get("/book/" + code + "?lang=en&tz=Europe/Paris&" + q)
+			if st != http.StatusBadRequest || strings.Contains(page, "Geheim") {
+				t.Fatalf("%s = %d:\n%s", q, st, page)
+			}
+		}
+		if _, page := b.get("/book/" + code + "?lang=en&tz=Europe/Paris"); strings.Contains(page, "Geheim") || !strings.Contains(page, "Séance A") {
+			t.Fatalf("services of the link:\n%s", page)
+		}
+		// Bad input: a clear 400, never a 500.
+		for _, q := range []string{"tz=Mars/Olympus", "tz=Europe/Paris&sp=" + f.specialist + "&sv=" + f.service + "&day=2026-03-02&start=yesterday"} {
+			if st, _ := b.get("/book/" + code + "?lang=en&" + q); st != http.StatusBadRequest {
+				t.Fatalf("%s = %d, want 400", q, st)
+			}
+		}
+
+		// The invitation's Telegram deep link: a random token, not data.
+		var inv api.InvitationView
+		e.must(201, "POST", "/api/v1/invitations", core.InvitationInput{Name: "Telegram", TargetStaffID: f.specialist}, &inv)
+		re := regexp.MustCompile(`^https://t\.me/kalenner_bot\?start=([A-Za-z0-9_-]{1,64})$`)
+		m := re.FindStringSubmatch(inv.TelegramURL)
+		if m == nil || strings.Contains(inv.TelegramURL, inv.Code) || strings.Contains(inv.TelegramURL, inv.ID) {
+			t.Fatalf("telegram_url = %q", inv.TelegramURL)
+		}
+		var again api.InvitationView
+		e.must(200, "GET", "/api/v1/invitations/"+inv.ID, nil, &again)
+		if again.TelegramURL != inv.TelegramURL {
+			t.Fatalf("the token changed: %q vs %q", again.TelegramURL, inv.TelegramURL)
+		}
+		l, err := e.app.Services.SelfServe.ResolveStart(context.Background(), m[1])
+		if err != nil || l.Invitation.ID != inv.ID {
+			t.Fatalf("ResolveStart = %+v, %v", l.Invitation, err)
+		}
+		req, _ := http.NewRequest("GET", e.srv.URL+"/api/v1/invitations/"+inv.ID+"/qr.png?link=telegram", nil)
+		req.Header.Set("Authorization", "Bearer "+e.key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/png" {
+			t.Fatalf("telegram QR = %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		if st := e.do(e.key, "GET", "/api/v1/invitations/"+inv.ID+"/qr.png?link=fax", nil, nil); st != 400 {
+			t.Fatalf("qr link=fax = %d", st)
+		}
+		// Another organization's key sees neither the link nor its QR.
+		if st := e.do(keyB, "GET", "/api/v1/invitations/"+inv.ID+"/qr.png?link=telegram", nil, nil); st != 404 {
+			t.Fatalf("qr from org B = %d", st)
+		}
+		if st, page := b.get("/join/" + inv.Code + "?lang=ru"); st != 200 || !strings.Contains(page, "Открыть в Telegram") ||
+			!strings.Contains(page, "https://t.me/kalenner_bot?start=") {
+			t.Fatalf("join page = %d:\n%s", st, page)
+		}
+		// A deactivated link says so.
+		e.must(200, "POST", "/api/v1/invitations/"+inv.ID+"/deactivate", nil, nil)
+		if st, page := b.get("/join/" + inv.Code + "?lang=pl"); st != http.StatusGone || !strings.Contains(page, "nie jest już aktywne") {
+			t.Fatalf("deactivated = %d:\n%s", st, page)
+		}
+	})
+}
