@@ -157,6 +157,10 @@ func (a *App) wire() error {
 		if err := w.Every(time.Hour, queue.TypePurgeWebhooks, queue.Bulk); err != nil {
 			return err
 		}
+		w.Handle(queue.TypePurgeSelfServe, queue.PurgeSelfServe(a.Store, clock.Now, a.Log))
+		if err := w.Every(time.Hour, queue.TypePurgeSelfServe, queue.Bulk); err != nil {
+			return err
+		}
 		if err := queue.RegisterNotify(w, d, a.Log, a.Config.SweepEvery, a.Config.SweepGrace, a.Config.SendLease); err != nil {
 			return err
 		}
