@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/bookinggw/gateway/adapters/devsink"
+	"github.com/bookinggw/gateway/adapters/live"
 	"github.com/bookinggw/gateway/adapters/store"
 	"github.com/bookinggw/gateway/adapters/stripe"
 	"github.com/bookinggw/gateway/api"
@@ -36,7 +37,11 @@ type App struct {
 	Notify   *notify.Dispatcher
 	// DevSink keeps what channels without a provider would have sent.
 	DevSink *devsink.Sink
-	worker  *queue.Worker
+	// Live publishes live events to the staff screens of every API
+	// process (GET /api/v1/events); services take it in their constructors.
+	Live   core.LiveEvents
+	live   *live.Stream
+	worker *queue.Worker
 }
 
 // New opens the store (running migrations) and the queue and wires
@@ -65,6 +70,9 @@ func (a *App) wire() error {
 		clock = a.Config.Clock
 	}
 	qc := queue.NewClient(a.Broker).WithSendTimeout(a.Config.SendTimeout)
+	a.live = live.New(a.Broker.Redis, live.Config{Retention: a.Config.LiveRetention, MaxEvents: a.Config.LiveMaxEvents,
+		Now: clock.Now, Log: a.Log})
+	a.Live = a.live
 	svc, err := core.NewServices(a.Store, clock, eventSink{pub: qc, log: a.Log})
 	if err != nil {
 		return err
@@ -139,6 +147,9 @@ func (a *App) wire() error {
 		Now:            clock.Now,
 		DevOutbox:      dev,
 		Unmatched:      a.Store,
+		Live:           a.live,
+		LiveHeartbeat:  a.Config.LiveHeartbeat,
+		LiveReauth:     a.Config.LiveReauth,
 	})
 	webhooks.Mount(a.HTTP.Engine, webhooks.Config{Store: a.Store, Clock: clock, Log: a.Log, PublicURL: a.Config.PublicURL,
 		TwilioAuthToken: a.Config.Providers.TwilioAuthToken, Registry: reg, MaxBody: a.Config.MaxBodyBytes, Queue: qc,
@@ -194,6 +205,9 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn)}
+	// Event streams never finish on their own: end them when shutdown
+	// starts, or Shutdown would wait for them until its timeout.
+	srv.RegisterOnShutdown(a.HTTP.StopStreams)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	a.Log.Info("gateway started", "addr", ln.Addr().String(), "role", string(a.Config.Role),
@@ -222,6 +236,9 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 // Close releases the queue and the store.
 func (a *App) Close() error {
 	var err error
+	if a.live != nil {
+		err = a.live.Close()
+	}
 	if a.Broker != nil {
 		err = errors.Join(err, a.Broker.Close())
 	}

@@ -44,6 +44,9 @@ func TestFromEnvDefaults(t *testing.T) {
 		{"MaxBodyBytes (GATEWAY_MAX_BODY_BYTES)", c.MaxBodyBytes, int64(1 << 20)},
 		{"ShutdownTimeout (GATEWAY_SHUTDOWN_TIMEOUT)", c.ShutdownTimeout, 30 * time.Second},
 		{"WorkerConcurrency (GATEWAY_WORKER_CONCURRENCY)", c.WorkerConcurrency, 10},
+		{"LiveHeartbeat (GATEWAY_LIVE_HEARTBEAT)", c.LiveHeartbeat, 15 * time.Second},
+		{"LiveRetention (GATEWAY_LIVE_RETENTION)", c.LiveRetention, 15 * time.Minute},
+		{"LiveMaxEvents (GATEWAY_LIVE_MAX_EVENTS)", c.LiveMaxEvents, int64(10000)},
 	})
 }
 
@@ -114,6 +117,9 @@ func TestFromEnvRejectsBadValues(t *testing.T) {
 		{"shutdown timeout negative", "GATEWAY_SHUTDOWN_TIMEOUT", "-1s"},
 		{"worker concurrency not a number", "GATEWAY_WORKER_CONCURRENCY", "many"},
 		{"worker concurrency zero", "GATEWAY_WORKER_CONCURRENCY", "0"},
+		{"live heartbeat too short", "GATEWAY_LIVE_HEARTBEAT", "10ms"},
+		{"live retention not a duration", "GATEWAY_LIVE_RETENTION", "forever"},
+		{"live max events too small", "GATEWAY_LIVE_MAX_EVENTS", "5"},
 		{"worker concurrency too large", "GATEWAY_WORKER_CONCURRENCY", "1001"},
 		{"send lease shorter than a send", "GATEWAY_SEND_LEASE", "30s"},
 		{"send lease equal to timeout plus pacer wait", "GATEWAY_SEND_LEASE", "65s"},
