@@ -456,3 +456,28 @@ func TestSelfServeIsolationAndTelegramLinks(t *testing.T) {
 		}
 	})
 }
+
+func TestOneTimeCodeGoesByTelegramWhenLinked(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *apiEnv) {
+		_, code := e.selfServeFixture("Séance", core.InvitationInput{Name: "Site"}, false)
+		e.must(201, "POST", "/api/v1/clients", map[string]any{"name": "Tg Client", "phone": "+33655555555", "telegram_id": 424242}, nil)
+		b := newBrowser(t, e.srv.URL)
+		action, f := form(t, walkToDetails(t, b, "/book/"+code+"?lang=en&tz=Europe/Paris"))
+		f.Set("name", "Tg Client")
+		f.Set("phone", "+33655555555")
+		if st, page := b.post(action, f); st != 200 {
+			t.Fatalf("send = %d:\n%s", st, page)
+		}
+		codes := e.codesSentTo("424242")
+		if len(codes) != 1 {
+			t.Fatalf("codes by Telegram = %v", codes)
+		}
+		var l api.ListResponse[api.DevMessage]
+		e.must(200, "GET", "/api/v1/devsink/messages", nil, &l)
+		for _, m := range l.Items {
+			if m.To == "+33655555555" {
+				t.Fatalf("the code also went by SMS: %+v", m)
+			}
+		}
+	})
+}
