@@ -307,17 +307,24 @@ func makeResources(t *testing.T, cb client, relay func(), o resourceOpts) tenant
 	if len(msgs.Items) == 0 {
 		t.Fatal("B has no outbox message after the relay")
 	}
+	audience := `{"all":true}`
+	if o.scoped {
+		audience = `{"center_ids":["` + center + `"]}`
+	}
+	campaign := id(cb.post("/api/v1/campaigns", `{"name":"B promo","channels":["sms"],"audience":`+audience+
+		`,"texts":{"fr":"Bonjour {{first_name}}"},"send_at":"`+day.AddDate(0, 0, 30).Format(time.RFC3339)+`"}`), 201)
 	k := must[map[string]any](t, cb.post("/api/v1/api-keys", `{"name":"B extra","staff_id":"`+staff+`"}`), 201)
 	b.keyPlain = k["key"].(string)
 	b.ids = map[string]string{"centers": center, "staff": staff, "services": service, "rooms": room, "clients": cl,
 		"appointments": appt, "waiting-list": waiting, "invitations": inv, "api-keys": k["id"].(string), "messages": msgs.Items[0].ID, "package-sales": sale,
-		"packages": pkg, "client-groups": group}
+		"packages": pkg, "client-groups": group, "campaigns": campaign}
 	b.snapshots = []string{"/api/v1/organization", "/api/v1/centers", "/api/v1/centers/" + center, "/api/v1/staff", "/api/v1/staff/" + staff,
 		"/api/v1/staff/" + staff + "/schedule", "/api/v1/services", "/api/v1/services?owner_id=" + staff, "/api/v1/services/" + service, "/api/v1/rooms", "/api/v1/rooms/" + room,
 		"/api/v1/rooms/" + room + "/schedule", "/api/v1/clients", "/api/v1/clients?archived=all", "/api/v1/clients/" + cl, "/api/v1/clients/" + cl + "/family",
 		"/api/v1/appointments", "/api/v1/appointments/" + appt, "/api/v1/appointments/" + appt + "/payments", "/api/v1/waiting-list",
 		"/api/v1/invitations", "/api/v1/invitations/" + inv, "/api/v1/client-groups", "/api/v1/clients?group_id=" + group, "/api/v1/messages", "/api/v1/package-sales", "/api/v1/package-sales/" + sale, "/api/v1/debtors",
-		"/api/v1/centers/" + center + "/reminder-policy", "/api/v1/services/" + service + "/reminder-policy", "/api/v1/failed-events"}
+		"/api/v1/centers/" + center + "/reminder-policy", "/api/v1/services/" + service + "/reminder-policy", "/api/v1/failed-events",
+		"/api/v1/campaigns", "/api/v1/campaigns/" + campaign, "/api/v1/campaigns/" + campaign + "/recipients"}
 	return b
 }
 

@@ -122,6 +122,12 @@ func (a *App) wire() error {
 	if svc.SelfServe, err = core.NewSelfServeService(svc, a.Store, d, secret, limits); err != nil {
 		return err
 	}
+	if svc.Campaigns, err = core.NewCampaignService(svc, a.Store, qc, campaignFormat{}, a.Live, core.CampaignConfig{
+		Prices: a.Config.CampaignPrices, DefaultSMSFrom: a.Config.Providers.TwilioFrom, BatchSize: a.Config.CampaignBatch,
+		PauseAfterPermanent: a.Config.CampaignPauseAfter}); err != nil {
+		return err
+	}
+	d.SetCampaigns(svc.Campaigns)
 	var dev api.DevOutbox
 	if sink != nil {
 		dev = devOutbox{sink: sink}
@@ -173,6 +179,9 @@ func (a *App) wire() error {
 			return err
 		}
 		if err := queue.RegisterNotify(w, d, a.Log, a.Config.SweepEvery, a.Config.SweepGrace, a.Config.SendLease); err != nil {
+			return err
+		}
+		if err := queue.RegisterCampaigns(w, svc.Campaigns, a.Config.CampaignTick); err != nil {
 			return err
 		}
 		a.worker = w

@@ -65,28 +65,65 @@ type Config struct {
 	LiveReauth time.Duration
 	// Clock is the service's clock; nil is the system clock. Tests set it.
 	Clock core.Clock
+	// CampaignPrices estimate campaign costs: per SMS segment and per
+	// message of other channels, in micro-units of the currency.
+	CampaignPrices core.CampaignPrices
+	// CampaignTick is how often due campaigns start and done ones finish.
+	CampaignTick time.Duration
+	// CampaignBatch is how many clients one fan-out step reads.
+	CampaignBatch int
+	// CampaignPauseAfter pauses a campaign after this many permanent
+	// provider errors in a row.
+	CampaignPauseAfter int
+}
+
+// parsePrices reads "sms=0.0079,whatsapp=0.005" into micro-units.
+func parsePrices(s string) (map[core.Channel]int64, error) {
+	out := map[core.Channel]int64{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		ch, v, ok := strings.Cut(part, "=")
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		switch core.Channel(strings.TrimSpace(ch)) {
+		case core.ChannelSMS, core.ChannelWhatsApp, core.ChannelTelegram, core.ChannelEmail:
+		default:
+			ok = false
+		}
+		if !ok || err != nil || f < 0 {
+			return nil, fmt.Errorf("price %q: want channel=amount", part)
+		}
+		out[core.Channel(strings.TrimSpace(ch))] = int64(f*1e6 + 0.5)
+	}
+	return out, nil
 }
 
 // FromEnv reads the configuration, applying defaults and refusing bad values.
 func FromEnv(getenv func(string) string) (Config, error) {
 	c := Config{
-		HTTPAddr:          or(getenv("GATEWAY_HTTP_ADDR"), ":8080"),
-		DatabaseURL:       or(getenv("DATABASE_URL"), "sqlite:data/gateway.db"),
-		RedisURL:          getenv("REDIS_URL"),
-		Role:              Role(or(getenv("GATEWAY_ROLE"), string(RoleAll))),
-		PublicURL:         strings.TrimRight(or(getenv("GATEWAY_PUBLIC_URL"), "http://localhost:8080"), "/"),
-		AdminToken:        getenv("GATEWAY_ADMIN_TOKEN"),
-		MaxBodyBytes:      1 << 20,
-		ShutdownTimeout:   30 * time.Second,
-		WorkerConcurrency: 10,
-		SweepEvery:        30 * time.Second,
-		SweepGrace:        30 * time.Second,
-		SendTimeout:       queue.SendTimeout,
-		SendLease:         2 * time.Minute,
-		Rates:             queue.DefaultRates(),
-		LiveHeartbeat:     15 * time.Second,
-		LiveRetention:     live.DefaultRetention,
-		LiveMaxEvents:     live.DefaultMaxEvents,
+		HTTPAddr:           or(getenv("GATEWAY_HTTP_ADDR"), ":8080"),
+		DatabaseURL:        or(getenv("DATABASE_URL"), "sqlite:data/gateway.db"),
+		RedisURL:           getenv("REDIS_URL"),
+		Role:               Role(or(getenv("GATEWAY_ROLE"), string(RoleAll))),
+		PublicURL:          strings.TrimRight(or(getenv("GATEWAY_PUBLIC_URL"), "http://localhost:8080"), "/"),
+		AdminToken:         getenv("GATEWAY_ADMIN_TOKEN"),
+		MaxBodyBytes:       1 << 20,
+		ShutdownTimeout:    30 * time.Second,
+		WorkerConcurrency:  10,
+		SweepEvery:         30 * time.Second,
+		SweepGrace:         30 * time.Second,
+		SendTimeout:        queue.SendTimeout,
+		SendLease:          2 * time.Minute,
+		Rates:              queue.DefaultRates(),
+		LiveHeartbeat:      15 * time.Second,
+		LiveRetention:      live.DefaultRetention,
+		LiveMaxEvents:      live.DefaultMaxEvents,
+		CampaignTick:       5 * time.Second,
+		CampaignBatch:      500,
+		CampaignPauseAfter: 20,
+		CampaignPrices:     core.CampaignPrices{Currency: or(getenv("GATEWAY_CAMPAIGN_CURRENCY"), "USD")},
 	}
 	var errs []string
 	switch c.Role {
@@ -160,6 +197,31 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, "GATEWAY_WORKER_CONCURRENCY must be an integer from 1 to 1000")
 		}
 		c.WorkerConcurrency = n
+	}
+	prices, err := parsePrices(or(getenv("GATEWAY_CAMPAIGN_PRICES"), "sms=0.0079,whatsapp=0.005,telegram=0,email=0"))
+	if err != nil {
+		errs = append(errs, "GATEWAY_CAMPAIGN_PRICES must be channel=amount pairs, e.g. sms=0.0079,whatsapp=0.005")
+	}
+	c.CampaignPrices.Micros = prices
+	if s := getenv("GATEWAY_CAMPAIGN_TICK"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < time.Second {
+			errs = append(errs, "GATEWAY_CAMPAIGN_TICK must be a duration of at least 1s")
+		}
+		c.CampaignTick = d
+	}
+	for _, v := range []struct {
+		name string
+		dst  *int
+		lo   int
+	}{{"GATEWAY_CAMPAIGN_BATCH", &c.CampaignBatch, 1}, {"GATEWAY_CAMPAIGN_PAUSE_AFTER", &c.CampaignPauseAfter, 1}} {
+		if s := getenv(v.name); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < v.lo || n > 1000 {
+				errs = append(errs, v.name+" must be an integer from 1 to 1000")
+			}
+			*v.dst = n
+		}
 	}
 	var perrs []string
 	c.Providers, perrs = providersFromEnv(getenv)

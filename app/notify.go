@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/bookinggw/gateway/adapters/twilio"
 	"github.com/bookinggw/gateway/api"
 	"github.com/bookinggw/gateway/core"
+	"github.com/bookinggw/gateway/templates"
 )
 
 // Providers holds the channel providers' settings; a provider with no
@@ -182,4 +184,15 @@ func (e eventSink) Publish(ctx context.Context, ev core.Event) error {
 		e.log.WarnContext(ctx, "relay nudge failed; the periodic relay will pick the event up", "error", err.Error())
 	}
 	return nil
+}
+
+// campaignFormat formats campaign variables with the templates' locale rules.
+type campaignFormat struct{}
+
+func (campaignFormat) Money(locale string, minor int64, currency string) string {
+	return templates.FormatMoney(locale, minor, currency)
+}
+
+func (campaignFormat) DateTime(locale string, t time.Time) string {
+	return templates.FormatDate(locale, t) + " " + templates.FormatTime(locale, t)
 }

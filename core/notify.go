@@ -52,6 +52,9 @@ type Outbound struct {
 	Buttons []Button
 	// StatusCallback is where the provider reports delivery (Twilio).
 	StatusCallback string
+	// ContentSID is an approved WhatsApp content template (Twilio HX…);
+	// Text then holds its variables as a JSON object.
+	ContentSID string
 }
 
 // Sent is what a provider answered to an accepted message.

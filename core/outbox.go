@@ -53,14 +53,17 @@ type Message struct {
 	DedupeKey     string        `json:"dedupe_key"`
 	// Fallback lists the channels still to try, in order, when this one
 	// fails permanently.
-	Fallback      []Channel  `json:"fallback,omitempty"`
-	EventID       string     `json:"event_id,omitempty"`
-	AppointmentID string     `json:"appointment_id,omitempty"`
-	DueAt         time.Time  `json:"due_at"`
-	CreatedAt     time.Time  `json:"created_at"`
-	UpdatedAt     time.Time  `json:"updated_at"`
-	SentAt        *time.Time `json:"sent_at,omitempty"`
-	DeliveredAt   *time.Time `json:"delivered_at,omitempty"`
+	Fallback      []Channel `json:"fallback,omitempty"`
+	EventID       string    `json:"event_id,omitempty"`
+	AppointmentID string    `json:"appointment_id,omitempty"`
+	// CampaignID names the campaign a message belongs to (bulk queue,
+	// checked against the campaign right before it is sent).
+	CampaignID  string     `json:"campaign_id,omitempty"`
+	DueAt       time.Time  `json:"due_at"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	SentAt      *time.Time `json:"sent_at,omitempty"`
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
 }
 
 // MessageFilter selects outbox messages.

@@ -51,6 +51,8 @@ type Services struct {
 	// SelfServe is made by NewSelfServeService once the pipeline that
 	// sends its codes exists.
 	SelfServe *SelfServeService
+	// Campaigns is made by NewCampaignService once the queue exists.
+	Campaigns *CampaignService
 }
 
 // NewServices wires every context but messaging to its port.

@@ -69,9 +69,19 @@ type Enqueuer interface {
 	Publish(ctx context.Context, e core.Event) error
 }
 
-// Pacer waits for a channel's rate limits before a send.
+// Pacer waits for a channel's rate limits before a send. perMinute > 0
+// adds a limit of its own (a campaign's pace, read at each send).
 type Pacer interface {
-	Pace(ctx context.Context, m core.Message) error
+	Pace(ctx context.Context, m core.Message, perMinute int) error
+}
+
+// CampaignGate is asked right before a campaign message is handed to the
+// provider (core.CampaignService): paused, cancelled, opted out since the
+// freeze, outside the recipient's window; and told of permanent failures.
+type CampaignGate interface {
+	CheckSend(ctx context.Context, m core.Message) (core.SendVerdict, error)
+	Failed(ctx context.Context, m core.Message) error
+	CampaignStatus(ctx context.Context, id string) (core.CampaignStatus, error)
 }
 
 // Counter counts messages by channel and outcome (Prometheus in production).
@@ -132,9 +142,14 @@ type Config struct {
 
 // Dispatcher plans, writes and sends messages.
 type Dispatcher struct {
-	c   Config
-	ref *refs
+	c         Config
+	ref       *refs
+	campaigns CampaignGate
 }
+
+// SetCampaigns wires the campaigns' gate (made after the dispatcher, as it
+// needs the queue). Wiring, called before the worker starts.
+func (d *Dispatcher) SetCampaigns(g CampaignGate) { d.campaigns = g }
 
 // New checks the configuration.
 func New(c Config) (*Dispatcher, error) {

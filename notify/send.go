@@ -28,8 +28,17 @@ func (d *Dispatcher) Send(ctx context.Context, id string) error {
 		}
 		return nil
 	}
+	var verdict core.SendVerdict
+	if m.Kind == core.KindCampaign && m.CampaignID != "" && d.campaigns != nil {
+		if verdict, err = d.campaigns.CheckSend(ctx, m); err != nil {
+			return d.reschedule(ctx, m, time.Second, err.Error(), "", false)
+		}
+		if done, err := d.applyVerdict(ctx, m, verdict); done {
+			return err
+		}
+	}
 	if d.c.Pacer != nil {
-		if err := d.c.Pacer.Pace(ctx, m); err != nil {
+		if err := d.c.Pacer.Pace(ctx, m, verdict.PerMinute); err != nil {
 			var wait *DeferError
 			if errors.As(err, &wait) {
 				return d.reschedule(ctx, m, wait.Wait, "rate limited", "", false)
@@ -42,7 +51,22 @@ func (d *Dispatcher) Send(ctx context.Context, id string) error {
 		return d.fail(ctx, m, &core.SendError{Permanent: true, Code: "no_adapter", Err: fmt.Errorf("no adapter for channel %s", m.Channel)})
 	}
 	out := core.Outbound{ID: m.ID, OrgID: m.OrgID, Channel: m.Channel, To: m.To, From: m.From, Subject: m.Subject,
-		Text: m.Body, HTML: m.HTML, Buttons: m.Buttons}
+		Text: m.Body, HTML: m.HTML, Buttons: m.Buttons, ContentSID: verdict.ContentSID}
+	if m.Kind == core.KindCampaign && m.CampaignID != "" && d.campaigns != nil {
+		// The pacer may have waited: a pause or cancel meanwhile still
+		// holds the message, as it is not handed over yet.
+		st, err := d.campaigns.CampaignStatus(ctx, m.CampaignID)
+		if err != nil {
+			return d.reschedule(ctx, m, time.Second, err.Error(), "", false)
+		}
+		v := core.SendVerdict{Hold: st == core.CampaignPaused}
+		if st == core.CampaignCancelled {
+			v.Skip = "campaign cancelled"
+		}
+		if done, err := d.applyVerdict(ctx, m, v); done {
+			return err
+		}
+	}
 	if (m.Channel == core.ChannelSMS || m.Channel == core.ChannelWhatsApp) && d.c.PublicURL != "" {
 		// The message and attempt ride in the callback URL (Twilio signs
 		// it), so a report that overtakes our write of the SID still finds
@@ -51,7 +75,15 @@ func (d *Dispatcher) Send(ctx context.Context, id string) error {
 	}
 	sent, err := sender.Send(ctx, out)
 	if err != nil {
-		return d.fail(ctx, m, err)
+		ferr := d.fail(ctx, m, err)
+		var se *core.SendError
+		if m.CampaignID != "" && m.Kind == core.KindCampaign && d.campaigns != nil && errors.As(err, &se) && se.Permanent {
+			m.ErrorCode, m.LastError = se.Code, se.Error()
+			if gerr := d.campaigns.Failed(ctx, m); gerr != nil {
+				d.c.Log.WarnContext(ctx, "campaign failure check", "campaign_id", m.CampaignID, "error", gerr.Error())
+			}
+		}
+		return ferr
 	}
 	now := d.now()
 	m.Status, m.ProviderID, m.SentAt, m.UpdatedAt, m.LastError, m.ErrorCode = core.MsgSent, sent.ProviderID, &now, now, "", ""
@@ -65,6 +97,28 @@ func (d *Dispatcher) Send(ctx context.Context, id string) error {
 	// A report parked while we were sending was applied with the outcome.
 	d.c.Counter.Inc(done.Channel, done.Status)
 	return d.runFallback(ctx, done)
+}
+
+// applyVerdict holds (paused), skips (cancelled, opted out) or defers
+// (outside the sending window) a claimed campaign message; done reports
+// that the send stops here.
+func (d *Dispatcher) applyVerdict(ctx context.Context, m core.Message, v core.SendVerdict) (bool, error) {
+	claimed := m.Attempts
+	now := d.now()
+	switch {
+	case v.Hold:
+		m.Status, m.UpdatedAt, m.LastError = core.MsgPaused, now, "campaign paused"
+		m.Attempts-- // a held message has not been tried
+	case v.Skip != "":
+		m.Status, m.UpdatedAt, m.LastError = core.MsgSkipped, now, v.Skip
+		m.Attempts--
+	case v.Wait > 0:
+		return true, d.reschedule(ctx, m, v.Wait, "outside the recipient's sending window", "", false)
+	default:
+		return false, nil
+	}
+	_, err := d.finish(ctx, m, claimed)
+	return true, ignoreStale(err)
 }
 
 // StatusCallbackURL is the Twilio status callback of one attempt of a message.

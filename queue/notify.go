@@ -86,13 +86,14 @@ func (q *Client) WithSendTimeout(d time.Duration) *Client {
 func (q *Client) EnqueueSend(ctx context.Context, m core.Message) error {
 	p, _ := json.Marshal(sendPayload{ID: m.ID})
 	id := fmt.Sprintf("send:%s:%d:%d", m.ID, m.Attempts, m.DueAt.UnixMilli())
-	opts := []asynq.Option{asynq.Queue(Critical), asynq.ProcessAt(m.DueAt), asynq.MaxRetry(5), asynq.Timeout(q.sendTimeout)}
+	queue := SendQueue(m)
+	opts := []asynq.Option{asynq.Queue(queue), asynq.ProcessAt(m.DueAt), asynq.MaxRetry(5), asynq.Timeout(q.sendTimeout)}
 	_, err := q.c.EnqueueContext(ctx, asynq.NewTask(TypeSend, p), append(opts, asynq.TaskID(id))...)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		// A task of that id that is still waiting will do. One held by a
 		// dead worker (active until Asynq's lease expires) or archived
 		// would never run: add another; only one can claim the message.
-		ti, ierr := q.insp.GetTaskInfo(Critical, id)
+		ti, ierr := q.insp.GetTaskInfo(queue, id)
 		if ierr != nil || (ti.State != asynq.TaskStateActive && ti.State != asynq.TaskStateArchived) {
 			return nil
 		}
@@ -106,6 +107,89 @@ func (q *Client) EnqueueSend(ctx context.Context, m core.Message) error {
 		return fmt.Errorf("queue: enqueue send %s: %w", m.ID, err)
 	}
 	return nil
+}
+
+// SendQueue is the queue of a message's send: campaign messages go on
+// bulk, everything else (confirmations, reminders, replies) on critical.
+func SendQueue(m core.Message) string {
+	if m.Kind == core.KindCampaign {
+		return Bulk
+	}
+	return Critical
+}
+
+// enqueueParallel is how many enqueues of a batch are in flight at once.
+const enqueueParallel = 16
+
+// EnqueueSends enqueues a batch of messages with enqueueParallel
+// enqueues in flight (Asynq has no batch call: each task is one Lua script,
+// so the batch overlaps them on the connection pool instead of waiting
+// for each round trip). Task ids are EnqueueSend's, so a repeat (the
+// sweeper) makes no second task.
+func (q *Client) EnqueueSends(ctx context.Context, msgs []core.Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	sem := make(chan struct{}, enqueueParallel)
+	errs := make(chan error, len(msgs))
+	for _, m := range msgs {
+		if m.Status != core.MsgQueued {
+			continue
+		}
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			if err := q.EnqueueSend(ctx, m); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	for range enqueueParallel {
+		sem <- struct{}{}
+	}
+	close(errs)
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	return errors.Join(all...)
+}
+
+// Campaign task types.
+const (
+	TypeCampaignFanout = "campaign:fanout" // write a frozen audience's messages
+	TypeCampaignTick   = "campaigns:tick"  // start due campaigns, finish done ones
+)
+
+// EnqueueFanout queues a campaign's fan-out; one task per campaign at a
+// time (its id), and the fan-out itself refuses a second writer.
+func (q *Client) EnqueueFanout(ctx context.Context, campaignID string) error {
+	p, _ := json.Marshal(sendPayload{ID: campaignID})
+	_, err := q.c.EnqueueContext(ctx, asynq.NewTask(TypeCampaignFanout, p), asynq.TaskID("fanout:"+campaignID), asynq.Queue(Default),
+		asynq.MaxRetry(10), asynq.Timeout(30*time.Minute))
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	return err
+}
+
+// Campaigns is what the campaign tasks call (core.CampaignService).
+type Campaigns interface {
+	FanOut(ctx context.Context, id string) error
+	Tick(ctx context.Context) error
+}
+
+// RegisterCampaigns adds the fan-out handler and the periodic tick.
+func RegisterCampaigns(w *Worker, c Campaigns, every time.Duration) error {
+	w.Handle(TypeCampaignFanout, func(ctx context.Context, t *asynq.Task) error {
+		var pl sendPayload
+		if err := json.Unmarshal(t.Payload(), &pl); err != nil || pl.ID == "" {
+			return fmt.Errorf("bad payload: %w", asynq.SkipRetry)
+		}
+		return c.FanOut(ctx, pl.ID)
+	})
+	w.Handle(TypeCampaignTick, func(ctx context.Context, _ *asynq.Task) error { return c.Tick(ctx) })
+	return w.Every(every, TypeCampaignTick, Default)
 }
 
 // RelayChannel is the Redis pub/sub channel that wakes the relay: every

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/bookinggw/gateway/core"
 	"github.com/bookinggw/gateway/notify"
 )
@@ -60,6 +62,7 @@ const PaceMaxWait = 5 * time.Second
 // than MaxWait is not slept in a worker slot: the message is deferred.
 type Pacer struct {
 	lim         *Limiter
+	rdb         redis.UniversalClient
 	rates       Rates
 	maxWait     time.Duration
 	defaultFrom string
@@ -68,11 +71,93 @@ type Pacer struct {
 // NewPacer paces sends with the broker's Redis; defaultFrom is the SMS
 // sender used when a message names none.
 func NewPacer(b *Broker, rates Rates, maxWait time.Duration, defaultFrom string) *Pacer {
-	return &Pacer{lim: NewLimiter(b.Redis, "rate:"), rates: rates, maxWait: maxWait, defaultFrom: defaultFrom}
+	return &Pacer{lim: NewLimiter(b.Redis, "rate:"), rdb: b.Redis, rates: rates, maxWait: maxWait, defaultFrom: defaultFrom}
 }
 
-// Pace implements notify.Pacer.
-func (p *Pacer) Pace(ctx context.Context, m core.Message) error {
+// Pace implements notify.Pacer. Campaign messages (the bulk queue) yield
+// to confirmations and reminders: while a non-campaign message waits for a
+// sender, it is marked waiting in Redis (PrioKey), and campaign messages
+// take no slot of that sender until it is served, so it gets the next free
+// slot instead of queueing behind the campaign's backlog. perMinute > 0 is
+// the campaign's own pace, read at every send (a change applies at once).
+func (p *Pacer) Pace(ctx context.Context, m core.Message, perMinute int) error {
+	reqs := p.requests(m)
+	bulk := m.Kind == core.KindCampaign
+	if bulk && perMinute > 0 && m.CampaignID != "" {
+		reqs = append(reqs, Request{Key: "campaign:" + m.CampaignID, Limit: Limit{Count: perMinute, Per: time.Minute, Burst: 1}})
+	}
+	var err error
+	if bulk {
+		err = p.lim.WaitYielding(ctx, p.maxWait, p.prioritized(reqs), reqs...)
+	} else {
+		release := p.announce(ctx, reqs)
+		err = p.lim.Wait(ctx, p.maxWait, reqs...)
+		release()
+	}
+	var tl *TooLongError
+	if errors.As(err, &tl) {
+		return &notify.DeferError{Wait: tl.Wait}
+	}
+	return err
+}
+
+// PrioKey is the Redis counter of priority messages waiting for a sender key.
+func (p *Pacer) PrioKey(key string) string { return "rate:prio:{" + key + "}" }
+
+// announce marks priority messages waiting on the keys that have a limit;
+// the marks expire on their own if the process dies.
+func (p *Pacer) announce(ctx context.Context, reqs []Request) func() {
+	var keys []string
+	for _, r := range reqs {
+		if !r.Limit.Off() {
+			keys = append(keys, p.PrioKey(r.Key))
+		}
+	}
+	if len(keys) == 0 {
+		return func() {}
+	}
+	pipe := p.rdb.Pipeline()
+	for _, k := range keys {
+		pipe.Incr(ctx, k)
+		pipe.PExpire(ctx, k, p.maxWait+time.Second)
+	}
+	_, _ = pipe.Exec(ctx)
+	return func() {
+		pipe := p.rdb.Pipeline()
+		for _, k := range keys {
+			pipe.Decr(context.WithoutCancel(ctx), k)
+		}
+		_, _ = pipe.Exec(context.WithoutCancel(ctx))
+	}
+}
+
+// prioritized tells a bulk send whether a priority message waits on any of
+// its keys.
+func (p *Pacer) prioritized(reqs []Request) func(ctx context.Context) bool {
+	var keys []string
+	for _, r := range reqs {
+		if !r.Limit.Off() && !strings.HasPrefix(r.Key, "campaign:") {
+			keys = append(keys, p.PrioKey(r.Key))
+		}
+	}
+	return func(ctx context.Context) bool {
+		if len(keys) == 0 {
+			return false
+		}
+		vals, err := p.rdb.MGet(ctx, keys...).Result()
+		if err != nil {
+			return false
+		}
+		for _, v := range vals {
+			if s, ok := v.(string); ok && s != "0" && s != "" && !strings.HasPrefix(s, "-") {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func (p *Pacer) requests(m core.Message) []Request {
 	var reqs []Request
 	from := m.From
 	if from == "" {
@@ -91,10 +176,5 @@ func (p *Pacer) Pace(ctx context.Context, m core.Message) error {
 	case core.ChannelEmail:
 		reqs = append(reqs, Request{Key: "email", Limit: p.rates.Email})
 	}
-	err := p.lim.Wait(ctx, p.maxWait, reqs...)
-	var tl *TooLongError
-	if errors.As(err, &tl) {
-		return &notify.DeferError{Wait: tl.Wait}
-	}
-	return err
+	return reqs
 }

@@ -127,6 +127,52 @@ func (l *Limiter) Wait(ctx context.Context, maxWait time.Duration, reqs ...Reque
 	}
 }
 
+// WaitYielding is Wait for low-priority events: while yield reports that a
+// higher-priority event waits for the same keys, it takes no slot and
+// checks again after the strictest key's interval.
+func (l *Limiter) WaitYielding(ctx context.Context, maxWait time.Duration, yield func(context.Context) bool, reqs ...Request) error {
+	active := make([]Request, 0, len(reqs))
+	step := time.Duration(0)
+	for _, r := range reqs {
+		if r.Limit.Off() {
+			continue
+		}
+		if r.Limit.Per <= 0 {
+			return fmt.Errorf("ratelimit: %s: limit %s: Per must be positive", r.Key, r.Limit)
+		}
+		active = append(active, r)
+		step = max(step, r.Limit.interval())
+	}
+	if len(active) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(active, func(a, b Request) int { return int(a.Limit.interval() - b.Limit.interval()) })
+	step = min(max(step/4, 5*time.Millisecond), 250*time.Millisecond)
+	start := time.Now()
+	for {
+		wait, key := step, "priority"
+		if !yield(ctx) {
+			refused, w, err := l.allowAll(ctx, active)
+			if err != nil || refused == "" {
+				return err
+			}
+			// Sleep in short steps, so a priority message that starts
+			// waiting meanwhile is seen before the next slot is taken.
+			wait, key = min(w, step), refused
+		}
+		if time.Since(start)+wait > maxWait {
+			return &TooLongError{Key: key, Wait: wait}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+	}
+}
+
 // allowAll takes a slot on each key in turn; at the first refusal it
 // returns that key and its retry-after.
 func (l *Limiter) allowAll(ctx context.Context, reqs []Request) (string, time.Duration, error) {

@@ -14,7 +14,7 @@ import (
 
 const msgCols = `id, org_id, center_id, recipient_kind, recipient_id, channel, to_addr, from_addr, kind, locale, subject, body, html,
 	buttons, status, provider_id, attempts, last_error, error_code, segments, encoding, dedupe_key, fallback, event_id, appointment_id,
-	due_at, created_at, updated_at, sent_at, delivered_at`
+	due_at, created_at, updated_at, sent_at, delivered_at, campaign_id`
 
 func scanMsg(row interface{ Scan(...any) error }) (core.Message, error) {
 	var m core.Message
@@ -23,7 +23,7 @@ func scanMsg(row interface{ Scan(...any) error }) (core.Message, error) {
 	var sent, delivered sql.NullInt64
 	err := row.Scan(&m.ID, &m.OrgID, &m.CenterID, &m.RecipientKind, &m.RecipientID, &channel, &m.To, &m.From, &m.Kind, &m.Locale,
 		&m.Subject, &m.Body, &m.HTML, &buttons, &status, &m.ProviderID, &m.Attempts, &m.LastError, &m.ErrorCode, &m.Segments,
-		&m.Encoding, &m.DedupeKey, &fallback, &m.EventID, &m.AppointmentID, &due, &created, &updated, &sent, &delivered)
+		&m.Encoding, &m.DedupeKey, &fallback, &m.EventID, &m.AppointmentID, &due, &created, &updated, &sent, &delivered, &m.CampaignID)
 	if err != nil {
 		return m, err
 	}
@@ -56,11 +56,11 @@ func (s *Store) insertMsg(ctx context.Context, q querier, m core.Message) (bool,
 		m.Fallback = []core.Channel{}
 	}
 	res, err := s.stmtExec(ctx, q, `INSERT INTO messages (`+msgCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
-		$14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30) ON CONFLICT (org_id, dedupe_key) DO NOTHING`,
+		$14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31) ON CONFLICT (org_id, dedupe_key) DO NOTHING`,
 		m.ID, m.OrgID, m.CenterID, m.RecipientKind, m.RecipientID, string(m.Channel), m.To, m.From, m.Kind, m.Locale, m.Subject, m.Body,
 		m.HTML, jsonText(m.Buttons), string(m.Status), m.ProviderID, m.Attempts, m.LastError, m.ErrorCode, m.Segments, m.Encoding,
 		m.DedupeKey, jsonText(m.Fallback), m.EventID, m.AppointmentID, ms(m.DueAt), ms(m.CreatedAt), ms(m.UpdatedAt),
-		nullMS(m.SentAt), nullMS(m.DeliveredAt))
+		nullMS(m.SentAt), nullMS(m.DeliveredAt), m.CampaignID)
 	if err != nil {
 		return false, fmt.Errorf("store: insert message: %w", err)
 	}

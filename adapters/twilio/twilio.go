@@ -151,7 +151,14 @@ func (s *Sender) params(m core.Outbound) (*openapi.CreateMessageParams, error) {
 	} else {
 		p.SetFrom(from)
 	}
-	p.SetBody(m.Text)
+	if m.ContentSID != "" {
+		// An approved template: outside the 24-hour session WhatsApp
+		// takes nothing else. Text carries its variables (JSON).
+		p.SetContentSid(m.ContentSID)
+		p.SetContentVariables(m.Text)
+	} else {
+		p.SetBody(m.Text)
+	}
 	if m.StatusCallback != "" {
 		p.SetStatusCallback(m.StatusCallback)
 	}
