@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/skip2/go-qrcode"
 
 	"github.com/bookinggw/gateway/core"
+	"github.com/bookinggw/gateway/pages"
 )
 
 // FamilyList is a client's family links (not paginated: families are small).
@@ -19,6 +21,9 @@ type FamilyList struct {
 type InvitationView struct {
 	core.Invitation
 	URL string `json:"url" doc:"<public URL>/join/<code>; the QR code encodes it"`
+	// TelegramURL carries a random, expiring start token mapped to the
+	// invitation on the server, never the invitation's data.
+	TelegramURL string `json:"telegram_url,omitempty" doc:"t.me/<bot>?start=<token> (when TELEGRAM_BOT_USERNAME is set); GET qr.png?link=telegram encodes it"`
 }
 
 func (s *Server) clientRoutes() {
@@ -127,7 +132,11 @@ func (s *Server) clientRoutes() {
 
 	view := func(c *gin.Context) func(core.Invitation, error) (InvitationView, error) {
 		return func(inv core.Invitation, err error) (InvitationView, error) {
-			return InvitationView{Invitation: inv, URL: s.joinURL(inv.Code)}, err
+			if err != nil {
+				return InvitationView{}, err
+			}
+			tg, err := s.telegramURL(c.Request.Context(), inv)
+			return InvitationView{Invitation: inv, URL: s.joinURL(inv.Code), TelegramURL: tg}, err
 		}
 	}
 	s.handle(Route{Method: "POST", Path: "/invitations", Tag: "invitations",
@@ -175,7 +184,8 @@ func (s *Server) clientRoutes() {
 		})
 	s.handle(Route{Method: "GET", Path: "/invitations/:id/qr.png", Tag: "invitations",
 		Summary: "the link as a QR code (image/png)",
-		Query:   []Param{{Name: "size", Type: "integer", Description: "width and height in pixels, 64 to 1024 (default 256)"}}},
+		Query: []Param{{Name: "size", Type: "integer", Description: "width and height in pixels, 64 to 1024 (default 256)"},
+			{Name: "link", Type: "string", Description: "web (default): the /join/<code> page; telegram: the bot's deep link (404 when no bot is configured)"}}},
 		func(c *gin.Context) {
 			id, ok := idParam(c, "id", "invitation")
 			if !ok {
@@ -195,7 +205,22 @@ func (s *Server) clientRoutes() {
 				Fail(c, err)
 				return
 			}
-			png, err := qrcode.Encode(s.joinURL(inv.Code), qrcode.Medium, size)
+			link := s.joinURL(inv.Code)
+			switch c.Query("link") {
+			case "", "web":
+			case "telegram":
+				if link, err = s.telegramURL(c.Request.Context(), inv); err == nil && link == "" {
+					err = core.NotFound("telegram bot")
+				}
+				if err != nil {
+					Fail(c, err)
+					return
+				}
+			default:
+				invalid(c, "bad link", "link", "must be web or telegram")
+				return
+			}
+			png, err := qrcode.Encode(link, qrcode.Medium, size)
 			if err != nil {
 				Fail(c, err)
 				return
@@ -212,6 +237,18 @@ func (s *Server) clientRoutes() {
 				respond(c, http.StatusCreated)(svc.Invitations.JoinInvitationByID(c.Request.Context(), principal(c), id, in))
 			}
 		})
+}
+
+// telegramURL is an invitation's bot deep link, or "" with no bot.
+func (s *Server) telegramURL(ctx context.Context, inv core.Invitation) (string, error) {
+	if s.d.TelegramBot == "" || s.d.Services.SelfServe == nil {
+		return "", nil
+	}
+	tok, err := s.d.Services.SelfServe.StartToken(ctx, inv)
+	if err != nil {
+		return "", err
+	}
+	return pages.TelegramLink(s.d.TelegramBot, tok), nil
 }
 
 // joinURL is the link a client opens for an invitation.

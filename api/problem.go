@@ -30,6 +30,7 @@ var codeStatus = map[core.Code]int{
 	core.CodeConflict:     http.StatusConflict,
 	core.CodeForbidden:    http.StatusForbidden,
 	core.CodeUnauthorized: http.StatusUnauthorized,
+	core.CodeRateLimited:  http.StatusTooManyRequests,
 }
 
 // WriteProblem answers with a problem+json body and aborts the chain.

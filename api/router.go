@@ -33,6 +33,9 @@ type Deps struct {
 	// PublicURL is GATEWAY_PUBLIC_URL: the base of links the service hands
 	// out (invitation links, QR codes, webhook URLs).
 	PublicURL string
+	// TelegramBot is the bot's username for invitations' deep links; empty:
+	// none.
+	TelegramBot string
 	// QueueDashboard is asynqmon, mounted at /admin/queues; nil leaves it out.
 	QueueDashboard http.Handler
 	Now            func() time.Time

@@ -116,6 +116,13 @@ func (a *App) wire() error {
 	if svc.Messaging, err = core.NewMessagingService(svc, a.Store, d); err != nil {
 		return err
 	}
+	limits := a.Config.SelfServe
+	if limits == (core.Limits{}) {
+		limits = core.DefaultLimits()
+	}
+	if svc.SelfServe, err = core.NewSelfServeService(svc, a.Store, d, secret, limits); err != nil {
+		return err
+	}
 	if svc.Campaigns, err = core.NewCampaignService(svc, a.Store, qc, campaignFormat{}, a.Live, core.CampaignConfig{
 		Prices: a.Config.CampaignPrices, DefaultSMSFrom: a.Config.Providers.TwilioFrom, BatchSize: a.Config.CampaignBatch,
 		PauseAfterPermanent: a.Config.CampaignPauseAfter}); err != nil {
@@ -160,6 +167,7 @@ func (a *App) wire() error {
 		MaxBody:        a.Config.MaxBodyBytes,
 		AdminToken:     a.Config.AdminToken,
 		PublicURL:      a.Config.PublicURL,
+		TelegramBot:    a.Config.Providers.TelegramBotUsername,
 		QueueDashboard: dash,
 		Now:            clock.Now,
 		DevOutbox:      dev,
@@ -170,9 +178,11 @@ func (a *App) wire() error {
 	})
 	webhooks.Mount(a.HTTP.Engine, webhooks.Config{Store: a.Store, Clock: clock, Log: a.Log, PublicURL: a.Config.PublicURL,
 		TwilioAuthToken: a.Config.Providers.TwilioAuthToken, Registry: reg, MaxBody: a.Config.MaxBodyBytes, Queue: qc,
-		StripeSecret: a.Config.Providers.StripeWebhookKey, Payments: svc.Money, Refunds: a.Store, Counter: counter,
+		StripeSecret: a.Config.Providers.StripeWebhookKey, Payments: svc.Money, Refunds: a.Store, LinkStates: a.Store, Counter: counter,
 		Calls: svc.Calls, Centers: a.Store})
 	pages.Mount(a.HTTP.Engine, pages.Config{Store: a.Store, Actions: svc.Booking, Offers: svc.Offers, Secret: secret, Clock: clock})
+	pages.MountSelfServe(a.HTTP.Engine, pages.SelfConfig{Service: svc.SelfServe, Secret: secret, Clock: clock,
+		BotUsername: a.Config.Providers.TelegramBotUsername})
 
 	if a.Config.Role != RoleAPI {
 		w := queue.NewWorker(a.Broker, a.Log, queue.WorkerConfig{Concurrency: a.Config.WorkerConcurrency, ShutdownTimeout: a.Config.ShutdownTimeout})
@@ -186,6 +196,10 @@ func (a *App) wire() error {
 		}
 		w.Handle(queue.TypeReconcileCalls, queue.ReconcileCalls(svc.Calls, a.Log))
 		if err := w.Every(time.Minute, queue.TypeReconcileCalls, queue.Bulk); err != nil {
+			return err
+		}
+		w.Handle(queue.TypePurgeSelfServe, queue.PurgeSelfServe(a.Store, clock.Now, a.Log))
+		if err := w.Every(time.Hour, queue.TypePurgeSelfServe, queue.Bulk); err != nil {
 			return err
 		}
 		if err := queue.RegisterNotify(w, d, a.Log, a.Config.SweepEvery, a.Config.SweepGrace, a.Config.SendLease); err != nil {

@@ -38,6 +38,9 @@ type Config struct {
 	MaxBodyBytes      int64
 	ShutdownTimeout   time.Duration
 	WorkerConcurrency int
+	// SelfServe bounds one-time codes of the booking page; zero: the
+	// defaults (core.DefaultLimits). Tests set it.
+	SelfServe core.Limits
 	// SweepEvery and SweepGrace pace the outbox sweeper: every SweepEvery
 	// it re-enqueues messages due for longer than SweepGrace.
 	SweepEvery, SweepGrace time.Duration

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,38 +25,42 @@ type Providers struct {
 	TwilioBaseURL    string
 	TelegramToken    string
 	TelegramAPIURL   string
-	SlackToken       string
-	SlackAPIURL      string
-	SMTPHost         string
-	SMTPPort         int
-	SMTPUsername     string
-	SMTPPassword     string
-	SMTPFrom         string
-	SMTPTLS          string
-	StripeSecretKey  string
-	StripeWebhookKey string
-	StripeAPIURL     string
+	// TelegramBotUsername names the bot in invitations' deep links
+	// (t.me/<bot>?start=…); empty: links and pages offer no Telegram.
+	TelegramBotUsername string
+	SlackToken          string
+	SlackAPIURL         string
+	SMTPHost            string
+	SMTPPort            int
+	SMTPUsername        string
+	SMTPPassword        string
+	SMTPFrom            string
+	SMTPTLS             string
+	StripeSecretKey     string
+	StripeWebhookKey    string
+	StripeAPIURL        string
 }
 
 func providersFromEnv(getenv func(string) string) (Providers, []string) {
 	p := Providers{
-		TwilioAccountSID: getenv("TWILIO_ACCOUNT_SID"),
-		TwilioAuthToken:  getenv("TWILIO_AUTH_TOKEN"),
-		TwilioFrom:       getenv("TWILIO_FROM"),
-		TwilioBaseURL:    getenv("TWILIO_BASE_URL"),
-		TelegramToken:    getenv("TELEGRAM_BOT_TOKEN"),
-		TelegramAPIURL:   getenv("TELEGRAM_API_URL"),
-		SlackToken:       getenv("SLACK_BOT_TOKEN"),
-		SlackAPIURL:      getenv("SLACK_API_URL"),
-		SMTPHost:         getenv("SMTP_HOST"),
-		SMTPUsername:     getenv("SMTP_USERNAME"),
-		SMTPPassword:     getenv("SMTP_PASSWORD"),
-		SMTPFrom:         getenv("SMTP_FROM"),
-		SMTPTLS:          or(getenv("SMTP_TLS"), "starttls"),
-		StripeSecretKey:  getenv("STRIPE_SECRET_KEY"),
-		StripeWebhookKey: getenv("STRIPE_WEBHOOK_SECRET"),
-		StripeAPIURL:     getenv("STRIPE_API_URL"),
-		SMTPPort:         0, // 0: the usual port of the TLS mode (587, 465 or 25)
+		TwilioAccountSID:    getenv("TWILIO_ACCOUNT_SID"),
+		TwilioAuthToken:     getenv("TWILIO_AUTH_TOKEN"),
+		TwilioFrom:          getenv("TWILIO_FROM"),
+		TelegramBotUsername: strings.TrimPrefix(getenv("TELEGRAM_BOT_USERNAME"), "@"),
+		TwilioBaseURL:       getenv("TWILIO_BASE_URL"),
+		TelegramToken:       getenv("TELEGRAM_BOT_TOKEN"),
+		TelegramAPIURL:      getenv("TELEGRAM_API_URL"),
+		SlackToken:          getenv("SLACK_BOT_TOKEN"),
+		SlackAPIURL:         getenv("SLACK_API_URL"),
+		SMTPHost:            getenv("SMTP_HOST"),
+		SMTPUsername:        getenv("SMTP_USERNAME"),
+		SMTPPassword:        getenv("SMTP_PASSWORD"),
+		SMTPFrom:            getenv("SMTP_FROM"),
+		SMTPTLS:             or(getenv("SMTP_TLS"), "starttls"),
+		StripeSecretKey:     getenv("STRIPE_SECRET_KEY"),
+		StripeWebhookKey:    getenv("STRIPE_WEBHOOK_SECRET"),
+		StripeAPIURL:        getenv("STRIPE_API_URL"),
+		SMTPPort:            0, // 0: the usual port of the TLS mode (587, 465 or 25)
 	}
 	var errs []string
 	if (p.TwilioAccountSID == "") != (p.TwilioAuthToken == "") {

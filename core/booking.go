@@ -22,12 +22,15 @@ type Offering struct {
 	IntervalMin int    `json:"interval_min" doc:"slots start every N minutes; defaults to the duration"`
 	Capacity    int    `json:"capacity" doc:"people in one session; more than 1 for group classes"`
 	// PriceMinor nil means "no price shown".
-	PriceMinor  *int64    `json:"price_minor"`
-	Currency    string    `json:"currency"`
-	IsPackage   bool      `json:"is_package"`
-	PaymentLink string    `json:"payment_link"`
-	Active      bool      `json:"active"`
-	CreatedAt   time.Time `json:"created_at"`
+	PriceMinor  *int64 `json:"price_minor"`
+	Currency    string `json:"currency"`
+	IsPackage   bool   `json:"is_package"`
+	PaymentLink string `json:"payment_link"`
+	Active      bool   `json:"active"`
+	// AutoAccept books a client's request (web page, bot) accepted at once
+	// instead of pending until staff accept it.
+	AutoAccept bool      `json:"auto_accept"`
+	CreatedAt  time.Time `json:"created_at"`
 }
 
 // Spec is the slot arithmetic of a service.

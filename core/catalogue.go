@@ -22,6 +22,7 @@ type ServiceInput struct {
 	IsPackage   bool   `json:"is_package"`
 	PaymentLink string `json:"payment_link"`
 	Active      *bool  `json:"active"`
+	AutoAccept  bool   `json:"auto_accept" doc:"client bookings (web page, Telegram bot) are confirmed at once instead of pending until staff accept"`
 }
 
 func (s *CatalogueService) validateService(ctx context.Context, p Principal, in *ServiceInput) error {
@@ -72,7 +73,7 @@ func (s *CatalogueService) CreateService(ctx context.Context, p Principal, in Se
 	}
 	sv := Offering{ID: NewID(), OrgID: p.OrgID, OwnerID: in.OwnerID, Name: in.Name, Description: in.Description,
 		DurationMin: in.DurationMin, IntervalMin: in.IntervalMin, Capacity: in.Capacity, PriceMinor: in.PriceMinor,
-		Currency: in.Currency, IsPackage: in.IsPackage, PaymentLink: in.PaymentLink, Active: in.Active == nil || *in.Active,
+		Currency: in.Currency, IsPackage: in.IsPackage, PaymentLink: in.PaymentLink, Active: in.Active == nil || *in.Active, AutoAccept: in.AutoAccept,
 		CreatedAt: s.Now()}
 	return sv, s.store.CreateService(ctx, sv)
 }
@@ -93,7 +94,7 @@ func (s *CatalogueService) UpdateService(ctx context.Context, p Principal, id st
 		return Offering{}, err
 	}
 	sv.Name, sv.Description, sv.DurationMin, sv.IntervalMin, sv.Capacity = in.Name, in.Description, in.DurationMin, in.IntervalMin, in.Capacity
-	sv.PriceMinor, sv.Currency, sv.IsPackage, sv.PaymentLink = in.PriceMinor, in.Currency, in.IsPackage, in.PaymentLink
+	sv.PriceMinor, sv.Currency, sv.IsPackage, sv.PaymentLink, sv.AutoAccept = in.PriceMinor, in.Currency, in.IsPackage, in.PaymentLink, in.AutoAccept
 	if in.Active != nil {
 		sv.Active = *in.Active
 	}

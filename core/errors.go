@@ -16,6 +16,9 @@ const (
 	CodeForbidden    Code = "forbidden"
 	CodeUnauthorized Code = "unauthorized"
 	CodeInternal     Code = "internal"
+	// CodeRateLimited: too many requests of one kind (one-time codes);
+	// retry later.
+	CodeRateLimited Code = "rate_limited"
 )
 
 // FieldError names one bad input field.
@@ -73,6 +76,9 @@ func AsError(err error) (*Error, bool) {
 	ok := errors.As(err, &e)
 	return e, ok
 }
+
+// RateLimited reports a request refused by a limit; msg says which.
+func RateLimited(msg string) error { return &Error{Code: CodeRateLimited, Message: msg} }
 
 // NotFound reports a missing resource. Resources of other organizations are
 // reported the same way, so their existence never leaks.

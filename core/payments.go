@@ -2,6 +2,9 @@ package core
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"strings"
 	"time"
 )
@@ -39,15 +42,37 @@ type PaymentLinks interface {
 // StoredLink is a payment link handed out, kept so that asking again for
 // the same object and amount returns the same link.
 type StoredLink struct {
-	ID          string    `json:"id"`
-	OrgID       string    `json:"-"`
-	Purpose     string    `json:"purpose"`
-	RefID       string    `json:"ref_id"`
-	AmountMinor int64     `json:"amount_minor"`
-	Currency    string    `json:"currency"`
-	ProviderID  string    `json:"provider_id"`
-	URL         string    `json:"url"`
-	CreatedAt   time.Time `json:"created_at"`
+	ID          string `json:"id"`
+	OrgID       string `json:"-"`
+	Purpose     string `json:"purpose"`
+	RefID       string `json:"ref_id"`
+	AmountMinor int64  `json:"amount_minor"`
+	Currency    string `json:"currency"`
+	ProviderID  string `json:"provider_id"`
+	URL         string `json:"url"`
+	// Ref is the unguessable reference of the payment result page
+	// (/paid/<ref>), the Checkout success and cancel URLs.
+	Ref string `json:"-"`
+	// State is what Stripe's webhook recorded: open, paid or expired.
+	State     string    `json:"-"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Payment link states, as recorded by the provider's webhook.
+const (
+	LinkOpen    = "open"
+	LinkPaid    = "paid"
+	LinkExpired = "expired"
+)
+
+// PaidRef is the payment result page's reference for a payment link's
+// idempotency key: keyed with the link secret, so it cannot be guessed,
+// and the same on a retried request (which Stripe answers with the first
+// session, whose URLs carry the first reference).
+func PaidRef(secret []byte, key string) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("paid:" + key))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))[:22]
 }
 
 // LinkStore keeps payment links and provider payments.

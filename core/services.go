@@ -22,6 +22,7 @@ type Store interface {
 	ReminderStore
 	OfferStore
 	CallStore
+	SelfServeStore
 }
 
 // Directory reads the tenancy records every context checks references
@@ -48,6 +49,9 @@ type Services struct {
 	Messaging *MessagingService
 	Reminders *ReminderService
 	Offers    *OfferService
+	// SelfServe is made by NewSelfServeService once the pipeline that
+	// sends its codes exists.
+	SelfServe *SelfServeService
 	// Campaigns is made by NewCampaignService once the queue exists.
 	Campaigns *CampaignService
 	// Calls is made by NewCallService (it takes the live-events stream and

@@ -53,14 +53,17 @@ func (d *Dispatcher) SendPaymentLink(ctx context.Context, orgID string, pp core.
 		l, err := d.c.Store.FindPaymentLink(ctx, orgID, purpose, id, amount)
 		if core.ErrorCode(err) == core.CodeNotFound {
 			key := fmt.Sprintf("%s:%s:%s:%d", orgID, purpose, id, amount)
+			// The result page is named by an unguessable reference; it shows
+			// what the webhook recorded, never what the redirect claims.
+			ref := core.PaidRef(d.c.LinkSecret, key)
 			pl, err := d.c.Links.CreateLink(ctx, core.LinkRequest{OrgID: orgID, ClientID: clientID, Purpose: purpose, RefID: id,
 				AmountMinor: amount, Currency: currency, Description: desc, IdempotencyKey: key,
-				SuccessURL: d.c.PublicURL + "/paid", CancelURL: d.c.PublicURL + "/paid?cancelled=1"})
+				SuccessURL: d.c.PublicURL + "/paid/" + ref, CancelURL: d.c.PublicURL + "/paid/" + ref + "?cancelled=1"})
 			if err != nil {
 				return core.LinkResult{}, fmt.Errorf("payment link: %w", err)
 			}
 			l, err = d.c.Store.SavePaymentLink(ctx, core.StoredLink{ID: core.NewID(), OrgID: orgID, Purpose: purpose, RefID: id,
-				AmountMinor: amount, Currency: currency, ProviderID: pl.ProviderID, URL: pl.URL, CreatedAt: d.now()})
+				AmountMinor: amount, Currency: currency, ProviderID: pl.ProviderID, URL: pl.URL, Ref: ref, CreatedAt: d.now()})
 			if err != nil {
 				return core.LinkResult{}, err
 			}

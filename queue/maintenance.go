@@ -84,3 +84,28 @@ func ReconcileCalls(r CallReconciler, log *slog.Logger) asynq.HandlerFunc {
 		return nil
 	}
 }
+
+// TypePurgeSelfServe forgets the self-service limits' hits, one-time codes
+// and start tokens once no limit window or expiry needs them.
+const TypePurgeSelfServe = "maintenance:purge_selfserve"
+
+// SelfServeRetention is how long hits are kept: past the longest limit
+// window (an hour).
+const SelfServeRetention = 2 * time.Hour
+
+// SelfServePurger deletes old self-service records.
+type SelfServePurger interface {
+	PurgeSelfServe(ctx context.Context, before time.Time) (int64, error)
+}
+
+// PurgeSelfServe returns the handler of TypePurgeSelfServe.
+func PurgeSelfServe(p SelfServePurger, now func() time.Time, log *slog.Logger) asynq.HandlerFunc {
+	return func(ctx context.Context, _ *asynq.Task) error {
+		n, err := p.PurgeSelfServe(ctx, now().Add(-SelfServeRetention))
+		if err != nil {
+			return fmt.Errorf("purge self-service records: %w", err)
+		}
+		log.InfoContext(ctx, "purged self-service records", "count", n)
+		return nil
+	}
+}

@@ -54,3 +54,67 @@ func RenderPage(w io.Writer, p Page) error {
 	t.Funcs(map[string]any{"t": func(key string) string { return Phrase(locale, key) }})
 	return t.Execute(w, p)
 }
+
+// SelfPage is a page of client self-service: an invitation's landing
+// page, a step of web booking, a payment result. Texts are already in
+// Locale; the fixed words are looked up there.
+type SelfPage struct {
+	Locale, Title        string
+	Org, Specialist      string
+	Error, Message       string
+	Summary              []string
+	TelegramURL, BookURL string
+	ChoicesTitle, Empty  string
+	Choices              []Choice
+	Form                 *Form
+	// Zone shows the timezone the times are in, with a select to change
+	// it (ZoneHidden keeps the step); ZoneScript adds the optional script
+	// that sends the browser's zone.
+	Zone, ZoneText string
+	Zones          []string
+	ZoneHidden     []Hidden
+	ZoneScript     bool
+	Back           string
+	Refresh        int // seconds; 0: none
+}
+
+// Choice is one link of a list (a specialist, service, day or time).
+type Choice struct{ Label, Sub, URL string }
+
+// Hidden is a hidden form field.
+type Hidden struct{ Name, Value string }
+
+// Field is a visible form field.
+type Field struct{ Name, Label, Type, Value, Autocomplete string }
+
+// Form is a POST form.
+type Form struct {
+	Action string
+	Hidden []Hidden
+	Fields []Field
+	Submit string
+}
+
+var selfTemplate = sync.OnceValues(func() (*htmltemplate.Template, error) {
+	src, err := pageFiles.ReadFile("pages/selfserve.html")
+	if err != nil {
+		return nil, err
+	}
+	return htmltemplate.New("self").Funcs(map[string]any{"t": func(string) string { return "" }}).Parse(string(src))
+})
+
+// RenderSelfPage writes p as an HTML document in p.Locale.
+func RenderSelfPage(w io.Writer, p SelfPage) error {
+	base, err := selfTemplate()
+	if err != nil {
+		return err
+	}
+	t, err := base.Clone()
+	if err != nil {
+		return err
+	}
+	p.Locale = NormalizeLocale(p.Locale)
+	locale := p.Locale
+	t.Funcs(map[string]any{"t": func(key string) string { return Phrase(locale, key) }})
+	return t.Execute(w, p)
+}

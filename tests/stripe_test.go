@@ -3,6 +3,7 @@ package tests
 import (
 	"context"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/bookinggw/gateway/adapters/stripe/stripetest"
@@ -58,8 +59,21 @@ func TestStripePayments(t *testing.T) {
 		if got := appt(); got.PaidMinor != 0 {
 			t.Fatalf("bad signature changed paid to %d", got.PaidMinor)
 		}
+		// The result page (Checkout's success URL, an unguessable
+		// reference) says pending until the webhook records the payment.
+		success := sess.Form.Get("success_url")
+		if !strings.HasPrefix(success, e.srv.URL+"/paid/") || sess.Form.Get("cancel_url") != success+"?cancelled=1" {
+			t.Fatalf("success and cancel URLs: %q %q", success, sess.Form.Get("cancel_url"))
+		}
+		b := newBrowser(t, e.srv.URL)
+		if st, page := b.get(strings.TrimPrefix(success, e.srv.URL) + "?lang=en"); st != 200 || !strings.Contains(page, "being confirmed") {
+			t.Fatalf("/paid before the webhook = %d:\n%s", st, page)
+		}
 		if code := post(ev, whsec); code != 200 {
 			t.Fatalf("checkout.session.completed: %d", code)
+		}
+		if _, page := b.get(strings.TrimPrefix(success, e.srv.URL) + "?lang=en"); !strings.Contains(page, "payment was received") {
+			t.Fatalf("/paid after the webhook:\n%s", page)
 		}
 		// The same event again, and payment_intent.succeeded for the same payment: nothing more.
 		post(ev, whsec)

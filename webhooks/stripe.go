@@ -29,6 +29,11 @@ type RefundLedger interface {
 	AddProviderRefund(ctx context.Context, p core.Payment, purpose, refID, chargeRef string, cumulative int64) (bool, error)
 }
 
+// LinkStates records the state of a payment link by its Checkout session.
+type LinkStates interface {
+	SetPaymentLinkState(ctx context.Context, providerID, state string) (bool, error)
+}
+
 // stripeTolerance is how old a signed event may be (Stripe's default).
 const stripeTolerance = 5 * time.Minute
 
@@ -102,7 +107,16 @@ func (h *Handlers) stripeEvent(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"received": true})
 }
 
-func (h *Handlers) handleStripe(ctx context.Context, ev stripesdk.Event) error {
+// linkState records a Checkout session's state for the result page.
+func (h *Handlers) linkState(ctx context.Context, sessionID, state string) error {
+	if h.c.LinkStates == nil || sessionID == "" {
+		return nil
+	}
+	_, err := h.c.LinkStates.SetPaymentLinkState(ctx, sessionID, state)
+	return err
+}
+
+func (h *Handlers) handleStripe(ctx context.Context, ev stripesdk.Event) (err error) {
 	var o stripeObject
 	if ev.Data == nil || json.Unmarshal(ev.Data.Raw, &o) != nil {
 		h.c.Log.WarnContext(ctx, "stripe event without a readable object", "event_id", ev.ID)
@@ -116,10 +130,19 @@ func (h *Handlers) handleStripe(ctx context.Context, ev stripesdk.Event) error {
 	var amount int64
 	var providerRef, note string
 	switch ev.Type {
+	case "checkout.session.expired":
+		return h.linkState(ctx, o.ID, core.LinkExpired)
 	case "checkout.session.completed":
 		if o.PaymentStatus != "paid" {
 			return nil
 		}
+		// The result page shows paid once the money is recorded below; a
+		// failure there leaves the event to Stripe's retry, which sets it.
+		defer func() {
+			if err == nil {
+				err = h.linkState(ctx, o.ID, core.LinkPaid)
+			}
+		}()
 		amount, note = o.AmountTotal, "Stripe Checkout"
 		// The payment intent names the money; payment_intent.succeeded for
 		// the same payment then records nothing.
@@ -146,7 +169,7 @@ func (h *Handlers) handleStripe(ctx context.Context, ev stripesdk.Event) error {
 	default:
 		return nil
 	}
-	_, err := h.c.Payments.RecordProviderPayment(ctx, org, purpose, ref, amount, o.Currency, providerRef, note)
+	_, err = h.c.Payments.RecordProviderPayment(ctx, org, purpose, ref, amount, o.Currency, providerRef, note)
 	if core.ErrorCode(err) == core.CodeNotFound {
 		h.c.Log.WarnContext(ctx, "stripe event for an unknown object", "event_id", ev.ID, "purpose", purpose)
 		return nil

@@ -69,6 +69,9 @@ type Config struct {
 	StripeSecret string
 	Payments     Payments
 	Refunds      RefundLedger
+	// LinkStates records what Stripe reports of a Checkout session, which
+	// the payment result page (/paid/<ref>) shows; nil: not recorded.
+	LinkStates LinkStates
 	// Counter counts status changes reported by providers; nil: not counted.
 	Counter Counter
 	// Calls takes voice calls and call events; nil leaves the voice and

@@ -25,14 +25,14 @@ type querier interface {
 	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
 }
 
-const serviceCols = `id, org_id, owner_id, source_id, name, description, duration_min, interval_min, capacity, price_minor, currency, is_package, payment_link, active, created_at`
+const serviceCols = `id, org_id, owner_id, source_id, name, description, duration_min, interval_min, capacity, price_minor, currency, is_package, payment_link, active, created_at, auto_accept`
 
 func scanService(row interface{ Scan(...any) error }) (core.Offering, error) {
 	var s core.Offering
 	var price sql.NullInt64
 	var created int64
 	err := row.Scan(&s.ID, &s.OrgID, &s.OwnerID, &s.SourceID, &s.Name, &s.Description, &s.DurationMin, &s.IntervalMin,
-		&s.Capacity, &price, &s.Currency, &s.IsPackage, &s.PaymentLink, &s.Active, &created)
+		&s.Capacity, &price, &s.Currency, &s.IsPackage, &s.PaymentLink, &s.Active, &created, &s.AutoAccept)
 	if price.Valid {
 		s.PriceMinor = &price.Int64
 	}
@@ -49,9 +49,9 @@ func nullInt(p *int64) sql.NullInt64 {
 
 // CreateService writes a new service.
 func (s *Store) CreateService(ctx context.Context, v core.Offering) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO services (`+serviceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+	_, err := s.w.ExecContext(ctx, `INSERT INTO services (`+serviceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		v.ID, v.OrgID, v.OwnerID, v.SourceID, v.Name, v.Description, v.DurationMin, v.IntervalMin, v.Capacity, nullInt(v.PriceMinor),
-		v.Currency, v.IsPackage, v.PaymentLink, v.Active, ms(v.CreatedAt))
+		v.Currency, v.IsPackage, v.PaymentLink, v.Active, ms(v.CreatedAt), v.AutoAccept)
 	if err != nil {
 		return fmt.Errorf("store: create service: %w", err)
 	}
@@ -84,9 +84,9 @@ func (s *Store) ListServices(ctx context.Context, orgID, ownerID string, catalog
 // UpdateService writes a service's fields.
 func (s *Store) UpdateService(ctx context.Context, v core.Offering) error {
 	res, err := s.w.ExecContext(ctx, `UPDATE services SET name = $1, description = $2, duration_min = $3, interval_min = $4, capacity = $5,
-		price_minor = $6, currency = $7, is_package = $8, payment_link = $9, active = $10 WHERE org_id = $11 AND id = $12`,
+		price_minor = $6, currency = $7, is_package = $8, payment_link = $9, active = $10, auto_accept = $13 WHERE org_id = $11 AND id = $12`,
 		v.Name, v.Description, v.DurationMin, v.IntervalMin, v.Capacity, nullInt(v.PriceMinor), v.Currency, v.IsPackage, v.PaymentLink,
-		v.Active, v.OrgID, v.ID)
+		v.Active, v.OrgID, v.ID, v.AutoAccept)
 	return checkAffected(res, err, "service")
 }
 

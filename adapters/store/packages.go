@@ -353,9 +353,12 @@ func (s *Store) FindPaymentLink(ctx context.Context, orgID, purpose, refID strin
 
 // SavePaymentLink writes a link unless one exists for the object and amount.
 func (s *Store) SavePaymentLink(ctx context.Context, l core.StoredLink) (core.StoredLink, error) {
-	if _, err := s.w.ExecContext(ctx, `INSERT INTO payment_links (id, org_id, purpose, ref_id, amount_minor, currency, provider_id, url, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`, l.ID, l.OrgID, l.Purpose, l.RefID, l.AmountMinor, l.Currency,
-		l.ProviderID, l.URL, ms(l.CreatedAt)); err != nil {
+	if l.State == "" {
+		l.State = core.LinkOpen
+	}
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO payment_links (id, org_id, purpose, ref_id, amount_minor, currency, provider_id, url, created_at, ref, state)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`, l.ID, l.OrgID, l.Purpose, l.RefID, l.AmountMinor, l.Currency,
+		l.ProviderID, l.URL, ms(l.CreatedAt), l.Ref, l.State); err != nil {
 		return l, fmt.Errorf("store: payment link: %w", err)
 	}
 	var created int64
@@ -363,6 +366,35 @@ func (s *Store) SavePaymentLink(ctx context.Context, l core.StoredLink) (core.St
 		AND amount_minor = $4`, l.OrgID, l.Purpose, l.RefID, l.AmountMinor).Scan(&l.ID, &l.ProviderID, &l.URL, &created)
 	l.CreatedAt = fromMS(created)
 	return l, err
+}
+
+// PaymentLinkByRef reads the link behind a payment result page.
+func (s *Store) PaymentLinkByRef(ctx context.Context, ref string) (core.StoredLink, error) {
+	var l core.StoredLink
+	var created int64
+	if ref == "" {
+		return l, core.NotFound("payment link")
+	}
+	err := s.r.QueryRowContext(ctx, `SELECT id, org_id, purpose, ref_id, amount_minor, currency, provider_id, url, created_at, ref, state
+		FROM payment_links WHERE ref = $1`, ref).
+		Scan(&l.ID, &l.OrgID, &l.Purpose, &l.RefID, &l.AmountMinor, &l.Currency, &l.ProviderID, &l.URL, &created, &l.Ref, &l.State)
+	if err != nil {
+		return l, notFound(err, "payment link")
+	}
+	l.CreatedAt = fromMS(created)
+	return l, nil
+}
+
+// SetPaymentLinkState records what the provider reports of a link (its
+// Checkout session id). A paid link stays paid; an unknown one is left
+// alone (false).
+func (s *Store) SetPaymentLinkState(ctx context.Context, providerID, state string) (bool, error) {
+	res, err := s.w.ExecContext(ctx, `UPDATE payment_links SET state = $1 WHERE provider_id = $2 AND state <> 'paid'`, state, providerID)
+	if err != nil {
+		return false, fmt.Errorf("store: payment link state: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
 // RefundedSoFar sums the refunds recorded for a provider charge (their
