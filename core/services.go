@@ -21,6 +21,7 @@ type Store interface {
 	MessagingStore
 	ReminderStore
 	OfferStore
+	ConversationStore
 }
 
 // Directory reads the tenancy records every context checks references
@@ -47,6 +48,9 @@ type Services struct {
 	Messaging *MessagingService
 	Reminders *ReminderService
 	Offers    *OfferService
+	// Conversations is made by NewConversationService once the queue
+	// exists (replies go out through the outbox).
+	Conversations *ConversationService
 }
 
 // NewServices wires every context but messaging to its port.
