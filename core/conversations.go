@@ -197,10 +197,10 @@ type ChatContact struct {
 	// Phones are the phone's written forms a card may hold (NormalizeChatID
 	// fills them).
 	Phones     []string
-	FirstName       string
-	LastName        string
-	TelegramID      string
-	Language        string
+	FirstName  string
+	LastName   string
+	TelegramID string
+	Language   string
 }
 
 // ConversationStore keeps conversations, their messages and settings.

@@ -42,7 +42,7 @@ func (d *Dispatcher) Send(ctx context.Context, id string) error {
 		return d.fail(ctx, m, &core.SendError{Permanent: true, Code: "no_adapter", Err: fmt.Errorf("no adapter for channel %s", m.Channel)})
 	}
 	out := core.Outbound{ID: m.ID, OrgID: m.OrgID, Channel: m.Channel, To: m.To, From: m.From, Subject: m.Subject,
-		Text: m.Body, HTML: m.HTML, Buttons: m.Buttons}
+		Text: m.Body, HTML: m.HTML, Buttons: m.Buttons, Kind: m.Kind}
 	if (m.Channel == core.ChannelSMS || m.Channel == core.ChannelWhatsApp) && d.c.PublicURL != "" {
 		// The message and attempt ride in the callback URL (Twilio signs
 		// it), so a report that overtakes our write of the SID still finds
