@@ -661,7 +661,7 @@ func (s *ConversationService) LinkContact(ctx context.Context, c ChatContact) (C
 	}
 	nc := newClient(c.OrgID, in, s.Now())
 	if nc.Name == "" {
-		nc.Name = phone
+		nc.FirstName, nc.Name = phone, phone
 	}
 	return s.store.LinkChatContact(ctx, c, nc)
 }
@@ -824,4 +824,12 @@ func PhoneForms(e164 string) []string {
 		out = append(out, "+521"+e164[3:])
 	}
 	return out
+}
+
+// MessengerDelivery is a Telegram update or Slack event as received: the
+// webhook stores it once per provider id and the worker handles it by id.
+type MessengerDelivery struct {
+	ID, Provider, EventID, Address string
+	Payload                        []byte
+	HandledAt                      *time.Time
 }

@@ -490,16 +490,9 @@ func (s *Store) SaveChatInbox(ctx context.Context, id, provider, eventID, addres
 	return n == 1, nil
 }
 
-// ChatInboxItem is one stored messenger delivery.
-type ChatInboxItem struct {
-	ID, Provider, EventID, Address string
-	Payload                        []byte
-	HandledAt                      *time.Time
-}
-
 // GetChatInbox reads a delivery by id.
-func (s *Store) GetChatInbox(ctx context.Context, id string) (ChatInboxItem, error) {
-	var it ChatInboxItem
+func (s *Store) GetChatInbox(ctx context.Context, id string) (core.MessengerDelivery, error) {
+	var it core.MessengerDelivery
 	var payload string
 	var handled sql.NullInt64
 	err := s.w.QueryRowContext(ctx, `SELECT id, provider, event_id, address, payload, handled_at FROM chat_inbox WHERE id = $1`, id).
@@ -535,6 +528,13 @@ func (s *Store) UnhandledChatInbox(ctx context.Context, before time.Time, limit 
 		out = append(out, id)
 	}
 	return out, rows.Err()
+}
+
+// GetConversationByID reads a conversation by id alone (queue handlers
+// know only the id).
+func (s *Store) GetConversationByID(ctx context.Context, id string) (core.Conversation, error) {
+	c, err := scanConv(s.w.QueryRowContext(ctx, `SELECT `+convCols+` FROM conversations c WHERE c.id = $1`, id))
+	return c, notFoundOrNil(err, "conversation")
 }
 
 // ConversationBySlackThread finds the conversation mirrored in a thread.

@@ -203,7 +203,7 @@ func messageConfig(m core.Outbound) (tgbotapi.MessageConfig, error) {
 	switch {
 	case m.Channel != core.ChannelTelegram && m.Channel != "":
 		return mc, invalid(fmt.Sprintf("telegram: channel %q is not telegram", m.Channel))
-	case m.Text == "":
+	case m.Text == "" && len(m.Files) == 0:
 		return mc, invalid("telegram: empty message text")
 	case strings.HasPrefix(to, "@") && len(to) > 1:
 		mc = tgbotapi.NewMessageToChannel(to, m.Text)
