@@ -102,6 +102,7 @@ func New(d Deps) *Server {
 	s.reminderRoutes()
 	s.packageRoutes()
 	s.recordRoutes()
+	s.conversationRoutes()
 	doc = s.spec.Document()
 	return s
 }

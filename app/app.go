@@ -17,6 +17,7 @@ import (
 	"github.com/bookinggw/gateway/adapters/store"
 	"github.com/bookinggw/gateway/adapters/stripe"
 	"github.com/bookinggw/gateway/api"
+	"github.com/bookinggw/gateway/chats"
 	"github.com/bookinggw/gateway/core"
 	"github.com/bookinggw/gateway/notify"
 	"github.com/bookinggw/gateway/pages"
@@ -36,7 +37,14 @@ type App struct {
 	Notify   *notify.Dispatcher
 	// DevSink keeps what channels without a provider would have sent.
 	DevSink *devsink.Sink
-	worker  *queue.Worker
+	// Chats handles stored messenger deliveries (Telegram, Slack) on the
+	// worker.
+	Chats *chats.Handler
+	// Live publishes live events to staff screens; nil until a stream
+	// implementation is wired.
+	Live   core.LiveEvents
+	clock  core.Clock
+	worker *queue.Worker
 }
 
 // New opens the store (running migrations) and the queue and wires
@@ -70,6 +78,7 @@ func (a *App) wire() error {
 		return err
 	}
 	a.Services = svc
+	a.clock = clock
 	tmpl, err := templates.Default()
 	if err != nil {
 		return err
@@ -95,8 +104,13 @@ func (a *App) wire() error {
 		}
 		links = l
 	}
+	ch, err := a.wireChats(svc, qc, senders)
+	if err != nil {
+		return err
+	}
+	a.Chats = ch
 	counter := newMessageCounter(reg)
-	d, err := notify.New(notify.Config{LinkSecret: secret, Actions: svc.Booking, Links: links, Store: a.Store, Templates: tmpl, Senders: senders, Enqueuer: qc,
+	d, err := notify.New(notify.Config{Chats: ch, LinkSecret: secret, Actions: svc.Booking, Links: links, Store: a.Store, Templates: tmpl, Senders: senders, Enqueuer: qc,
 		Counter: counter, Inbound: counter, Problems: newProblemCounter(reg), DefaultSMSFrom: a.Config.Providers.TwilioFrom,
 		Pacer: queue.NewPacer(a.Broker, a.Config.Rates, queue.PaceMaxWait, a.Config.Providers.TwilioFrom),
 		Clock: clock, Log: a.Log, PublicURL: a.Config.PublicURL})
@@ -134,7 +148,9 @@ func (a *App) wire() error {
 	})
 	webhooks.Mount(a.HTTP.Engine, webhooks.Config{Store: a.Store, Clock: clock, Log: a.Log, PublicURL: a.Config.PublicURL,
 		TwilioAuthToken: a.Config.Providers.TwilioAuthToken, Registry: reg, MaxBody: a.Config.MaxBodyBytes, Queue: qc,
-		StripeSecret: a.Config.Providers.StripeWebhookKey, Payments: svc.Money, Refunds: a.Store, Counter: counter})
+		StripeSecret: a.Config.Providers.StripeWebhookKey, Payments: svc.Money, Refunds: a.Store, Counter: counter,
+		TelegramSecret: a.Config.Chats.TelegramWebhookSecret, TelegramBot: a.Config.Chats.TelegramBotUsername,
+		SlackSigningSecret: a.Config.Chats.SlackSigningSecret, ChatInbox: a.Store, ChatQueue: qc})
 	pages.Mount(a.HTTP.Engine, pages.Config{Store: a.Store, Actions: svc.Booking, Offers: svc.Offers, Secret: secret, Clock: clock})
 
 	if a.Config.Role != RoleAPI {
@@ -148,6 +164,9 @@ func (a *App) wire() error {
 			return err
 		}
 		if err := queue.RegisterNotify(w, d, a.Log, a.Config.SweepEvery, a.Config.SweepGrace, a.Config.SendLease); err != nil {
+			return err
+		}
+		if err := queue.RegisterChats(w, qc, ch, a.Store, clock.Now, a.Log, a.Config.SweepEvery, a.Config.SweepGrace); err != nil {
 			return err
 		}
 		a.worker = w

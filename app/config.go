@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bookinggw/gateway/chats"
 	"github.com/bookinggw/gateway/core"
 	"github.com/bookinggw/gateway/queue"
 )
@@ -53,6 +54,10 @@ type Config struct {
 	Rates queue.Rates
 	// Clock is the service's clock; nil is the system clock. Tests set it.
 	Clock core.Clock
+	Chats ChatConfig
+	// Bots is a Telegram bot's own update handling, asked before
+	// conversations (issue 17); nil: every update goes to conversations.
+	Bots chats.BotUpdates
 }
 
 // FromEnv reads the configuration, applying defaults and refusing bad values.
@@ -141,6 +146,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	var perrs []string
 	c.Providers, perrs = providersFromEnv(getenv)
+	errs = append(errs, perrs...)
+	c.Chats, perrs = chatsFromEnv(getenv)
 	errs = append(errs, perrs...)
 	if len(errs) > 0 {
 		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))
