@@ -1,6 +1,10 @@
 package app
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
 	"strings"
 
 	"github.com/bookinggw/gateway/adapters/slack"
@@ -68,4 +72,23 @@ func (a *App) wireChats(svc *core.Services, qc *queue.Client, senders map[core.C
 		senders[ch] = chats.Sender{Inner: senders[ch], Store: a.Store}
 	}
 	return chats.New(cfg)
+}
+
+// SetTelegramWebhook registers GATEWAY_PUBLIC_URL/webhooks/telegram and
+// TELEGRAM_WEBHOOK_SECRET with Telegram (gateway telegram set-webhook).
+func SetTelegramWebhook(ctx context.Context, cfg Config, out io.Writer) error {
+	p := cfg.Providers
+	if p.TelegramToken == "" || cfg.Chats.TelegramWebhookSecret == "" {
+		return errors.New("telegram set-webhook needs TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET")
+	}
+	tg, err := telegram.New(telegram.Config{Token: p.TelegramToken, APIEndpoint: p.TelegramAPIURL})
+	if err != nil {
+		return err
+	}
+	url := cfg.PublicURL + "/webhooks/telegram"
+	if err := tg.SetWebhook(ctx, url, cfg.Chats.TelegramWebhookSecret); err != nil {
+		return fmt.Errorf("telegram set-webhook: %w", err)
+	}
+	_, err = fmt.Fprintf(out, "Telegram webhook set to %s\n", url)
+	return err
 }
