@@ -227,9 +227,9 @@ type tenantB struct {
 
 // makeTenantB makes one of each resource of organization B; relay turns
 // B's domain events into outbox messages, as the worker would.
-func makeTenantB(t *testing.T, cb client, relay func()) tenantB {
+func makeTenantB(t *testing.T, a *app.App, cb client, relay func()) tenantB {
 	t.Helper()
-	return makeResources(t, cb, relay, resourceOpts{})
+	return makeResources(t, cb, relay, resourceOpts{app: a})
 }
 
 // resourceOpts places the resources makeResources makes. The zero value
@@ -241,6 +241,9 @@ func makeTenantB(t *testing.T, cb client, relay func()) tenantB {
 type resourceOpts struct {
 	centerID, staffID string // existing ones to use; "" makes them
 	scoped            bool
+	// app receives a client's Telegram message, so B has a conversation
+	// (conversations begin only with a client's message).
+	app *app.App
 }
 
 func makeResources(t *testing.T, cb client, relay func(), o resourceOpts) tenantB {
@@ -309,15 +312,29 @@ func makeResources(t *testing.T, cb client, relay func(), o resourceOpts) tenant
 	}
 	k := must[map[string]any](t, cb.post("/api/v1/api-keys", `{"name":"B extra","staff_id":"`+staff+`"}`), 201)
 	b.keyPlain = k["key"].(string)
+	conv := ""
+	if o.app != nil {
+		org := must[core.Organization](t, cb.get("/api/v1/organization"), 200)
+		m, _, err := o.app.Services.Conversations.Receive(context.Background(), core.ChatReceive{OrgID: org.ID, CenterID: center, ClientID: cl,
+			Channel: core.ChannelTelegram, Address: "4242", Text: "hello", ProviderKey: "tg:4242:" + cl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conv = m.ConversationID
+	}
 	b.ids = map[string]string{"centers": center, "staff": staff, "services": service, "rooms": room, "clients": cl,
 		"appointments": appt, "waiting-list": waiting, "invitations": inv, "api-keys": k["id"].(string), "messages": msgs.Items[0].ID, "package-sales": sale,
-		"packages": pkg, "client-groups": group}
+		"packages": pkg, "client-groups": group, "conversations": conv}
 	b.snapshots = []string{"/api/v1/organization", "/api/v1/centers", "/api/v1/centers/" + center, "/api/v1/staff", "/api/v1/staff/" + staff,
 		"/api/v1/staff/" + staff + "/schedule", "/api/v1/services", "/api/v1/services?owner_id=" + staff, "/api/v1/services/" + service, "/api/v1/rooms", "/api/v1/rooms/" + room,
 		"/api/v1/rooms/" + room + "/schedule", "/api/v1/clients", "/api/v1/clients?archived=all", "/api/v1/clients/" + cl, "/api/v1/clients/" + cl + "/family",
 		"/api/v1/appointments", "/api/v1/appointments/" + appt, "/api/v1/appointments/" + appt + "/payments", "/api/v1/waiting-list",
 		"/api/v1/invitations", "/api/v1/invitations/" + inv, "/api/v1/client-groups", "/api/v1/clients?group_id=" + group, "/api/v1/messages", "/api/v1/package-sales", "/api/v1/package-sales/" + sale, "/api/v1/debtors",
-		"/api/v1/centers/" + center + "/reminder-policy", "/api/v1/services/" + service + "/reminder-policy", "/api/v1/failed-events"}
+		"/api/v1/centers/" + center + "/reminder-policy", "/api/v1/services/" + service + "/reminder-policy", "/api/v1/failed-events",
+		"/api/v1/conversations", "/api/v1/centers/" + center + "/chat-routes", "/api/v1/chat-settings"}
+	if conv != "" {
+		b.snapshots = append(b.snapshots, "/api/v1/conversations/"+conv, "/api/v1/conversations/"+conv+"/messages")
+	}
 	return b
 }
 
@@ -364,6 +381,10 @@ func crossBodies(b tenantB) map[string]string {
 		"POST /api/v1/waiting-list/:id/status":    `{"status":"removed"}`,
 		"POST /api/v1/services/:id/import":        `{}`,
 		"POST /api/v1/invitations/:id/deactivate": ``,
+		"PATCH /api/v1/conversations/:id":         `{"status":"closed"}`,
+		"POST /api/v1/conversations/:id/messages": `{"text":"hijacked"}`,
+		"PUT /api/v1/centers/:id/chat-routes":     `{"telegram_bot":"hijack_bot","slack_channel":"C0HIJACK"}`,
+		"PUT /api/v1/staff/:id/chat-history":      `{"granted":true}`,
 	}
 }
 
@@ -384,7 +405,7 @@ func TestTenantIsolation(t *testing.T) {
 		// B has an event the relay cannot build: it is failed, listed and
 		// retryable by B only.
 		storetest.InsertEvent(t, dbURL, storetest.PoisonedEvent(rb.Organization.ID))
-		b := makeTenantB(t, cb, func() {
+		b := makeTenantB(t, a, cb, func() {
 			if _, err := a.Notify.RelayEvents(context.Background()); err != nil {
 				t.Fatal(err)
 			}

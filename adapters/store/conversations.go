@@ -144,12 +144,12 @@ func (s *Store) ReceiveChat(ctx context.Context, in core.ChatReceive, nc core.Co
 		sel := `SELECT ` + convCols + ` FROM conversations c WHERE c.org_id = $1 AND c.center_id = $2 AND c.client_id = $3 AND c.channel = $4`
 		c, err = scanConv(tx.QueryRowContext(ctx, sel+s.lockSuffix(), in.OrgID, in.CenterID, in.ClientID, string(in.Channel)))
 		if errors.Is(err, sql.ErrNoRows) {
-			res, err := tx.ExecContext(ctx, `INSERT INTO conversations (id, org_id, center_id, client_id, channel, address, sender, status, assigned_to,
+			res, ierr := tx.ExecContext(ctx, `INSERT INTO conversations (id, org_id, center_id, client_id, channel, address, sender, status, assigned_to,
 				last_activity_at, last_inbound_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '', $9, $9, $10, $10)
 				ON CONFLICT (org_id, center_id, client_id, channel) DO NOTHING`,
 				nc.ID, nc.OrgID, nc.CenterID, nc.ClientID, string(nc.Channel), nc.Address, nc.Sender, string(core.ConversationOpen), ms(in.At), ms(nc.CreatedAt))
-			if err != nil {
-				return fmt.Errorf("store: create conversation: %w", err)
+			if ierr != nil {
+				return fmt.Errorf("store: create conversation: %w", ierr)
 			}
 			n, _ := res.RowsAffected()
 			created = n == 1
