@@ -464,6 +464,24 @@ func TestTenantIsolation(t *testing.T) {
 			}
 		}
 
+		// Live events: neither key receives the other organization's
+		// events, and B's event ids resume A's stream like made-up ones.
+		orgA, orgB := ra.Organization.ID, rb.Organization.ID
+		liveSeesOnly(t, a, ca, []core.LiveEvent{
+			{Kind: core.LiveMessageNew, OrgID: orgB, CenterID: b.ids["centers"]},
+			{Kind: core.LiveCallIncoming, OrgID: orgB, CenterID: b.ids["centers"], StaffID: b.ids["staff"]},
+			{Kind: core.LiveCallIncoming, OrgID: orgB, CenterID: centerA.ID, StaffID: ra.Director.ID},
+		}, []core.LiveEvent{marker(orgA, centerA.ID, 1)})
+		liveSeesOnly(t, a, cb, []core.LiveEvent{marker(orgA, centerA.ID, 2), marker(orgA, b.ids["centers"], 3)},
+			[]core.LiveEvent{marker(orgB, b.ids["centers"], 4)})
+		sb := openStream(t, cb, "", nil)
+		livePublish(t, a, marker(orgB, b.ids["centers"], 5))
+		bID, _ := sb.event()
+		sb.close()
+		if cross, fake := liveResume(t, ca, bID.ID), liveResume(t, ca, "1-0"); cross != fake || cross.Event != "reset" {
+			t.Errorf("A's stream resumed after B's event id: %+v, after a made-up one: %+v", cross, fake)
+		}
+
 		// B's data is untouched and its keys still work.
 		after := b.snapshot(t, cb)
 		for _, p := range b.snapshots {

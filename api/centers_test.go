@@ -95,6 +95,17 @@ func TestCenterIsolation(t *testing.T) {
 				}
 			})
 		}
+		// Live events: the centre-A keys receive nothing of centre B, nor
+		// what is addressed to a colleague.
+		org := boot.Organization.ID
+		for _, caller := range []client{admin, spec} {
+			liveSeesOnly(t, a, caller, []core.LiveEvent{
+				{Kind: core.LiveMessageNew, OrgID: org, CenterID: centreB.ids["centers"]},
+				{Kind: core.LiveCallIncoming, OrgID: org, CenterID: centreB.ids["centers"], StaffID: centreB.ids["staff"]},
+				{Kind: core.LiveCallIncoming, OrgID: org, CenterID: centerA.ID, StaffID: colleague},
+			}, []core.LiveEvent{marker(org, centerA.ID, 1)})
+		}
+
 		// Ids of centre B in queries and bodies: answered as made-up ids.
 		day := time.Now().UTC().Add(48 * time.Hour).Truncate(24 * time.Hour)
 		for _, q := range []struct{ method, path, body string }{

@@ -23,6 +23,10 @@ type Route struct {
 	List    bool
 	Query   []Param
 	Public  bool // no API key needed
+	// ContentType of the success response (default application/json);
+	// text/event-stream documents Resp as the data of each event.
+	ContentType string
+	Headers     []Param // documented request headers
 }
 
 // Param is a documented query parameter.
@@ -61,6 +65,10 @@ func (o *openAPI) Document() []byte {
 			query = append(query, Param{Name: "limit", Type: "integer", Description: "page size, 1 to 200 (default 50)"},
 				Param{Name: "cursor", Type: "string", Description: "next_cursor of the previous page"})
 		}
+		for _, h := range r.Headers {
+			params = append(params, map[string]any{"name": h.Name, "in": "header", "required": h.Required,
+				"description": h.Description, "schema": map[string]any{"type": h.Type}})
+		}
 		for _, q := range query {
 			params = append(params, map[string]any{"name": q.Name, "in": "query", "required": q.Required,
 				"description": q.Description, "schema": map[string]any{"type": q.Type}})
@@ -89,6 +97,10 @@ func (o *openAPI) Document() []byte {
 				"schema": map[string]any{"type": "object", "properties": map[string]any{
 					"items":       map[string]any{"type": "array", "items": o.schemaOf(reflect.TypeOf(r.Resp))},
 					"next_cursor": map[string]any{"type": "string"}}}}}}
+		case r.ContentType == "text/event-stream":
+			resp[code] = map[string]any{"description": "an event stream; each event's data is this object as JSON",
+				"content": map[string]any{r.ContentType: map[string]any{"schema": map[string]any{"type": "string",
+					"description": "text/event-stream", "x-event-data": o.schemaOf(reflect.TypeOf(r.Resp))}}}}
 		default:
 			resp[code] = map[string]any{"description": "ok", "content": map[string]any{"application/json": map[string]any{
 				"schema": o.schemaOf(reflect.TypeOf(r.Resp))}}}

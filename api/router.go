@@ -42,6 +42,11 @@ type Deps struct {
 	// Unmatched lists inbound messages no organization could claim, for
 	// the operator at /admin/inbound/unmatched; nil leaves it out.
 	Unmatched UnmatchedInbound
+	// Live feeds GET /api/v1/events; nil answers 503 there.
+	Live core.LiveFeed
+	// LiveHeartbeat is the period of the stream's comment lines (default
+	// 15s); LiveReauth how often a stream checks its key again (default 1m).
+	LiveHeartbeat, LiveReauth time.Duration
 }
 
 // UnmatchedInbound lists inbound messages that belong to no organization.
@@ -57,6 +62,9 @@ type Server struct {
 	v1     *gin.RouterGroup
 	authed *gin.RouterGroup
 	spec   *openAPI
+	// streams ends with StopStreams; every event stream follows it.
+	streams     context.Context
+	stopStreams context.CancelFunc
 }
 
 // New builds the router with every middleware and route.
@@ -66,6 +74,12 @@ func New(d Deps) *Server {
 	}
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.LiveHeartbeat <= 0 {
+		d.LiveHeartbeat = 15 * time.Second
+	}
+	if d.LiveReauth <= 0 {
+		d.LiveReauth = time.Minute
 	}
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
@@ -77,6 +91,7 @@ func New(d Deps) *Server {
 	})
 
 	s := &Server{Engine: e, d: d, spec: &openAPI{}}
+	s.streams, s.stopStreams = context.WithCancel(context.Background())
 	s.operatorRoutes(e)
 	if d.QueueDashboard != nil {
 		e.Any("/admin/queues", adminBasic(d.AdminToken), gin.WrapH(d.QueueDashboard))
@@ -103,6 +118,7 @@ func New(d Deps) *Server {
 	s.packageRoutes()
 	s.recordRoutes()
 	s.conversationRoutes()
+	s.liveRoutes()
 	doc = s.spec.Document()
 	return s
 }

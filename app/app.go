@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/bookinggw/gateway/adapters/devsink"
+	"github.com/bookinggw/gateway/adapters/live"
 	"github.com/bookinggw/gateway/adapters/store"
 	"github.com/bookinggw/gateway/adapters/stripe"
 	"github.com/bookinggw/gateway/api"
@@ -40,9 +41,10 @@ type App struct {
 	// Chats handles stored messenger deliveries (Telegram, Slack) on the
 	// worker.
 	Chats *chats.Handler
-	// Live publishes live events to staff screens; nil until a stream
-	// implementation is wired.
+	// Live publishes live events to the staff screens of every API
+	// process (GET /api/v1/events); services take it in their constructors.
 	Live   core.LiveEvents
+	live   *live.Stream
 	clock  core.Clock
 	worker *queue.Worker
 }
@@ -73,6 +75,9 @@ func (a *App) wire() error {
 		clock = a.Config.Clock
 	}
 	qc := queue.NewClient(a.Broker).WithSendTimeout(a.Config.SendTimeout)
+	a.live = live.New(a.Broker.Redis, live.Config{Retention: a.Config.LiveRetention, MaxEvents: a.Config.LiveMaxEvents,
+		Now: clock.Now, Log: a.Log})
+	a.Live = a.live
 	svc, err := core.NewServices(a.Store, clock, eventSink{pub: qc, log: a.Log})
 	if err != nil {
 		return err
@@ -145,6 +150,9 @@ func (a *App) wire() error {
 		Now:            clock.Now,
 		DevOutbox:      dev,
 		Unmatched:      a.Store,
+		Live:           a.live,
+		LiveHeartbeat:  a.Config.LiveHeartbeat,
+		LiveReauth:     a.Config.LiveReauth,
 	})
 	webhooks.Mount(a.HTTP.Engine, webhooks.Config{Store: a.Store, Clock: clock, Log: a.Log, PublicURL: a.Config.PublicURL,
 		TwilioAuthToken: a.Config.Providers.TwilioAuthToken, Registry: reg, MaxBody: a.Config.MaxBodyBytes, Queue: qc,
@@ -199,6 +207,9 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn)}
+	// Event streams never finish on their own: end them when shutdown
+	// starts, or Shutdown would wait for them until its timeout.
+	srv.RegisterOnShutdown(a.HTTP.StopStreams)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	a.Log.Info("gateway started", "addr", ln.Addr().String(), "role", string(a.Config.Role),
@@ -227,6 +238,9 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 // Close releases the queue and the store.
 func (a *App) Close() error {
 	var err error
+	if a.live != nil {
+		err = a.live.Close()
+	}
 	if a.Broker != nil {
 		err = errors.Join(err, a.Broker.Close())
 	}

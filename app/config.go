@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bookinggw/gateway/adapters/live"
 	"github.com/bookinggw/gateway/chats"
 	"github.com/bookinggw/gateway/core"
 	"github.com/bookinggw/gateway/queue"
@@ -52,6 +53,14 @@ type Config struct {
 	Providers Providers
 	// Rates pace sends per channel and sender, across all workers.
 	Rates queue.Rates
+	// LiveHeartbeat is the comment line's period on GET /api/v1/events;
+	// LiveRetention and LiveMaxEvents bound what a reconnecting screen can
+	// replay (Last-Event-ID).
+	LiveHeartbeat, LiveRetention time.Duration
+	LiveMaxEvents                int64
+	// LiveReauth is how often an open stream checks its key again (0: a
+	// minute); not an environment variable, tests shorten it.
+	LiveReauth time.Duration
 	// Clock is the service's clock; nil is the system clock. Tests set it.
 	Clock core.Clock
 	Chats ChatConfig
@@ -77,6 +86,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		SendTimeout:       queue.SendTimeout,
 		SendLease:         2 * time.Minute,
 		Rates:             queue.DefaultRates(),
+		LiveHeartbeat:     15 * time.Second,
+		LiveRetention:     live.DefaultRetention,
+		LiveMaxEvents:     live.DefaultMaxEvents,
 	}
 	var errs []string
 	switch c.Role {
@@ -111,7 +123,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		name string
 		dst  *time.Duration
 	}{{"GATEWAY_SWEEP_EVERY", &c.SweepEvery}, {"GATEWAY_SWEEP_GRACE", &c.SweepGrace}, {"GATEWAY_SEND_LEASE", &c.SendLease},
-		{"GATEWAY_SEND_TIMEOUT", &c.SendTimeout}} {
+		{"GATEWAY_SEND_TIMEOUT", &c.SendTimeout}, {"GATEWAY_LIVE_HEARTBEAT", &c.LiveHeartbeat}, {"GATEWAY_LIVE_RETENTION", &c.LiveRetention}} {
 		if s := getenv(v.name); s != "" {
 			d, err := time.ParseDuration(s)
 			if err != nil || d < time.Second {
@@ -136,6 +148,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if min := c.SendTimeout + queue.PaceMaxWait; c.SendLease <= min {
 		errs = append(errs, fmt.Sprintf("GATEWAY_SEND_LEASE (%s) must be longer than GATEWAY_SEND_TIMEOUT (%s) plus the pacer's longest wait (%s), "+
 			"i.e. more than %s: a shorter lease sends again messages whose worker is only slow", c.SendLease, c.SendTimeout, queue.PaceMaxWait, min))
+	}
+	if s := getenv("GATEWAY_LIVE_MAX_EVENTS"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 100 || n > 1000000 {
+			errs = append(errs, "GATEWAY_LIVE_MAX_EVENTS must be an integer from 100 to 1000000")
+		}
+		c.LiveMaxEvents = n
 	}
 	if s := getenv("GATEWAY_WORKER_CONCURRENCY"); s != "" {
 		n, err := strconv.Atoi(s)

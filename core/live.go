@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -44,4 +45,47 @@ type LiveEvent struct {
 // log a failure instead of undoing their work.
 type LiveEvents interface {
 	Publish(ctx context.Context, ev LiveEvent) error
+}
+
+// ErrLiveGap says a reader asked to resume after an event the stream no
+// longer keeps (older than the retention window, or from before Redis was
+// reset): events may have been missed, so the screen must reload its data
+// from the API instead of trusting the stream.
+var ErrLiveGap = errors.New("live: resume point is outside the retention window")
+
+// LiveFeed is the reading side of LiveEvents, for the API's event stream.
+type LiveFeed interface {
+	// Subscribe follows an organization's events published after afterID
+	// (a LiveEvent.ID), or after now when afterID is empty. It answers
+	// ErrLiveGap when events after afterID may have been lost.
+	Subscribe(ctx context.Context, orgID, afterID string) (LiveSubscription, error)
+}
+
+// LiveSubscription delivers one organization's events in publishing order,
+// unfiltered: the reader applies Policy.LiveEvent.
+type LiveSubscription interface {
+	// Next waits for the next event until ctx ends. ErrLiveGap means the
+	// reader fell behind the retention window and must start over.
+	Next(ctx context.Context) (LiveEvent, error)
+	Close()
+}
+
+// LiveEvent reports whether p's screens may receive ev: same organization,
+// a centre p sees, and, for an event addressed to one staff member, only
+// that staff member (and only while they still see the centre).
+func (Policy) LiveEvent(p Principal, ev LiveEvent) bool {
+	if ev.OrgID != p.OrgID || !p.CanCenter(ev.CenterID) {
+		return false
+	}
+	return ev.StaffID == "" || ev.StaffID == p.StaffID
+}
+
+// Check refuses an event no screen could be shown: it needs a kind, an
+// organization and a centre (every live event belongs to a centre).
+func (ev LiveEvent) Check() error {
+	var f Fields
+	f.Check(ev.Kind == "", "kind", "is required")
+	f.Check(ev.OrgID == "", "org_id", "is required")
+	f.Check(ev.CenterID == "", "center_id", "is required")
+	return f.Err("live event is incomplete")
 }
