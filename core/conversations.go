@@ -187,7 +187,8 @@ type ChatReceive struct {
 	// GroupKey merges messages sent together (Telegram media_group_id):
 	// a message with the key of a stored one adds its attachments there.
 	GroupKey string
-	At       time.Time
+	// At is set by Receive to the receipt instant.
+	At time.Time
 }
 
 // ChatContact is a Telegram user who shared their phone.
@@ -590,11 +591,11 @@ func (s *ConversationService) Receive(ctx context.Context, in ChatReceive) (Chat
 	if in.OrgID == "" || in.ClientID == "" || in.Address == "" || in.ProviderKey == "" {
 		return ChatMessage{}, false, Invalid("chat message without organization, client, address or provider key")
 	}
+	// Activity and unread state run on the receipt instant: providers'
+	// dates have a second's resolution (Telegram) and another clock, and a
+	// message must never look older than a reading that preceded it.
 	now := s.Now()
-	if in.At.IsZero() || in.At.After(now) {
-		in.At = now
-	}
-	in.At = in.At.UTC().Truncate(time.Millisecond)
+	in.At = now
 	if in.Attachments == nil {
 		in.Attachments = []Attachment{}
 	}

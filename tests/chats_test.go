@@ -354,6 +354,24 @@ func testTelegramChat(t *testing.T, ce *chatEnv) {
 		return false
 	})
 
+	// Telegram's 429 with retry_after is honoured: the reply waits and
+	// goes out once.
+	ce.tg.RateLimitNext(1, 1)
+	ce.must(201, "POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "after the rate limit"}, nil)
+	waitFor(t, "reply after 429", 20*time.Second, func() bool {
+		ce.clock.Set(time.Now()) // the outbox reads due times on the service's clock
+		return countText(ce.tgTexts(), "after the rate limit") == 1
+	})
+	tries := 0
+	for _, c := range ce.tg.Calls("sendMessage") {
+		if c.Params["text"] == "after the rate limit" {
+			tries++
+		}
+	}
+	if tries != 2 {
+		t.Errorf("the rate-limited reply was tried %d times, want 2 (429, then sent)", tries)
+	}
+
 	// Bad input: an update of a type conversations do not handle is
 	// acknowledged; an oversize one is 413; a bad reply is 400.
 	if st := ce.update(t, tgSecret, map[string]any{"callback_query": map[string]any{"id": "cb1", "from": map[string]any{"id": tgUser}, "data": "x"}}); st != 200 {
