@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -554,33 +555,11 @@ func stripData(cm ChatMessage) ChatMessage {
 	return cm
 }
 
-// encodeVars keeps template variables as Twilio's ContentVariables JSON.
+// encodeVars keeps template variables as Twilio's ContentVariables JSON
+// (encoding/json writes map keys sorted).
 func encodeVars(v map[string]string) []byte {
-	var b strings.Builder
-	b.WriteString("{")
-	first := true
-	for _, k := range sortedKeys(v) {
-		if !first {
-			b.WriteString(",")
-		}
-		first = false
-		b.WriteString(strconv.Quote(k) + ":" + strconv.Quote(v[k]))
-	}
-	b.WriteString("}")
-	return []byte(b.String())
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j] < out[j-1]; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out
+	b, _ := json.Marshal(v)
+	return b
 }
 
 // Receive records a client's message, opening or reopening the
