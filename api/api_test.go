@@ -230,9 +230,9 @@ type tenantB struct {
 
 // makeTenantB makes one of each resource of organization B; relay turns
 // B's domain events into outbox messages, as the worker would.
-func makeTenantB(t *testing.T, cb client, relay func()) tenantB {
+func makeTenantB(t *testing.T, a *app.App, cb client, relay func()) tenantB {
 	t.Helper()
-	return makeResources(t, cb, relay, resourceOpts{})
+	return makeResources(t, cb, relay, resourceOpts{app: a})
 }
 
 // resourceOpts places the resources makeResources makes. The zero value
@@ -244,6 +244,9 @@ func makeTenantB(t *testing.T, cb client, relay func()) tenantB {
 type resourceOpts struct {
 	centerID, staffID string // existing ones to use; "" makes them
 	scoped            bool
+	// app receives a client's Telegram message, so B has a conversation
+	// (conversations begin only with a client's message).
+	app *app.App
 }
 
 func makeResources(t *testing.T, cb client, relay func(), o resourceOpts) tenantB {
@@ -330,10 +333,20 @@ func makeResources(t *testing.T, cb client, relay func(), o resourceOpts) tenant
 	}
 	callID := must[list[core.Call]](t, cb.get("/api/v1/calls?center_id="+center), 200).Items[0].ID
 	planned := id(cb.post("/api/v1/planned-calls", `{"client_id":"`+cl+`","center_id":"`+center+`","staff_id":"`+staff+`","due_at":"`+start+`","note":"B"}`), 201)
+	conv := ""
+	if o.app != nil {
+		org := must[core.Organization](t, cb.get("/api/v1/organization"), 200)
+		m, _, err := o.app.Services.Conversations.Receive(context.Background(), core.ChatReceive{OrgID: org.ID, CenterID: center, ClientID: cl,
+			Channel: core.ChannelTelegram, Address: "4242", Text: "hello", ProviderKey: "tg:4242:" + cl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conv = m.ConversationID
+	}
 	b.ids = map[string]string{"centers": center, "staff": staff, "services": service, "rooms": room, "clients": cl,
 		"appointments": appt, "waiting-list": waiting, "invitations": inv, "api-keys": k["id"].(string), "messages": msgs.Items[0].ID, "package-sales": sale,
 		"packages": pkg, "client-groups": group, "campaigns": campaign,
-		"calls": callID, "planned-calls": planned, "call-connections": conn.ID}
+		"calls": callID, "planned-calls": planned, "call-connections": conn.ID, "conversations": conv}
 	b.snapshots = []string{"/api/v1/organization", "/api/v1/centers", "/api/v1/centers/" + center, "/api/v1/staff", "/api/v1/staff/" + staff,
 		"/api/v1/staff/" + staff + "/schedule", "/api/v1/services", "/api/v1/services?owner_id=" + staff, "/api/v1/services/" + service, "/api/v1/rooms", "/api/v1/rooms/" + room,
 		"/api/v1/rooms/" + room + "/schedule", "/api/v1/clients", "/api/v1/clients?archived=all", "/api/v1/clients/" + cl, "/api/v1/clients/" + cl + "/family",
@@ -342,7 +355,12 @@ func makeResources(t *testing.T, cb client, relay func(), o resourceOpts) tenant
 		"/api/v1/centers/" + center + "/reminder-policy", "/api/v1/services/" + service + "/reminder-policy", "/api/v1/failed-events",
 		"/api/v1/campaigns", "/api/v1/campaigns/" + campaign, "/api/v1/campaigns/" + campaign + "/recipients",
 		"/api/v1/calls", "/api/v1/calls/" + callID, "/api/v1/planned-calls?status=all", "/api/v1/planned-calls/" + planned,
-		"/api/v1/centers/" + center + "/call-settings", "/api/v1/call-connections", "/api/v1/call-settings"}
+		"/api/v1/centers/" + center + "/call-settings", "/api/v1/call-connections", "/api/v1/call-settings",
+
+		"/api/v1/conversations", "/api/v1/centers/" + center + "/chat-routes", "/api/v1/chat-settings"}
+	if conv != "" {
+		b.snapshots = append(b.snapshots, "/api/v1/conversations/"+conv, "/api/v1/conversations/"+conv+"/messages")
+	}
 	return b
 }
 
@@ -391,6 +409,10 @@ func crossBodies(b tenantB) map[string]string {
 		"POST /api/v1/invitations/:id/deactivate": ``,
 		"PUT /api/v1/centers/:id/call-settings":   `{"voice_number":"+33100000555","hours":{}}`,
 		"POST /api/v1/planned-calls/:id/result":   `{"result":"hijacked","next_due_at":"` + day.Format(time.RFC3339) + `"}`,
+		"PATCH /api/v1/conversations/:id":         `{"status":"closed"}`,
+		"POST /api/v1/conversations/:id/messages": `{"text":"hijacked"}`,
+		"PUT /api/v1/centers/:id/chat-routes":     `{"telegram_bot":"hijack_bot","slack_channel":"C0HIJACK"}`,
+		"PUT /api/v1/staff/:id/chat-history":      `{"granted":true}`,
 	}
 }
 
@@ -411,7 +433,7 @@ func TestTenantIsolation(t *testing.T) {
 		// B has an event the relay cannot build: it is failed, listed and
 		// retryable by B only.
 		storetest.InsertEvent(t, dbURL, storetest.PoisonedEvent(rb.Organization.ID))
-		b := makeTenantB(t, cb, func() {
+		b := makeTenantB(t, a, cb, func() {
 			if _, err := a.Notify.RelayEvents(context.Background()); err != nil {
 				t.Fatal(err)
 			}

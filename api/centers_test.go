@@ -42,8 +42,8 @@ func TestCenterIsolation(t *testing.T) {
 
 		// A failed event (directors only see and retry those).
 		storetest.InsertEvent(t, dbURL, storetest.PoisonedEvent(boot.Organization.ID))
-		centreB := makeResources(t, dir, relay, resourceOpts{scoped: true})
-		mate := makeResources(t, dir, relay, resourceOpts{centerID: centerA.ID, staffID: colleague, scoped: true})
+		centreB := makeResources(t, dir, relay, resourceOpts{scoped: true, app: a})
+		mate := makeResources(t, dir, relay, resourceOpts{centerID: centerA.ID, staffID: colleague, scoped: true, app: a})
 		before := centreB.snapshot(t, dir)
 		mateBefore := mate.snapshot(t, dir)
 
@@ -79,12 +79,12 @@ func TestCenterIsolation(t *testing.T) {
 					t.Errorf("only %d routes with ids checked", n)
 				}
 				// The caller's lists name none of the hidden resources.
-				hidden := []string{tc.of.ids["appointments"], tc.of.ids["waiting-list"], tc.of.ids["invitations"], tc.of.ids["messages"]}
+				hidden := []string{tc.of.ids["appointments"], tc.of.ids["waiting-list"], tc.of.ids["invitations"], tc.of.ids["messages"], tc.of.ids["conversations"]}
 				if tc.visible == nil {
 					hidden = append(hidden, tc.of.ids["package-sales"], tc.of.ids["clients"], tc.of.client2, tc.of.ids["staff"], tc.of.ids["rooms"],
 						tc.of.ids["services"], tc.of.ids["centers"])
 				}
-				for _, p := range []string{"/api/v1/appointments", "/api/v1/waiting-list", "/api/v1/invitations", "/api/v1/messages",
+				for _, p := range []string{"/api/v1/conversations", "/api/v1/conversations?center_id=" + tc.of.ids["centers"], "/api/v1/appointments", "/api/v1/waiting-list", "/api/v1/invitations", "/api/v1/messages",
 					"/api/v1/inbound", "/api/v1/package-sales", "/api/v1/debtors", "/api/v1/clients?archived=all", "/api/v1/staff",
 					"/api/v1/rooms", "/api/v1/centers", "/api/v1/services", "/api/v1/appointments?center_id=" + tc.of.ids["centers"]} {
 					r := tc.caller.get(p)

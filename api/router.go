@@ -121,6 +121,7 @@ func New(d Deps) *Server {
 	s.packageRoutes()
 	s.recordRoutes()
 	s.callRoutes()
+	s.conversationRoutes()
 	s.liveRoutes()
 	s.campaignRoutes()
 	doc = s.spec.Document()

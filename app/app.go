@@ -19,6 +19,7 @@ import (
 	"github.com/bookinggw/gateway/adapters/stripe"
 	"github.com/bookinggw/gateway/adapters/twilio"
 	"github.com/bookinggw/gateway/api"
+	"github.com/bookinggw/gateway/chats"
 	"github.com/bookinggw/gateway/core"
 	"github.com/bookinggw/gateway/notify"
 	"github.com/bookinggw/gateway/pages"
@@ -38,10 +39,14 @@ type App struct {
 	Notify   *notify.Dispatcher
 	// DevSink keeps what channels without a provider would have sent.
 	DevSink *devsink.Sink
+	// Chats handles stored messenger deliveries (Telegram, Slack) on the
+	// worker.
+	Chats *chats.Handler
 	// Live publishes live events to the staff screens of every API
 	// process (GET /api/v1/events); services take it in their constructors.
 	Live   core.LiveEvents
 	live   *live.Stream
+	clock  core.Clock
 	worker *queue.Worker
 }
 
@@ -79,6 +84,7 @@ func (a *App) wire() error {
 		return err
 	}
 	a.Services = svc
+	a.clock = clock
 	tmpl, err := templates.Default()
 	if err != nil {
 		return err
@@ -104,8 +110,13 @@ func (a *App) wire() error {
 		}
 		links = l
 	}
+	ch, err := a.wireChats(svc, qc, senders)
+	if err != nil {
+		return err
+	}
+	a.Chats = ch
 	counter := newMessageCounter(reg)
-	d, err := notify.New(notify.Config{LinkSecret: secret, Actions: svc.Booking, Links: links, Store: a.Store, Templates: tmpl, Senders: senders, Enqueuer: qc,
+	d, err := notify.New(notify.Config{Chats: ch, LinkSecret: secret, Actions: svc.Booking, Links: links, Store: a.Store, Templates: tmpl, Senders: senders, Enqueuer: qc,
 		Counter: counter, Inbound: counter, Problems: newProblemCounter(reg), DefaultSMSFrom: a.Config.Providers.TwilioFrom,
 		Pacer: queue.NewPacer(a.Broker, a.Config.Rates, queue.PaceMaxWait, a.Config.Providers.TwilioFrom),
 		Clock: clock, Log: a.Log, PublicURL: a.Config.PublicURL})
@@ -179,7 +190,9 @@ func (a *App) wire() error {
 	webhooks.Mount(a.HTTP.Engine, webhooks.Config{Store: a.Store, Clock: clock, Log: a.Log, PublicURL: a.Config.PublicURL,
 		TwilioAuthToken: a.Config.Providers.TwilioAuthToken, Registry: reg, MaxBody: a.Config.MaxBodyBytes, Queue: qc,
 		StripeSecret: a.Config.Providers.StripeWebhookKey, Payments: svc.Money, Refunds: a.Store, LinkStates: a.Store, Counter: counter,
-		Calls: svc.Calls, Centers: a.Store})
+		Calls: svc.Calls, Centers: a.Store,
+		TelegramSecret: a.Config.Chats.TelegramWebhookSecret, TelegramBot: a.Config.Chats.TelegramBotUsername,
+		SlackSigningSecret: a.Config.Chats.SlackSigningSecret, ChatInbox: a.Store, ChatQueue: qc})
 	pages.Mount(a.HTTP.Engine, pages.Config{Store: a.Store, Actions: svc.Booking, Offers: svc.Offers, Secret: secret, Clock: clock})
 	pages.MountSelfServe(a.HTTP.Engine, pages.SelfConfig{Service: svc.SelfServe, Secret: secret, Clock: clock,
 		BotUsername: a.Config.Providers.TelegramBotUsername})
@@ -206,6 +219,9 @@ func (a *App) wire() error {
 			return err
 		}
 		if err := queue.RegisterCampaigns(w, svc.Campaigns, a.Config.CampaignTick); err != nil {
+			return err
+		}
+		if err := queue.RegisterChats(w, qc, ch, a.Store, clock.Now, a.Log, a.Config.SweepEvery, a.Config.SweepGrace); err != nil {
 			return err
 		}
 		a.worker = w

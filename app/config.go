@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bookinggw/gateway/adapters/live"
+	"github.com/bookinggw/gateway/chats"
 	"github.com/bookinggw/gateway/core"
 	"github.com/bookinggw/gateway/queue"
 )
@@ -77,7 +78,11 @@ type Config struct {
 	CampaignPauseAfter int
 	// Live, when set, receives the calls' live events instead of the
 	// stream (tests record pop-ups with it); nil: the stream.
-	Live core.LiveEvents
+	Live  core.LiveEvents
+	Chats ChatConfig
+	// Bots is a Telegram bot's own update handling, asked before
+	// conversations (issue 17); nil: every update goes to conversations.
+	Bots chats.BotUpdates
 }
 
 // parsePrices reads "sms=0.0079,whatsapp=0.005" into micro-units.
@@ -228,6 +233,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	var perrs []string
 	c.Providers, perrs = providersFromEnv(getenv)
+	errs = append(errs, perrs...)
+	c.Chats, perrs = chatsFromEnv(getenv)
 	errs = append(errs, perrs...)
 	if len(errs) > 0 {
 		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))

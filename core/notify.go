@@ -33,6 +33,9 @@ type Button struct {
 	Text string `json:"text"`
 	Data string `json:"data,omitempty"`
 	URL  string `json:"url,omitempty"`
+	// Contact asks for the user's phone (Telegram's contact-request
+	// keyboard button).
+	Contact bool `json:"contact,omitempty"`
 }
 
 // Outbound is one message handed to a channel adapter. It is built from an
@@ -52,9 +55,16 @@ type Outbound struct {
 	Buttons []Button
 	// StatusCallback is where the provider reports delivery (Twilio).
 	StatusCallback string
-	// ContentSID is an approved WhatsApp content template (Twilio HX…);
-	// Text then holds its variables as a JSON object.
-	ContentSID string
+	// Kind is the outbox row's template kind (chat replies carry files and
+	// content templates kept beside the row).
+	Kind string
+	// Files are uploaded with the message (Telegram), never sent as URLs
+	// the provider must fetch.
+	Files []Attachment
+	// ContentSID is an approved content template sent instead of Text
+	// (WhatsApp outside the 24-hour window), with its variables as JSON.
+	ContentSID       string
+	ContentVariables string
 }
 
 // Sent is what a provider answered to an accepted message.

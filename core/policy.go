@@ -1,5 +1,7 @@
 package core
 
+import "time"
+
 // Policy is the one access rule every staff use case asks: organization,
 // role, centre access and a specialist's own resources. Every service
 // reads a resource scoped by the caller's organization first (another
@@ -194,6 +196,42 @@ func (pol Policy) Invitation(p Principal, target *Staff) error {
 	}
 	if pol.Staff(p, *target) != nil || p.Role == RoleSpecialist && target.ID != p.StaffID {
 		return NotFound("invitation")
+	}
+	return nil
+}
+
+// Conversation reports whether p may see a messenger conversation: chats
+// are for directors and administrators (specialists: Forbidden), of the
+// caller's centres; a conversation with no activity since the history the
+// caller may see (ChatHistorySince) is hidden like another centre's.
+func (Policy) Conversation(p Principal, c Conversation, since time.Time) error {
+	if err := canChat(p); err != nil {
+		return err
+	}
+	if c.CenterID != "" && !p.CanCenter(c.CenterID) || c.LastActivityAt.Before(since) {
+		return NotFound("conversation")
+	}
+	return nil
+}
+
+// ChatHistorySince is the earliest chat history p may see. With the
+// organization's setting HideEarlierHistory (seed 004: "chats are
+// available from the moment the staff account is created"), a staff member
+// sees messages from their account's creation on, unless a director
+// granted them the earlier history; directors always see everything.
+func (Policy) ChatHistorySince(p Principal, set ChatSettings, st Staff, granted bool) time.Time {
+	if !set.HideEarlierHistory || granted || p.Role == RoleDirector {
+		return time.Time{}
+	}
+	return st.CreatedAt
+}
+
+// ChatAssignee reports whether a conversation may be assigned to a staff
+// member: an active director or administrator who sees its centre.
+func (Policy) ChatAssignee(st Staff, c Conversation) error {
+	p := Principal{OrgID: st.OrgID, StaffID: st.ID, Role: st.Role, CenterIDs: st.CenterIDs}
+	if !st.Active || canChat(p) != nil || c.CenterID != "" && !p.CanCenter(c.CenterID) {
+		return Forbidden("the staff member cannot see this conversation")
 	}
 	return nil
 }

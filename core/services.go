@@ -23,6 +23,7 @@ type Store interface {
 	OfferStore
 	CallStore
 	SelfServeStore
+	ConversationStore
 }
 
 // Directory reads the tenancy records every context checks references
@@ -57,6 +58,9 @@ type Services struct {
 	// Calls is made by NewCallService (it takes the live-events stream and
 	// the telephony provider).
 	Calls *CallService
+	// Conversations is made by NewConversationService once the queue
+	// exists (replies go out through the outbox).
+	Conversations *ConversationService
 }
 
 // NewServices wires every context but messaging to its port.

@@ -69,6 +69,12 @@ type Enqueuer interface {
 	Publish(ctx context.Context, e core.Event) error
 }
 
+// ChatInbound takes a client's WhatsApp message for the conversations
+// (chats.Handler), once its organization and centre are resolved.
+type ChatInbound interface {
+	WhatsApp(ctx context.Context, in core.Inbound) error
+}
+
 // Pacer waits for a channel's rate limits before a send. perMinute > 0
 // adds a limit of its own (a campaign's pace, read at each send).
 type Pacer interface {
@@ -134,6 +140,9 @@ type Config struct {
 	Links core.PaymentLinks
 	// MaxAttempts bounds temporary-failure retries of one channel.
 	MaxAttempts int
+	// Chats turns WhatsApp messages that are neither reply words nor
+	// opt-outs into conversation messages; nil: they stay inbound only.
+	Chats ChatInbound
 	// DefaultSMSFrom is the SMS and WhatsApp sender of centres and
 	// organizations that configure none (TWILIO_FROM); messages record it
 	// as their From, so opt-outs and replies know the address.

@@ -143,6 +143,14 @@ func (d *Dispatcher) HandleInbound(ctx context.Context, id string) error {
 			}
 		}
 	}
+	if in.Channel == core.ChannelWhatsApp && in.Intent == core.ReplyOther && d.c.Chats != nil {
+		// Not a reply word nor an opt-out: a message for the centre's
+		// chat. A failure leaves the inbound unhandled, so it is retried;
+		// the chat message is stored once per MessageSid.
+		if err := d.c.Chats.WhatsApp(ctx, in); err != nil {
+			return err
+		}
+	}
 	in.HandledAt = &now
 	if err := st.FinishInbound(ctx, in); err != nil {
 		return err

@@ -51,7 +51,11 @@ func (d *Dispatcher) Send(ctx context.Context, id string) error {
 		return d.fail(ctx, m, &core.SendError{Permanent: true, Code: "no_adapter", Err: fmt.Errorf("no adapter for channel %s", m.Channel)})
 	}
 	out := core.Outbound{ID: m.ID, OrgID: m.OrgID, Channel: m.Channel, To: m.To, From: m.From, Subject: m.Subject,
-		Text: m.Body, HTML: m.HTML, Buttons: m.Buttons, ContentSID: verdict.ContentSID}
+		Text: m.Body, HTML: m.HTML, Buttons: m.Buttons, Kind: m.Kind, ContentSID: verdict.ContentSID}
+	if verdict.ContentSID != "" {
+		// A campaign's WhatsApp template: the row's body is its variables.
+		out.ContentVariables = m.Body
+	}
 	if m.Kind == core.KindCampaign && m.CampaignID != "" && d.campaigns != nil {
 		// The pacer may have waited: a pause or cancel meanwhile still
 		// holds the message, as it is not handed over yet.

@@ -36,8 +36,9 @@ const (
 	ProviderTwilioSMS    = "twilio.sms"    // MessageSid of an inbound SMS or WhatsApp message
 	ProviderTwilioStatus = "twilio.status" // MessageSid:MessageStatus of a status callback
 	ProviderStripe       = "stripe"        // Stripe event id (evt_…)
-	// Later webhooks record theirs the same way: "telegram" (update_id),
-	// "slack" (event_id), "twilio.voice" (CallSid:CallStatus).
+	// Telegram updates (update_id) and Slack events (event_id) are kept in
+	// the messenger inbox (ChatInbox) under the same rule; "twilio.voice"
+	// (CallSid:CallStatus) will be recorded here.
 )
 
 // Enqueuer hands slow work to the queue.
@@ -81,6 +82,16 @@ type Config struct {
 	Centers interface {
 		GetCenter(ctx context.Context, orgID, id string) (core.Center, error)
 	}
+	// TelegramSecret is the secret_token registered with setWebhook;
+	// empty: the Telegram webhook is off (404).
+	TelegramSecret string
+	// TelegramBot is the bot's username, the address its updates reached;
+	// empty: the worker asks getMe.
+	TelegramBot string
+	// SlackSigningSecret verifies X-Slack-Signature; empty: off (404).
+	SlackSigningSecret string
+	ChatInbox          ChatInbox
+	ChatQueue          ChatQueue
 }
 
 // Handlers serves the provider callbacks.
@@ -114,6 +125,8 @@ func Mount(r gin.IRouter, c Config) *Handlers {
 	g.POST("/twilio/sms", h.twilioInbound)
 	g.POST("/stripe", h.stripeEvent)
 	h.mountVoice(g)
+	g.POST("/telegram", h.telegramUpdate)
+	g.POST("/slack/events", h.slackEvents)
 	return h
 }
 

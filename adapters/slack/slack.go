@@ -230,3 +230,31 @@ func (s *Sender) classify(ctx context.Context, err error) error {
 	}
 	return se
 }
+
+// PostThread posts text to a channel, in the thread of threadTS when it is
+// set (a new top-level message otherwise), and returns the message's ts.
+// Conversations mirror into the centre's channel this way.
+func (s *Sender) PostThread(ctx context.Context, channel, threadTS, text string) (string, error) {
+	if channel == "" || text == "" {
+		return "", invalid("slack: no channel or text")
+	}
+	opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
+	if threadTS != "" {
+		opts = append(opts, slack.MsgOptionTS(threadTS))
+	}
+	_, ts, err := s.api.PostMessageContext(ctx, channel, opts...)
+	if err != nil {
+		return "", s.classify(ctx, err)
+	}
+	return ts, nil
+}
+
+// BotUserID is the bot's own user id (auth.test), so events of the bot's
+// own messages are recognised and never answered.
+func (s *Sender) BotUserID(ctx context.Context) (string, error) {
+	r, err := s.api.AuthTestContext(ctx)
+	if err != nil {
+		return "", s.classify(ctx, err)
+	}
+	return r.UserID, nil
+}

@@ -98,11 +98,103 @@ func (s *Sender) Send(ctx context.Context, m core.Outbound) (core.Sent, error) {
 	if err != nil {
 		return core.Sent{}, s.classify(ctx, err, ex)
 	}
+	if len(m.Files) > 0 {
+		return s.sendFiles(ctx, bot, ex, mc, m.Files)
+	}
 	msg, err := bot.Send(mc)
 	if err != nil {
 		return core.Sent{}, s.classify(ctx, err, ex)
 	}
 	return core.Sent{ProviderID: strconv.Itoa(msg.MessageID), Status: "sent"}, nil
+}
+
+// sendFiles uploads each file (multipart, never a URL Telegram must
+// fetch), the text as the first file's caption. The provider id is the
+// first message's.
+func (s *Sender) sendFiles(ctx context.Context, bot *tgbotapi.BotAPI, ex *exchange, mc tgbotapi.MessageConfig, files []core.Attachment) (core.Sent, error) {
+	first := ""
+	for i, f := range files {
+		name := f.Name
+		if name == "" {
+			name = f.Kind
+		}
+		data := tgbotapi.FileBytes{Name: name, Bytes: f.Data}
+		caption := ""
+		if i == 0 {
+			caption = mc.Text
+		}
+		var c tgbotapi.Chattable
+		switch f.Kind {
+		case "photo":
+			p := tgbotapi.NewPhoto(mc.ChatID, data)
+			p.ChannelUsername, p.Caption = mc.ChannelUsername, caption
+			c = p
+		case "voice":
+			v := tgbotapi.NewVoice(mc.ChatID, data)
+			v.ChannelUsername, v.Caption = mc.ChannelUsername, caption
+			c = v
+		case "video":
+			v := tgbotapi.NewVideo(mc.ChatID, data)
+			v.ChannelUsername, v.Caption = mc.ChannelUsername, caption
+			c = v
+		case "audio":
+			a := tgbotapi.NewAudio(mc.ChatID, data)
+			a.ChannelUsername, a.Caption = mc.ChannelUsername, caption
+			c = a
+		default:
+			d := tgbotapi.NewDocument(mc.ChatID, data)
+			d.ChannelUsername, d.Caption = mc.ChannelUsername, caption
+			c = d
+		}
+		msg, err := bot.Send(c)
+		if err != nil {
+			return core.Sent{}, s.classify(ctx, err, ex)
+		}
+		if first == "" {
+			first = strconv.Itoa(msg.MessageID)
+		}
+	}
+	return core.Sent{ProviderID: first, Status: "sent"}, nil
+}
+
+// Username is the bot's username (getMe), which names the bot's chats'
+// centre (core.ChatRoute).
+func (s *Sender) Username(ctx context.Context) (string, error) {
+	ex := &exchange{}
+	bot, err := s.botFor(ctx, ex)
+	if err != nil {
+		return "", s.classify(ctx, err, ex)
+	}
+	return bot.Self.UserName, nil
+}
+
+// SetWebhook registers url with Telegram, with the secret Telegram sends
+// back in X-Telegram-Bot-Api-Secret-Token. setWebhook answers true, so it
+// goes through Request, not Send.
+func (s *Sender) SetWebhook(ctx context.Context, url, secret string) error {
+	ex := &exchange{}
+	bot, err := s.botFor(ctx, ex)
+	if err != nil {
+		return s.classify(ctx, err, ex)
+	}
+	// v5.5.1's WebhookConfig predates secret_token and keeps its params
+	// unexported, so the parameters are built here and the call made as
+	// Request makes it (MakeRequest: setWebhook answers true, not a
+	// Message).
+	params := tgbotapi.Params{}
+	params.AddNonEmpty("url", url)
+	params.AddNonEmpty("secret_token", secret)
+	if err := params.AddInterface("allowed_updates", []string{"message", "edited_message", "callback_query"}); err != nil {
+		return fmt.Errorf("telegram: webhook: %w", err)
+	}
+	resp, err := bot.MakeRequest("setWebhook", params)
+	if err != nil {
+		return s.classify(ctx, err, ex)
+	}
+	if !resp.Ok {
+		return s.classify(ctx, &tgbotapi.Error{Code: resp.ErrorCode, Message: resp.Description}, ex)
+	}
+	return nil
 }
 
 func messageConfig(m core.Outbound) (tgbotapi.MessageConfig, error) {
@@ -111,7 +203,7 @@ func messageConfig(m core.Outbound) (tgbotapi.MessageConfig, error) {
 	switch {
 	case m.Channel != core.ChannelTelegram && m.Channel != "":
 		return mc, invalid(fmt.Sprintf("telegram: channel %q is not telegram", m.Channel))
-	case m.Text == "":
+	case m.Text == "" && len(m.Files) == 0:
 		return mc, invalid("telegram: empty message text")
 	case strings.HasPrefix(to, "@") && len(to) > 1:
 		mc = tgbotapi.NewMessageToChannel(to, m.Text)
@@ -121,6 +213,11 @@ func messageConfig(m core.Outbound) (tgbotapi.MessageConfig, error) {
 			return mc, invalid(fmt.Sprintf("telegram: recipient %q is not a chat id", m.To))
 		}
 		mc = tgbotapi.NewMessage(id, m.Text)
+	}
+	if contactRequest(m.Buttons) {
+		// A reply keyboard whose button shares the user's phone.
+		mc.ReplyMarkup = tgbotapi.NewOneTimeReplyKeyboard(tgbotapi.NewKeyboardButtonRow(tgbotapi.NewKeyboardButtonContact(m.Buttons[0].Text)))
+		return mc, nil
 	}
 	if len(m.Buttons) > 0 {
 		rows := make([][]tgbotapi.InlineKeyboardButton, 0, len(m.Buttons))
@@ -144,6 +241,8 @@ func messageConfig(m core.Outbound) (tgbotapi.MessageConfig, error) {
 	}
 	return mc, nil
 }
+
+func contactRequest(bs []core.Button) bool { return len(bs) == 1 && bs[0].Contact }
 
 func invalid(msg string) error {
 	return &core.SendError{Permanent: true, Code: "invalid_request", Err: errors.New(msg)}

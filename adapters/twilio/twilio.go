@@ -130,7 +130,7 @@ func (s *Sender) params(m core.Outbound) (*openapi.CreateMessageParams, error) {
 		return nil, invalid("twilio: no recipient")
 	case from == "":
 		return nil, invalid("twilio: no sender: set Outbound.From or Config.DefaultFrom")
-	case m.Text == "":
+	case m.Text == "" && m.ContentSID == "":
 		return nil, invalid("twilio: empty message text")
 	}
 	service := strings.HasPrefix(from, "MG")
@@ -152,10 +152,12 @@ func (s *Sender) params(m core.Outbound) (*openapi.CreateMessageParams, error) {
 		p.SetFrom(from)
 	}
 	if m.ContentSID != "" {
-		// An approved template: outside the 24-hour session WhatsApp
-		// takes nothing else. Text carries its variables (JSON).
+		// An approved content template: the only message WhatsApp lets a
+		// business send outside the 24-hour window.
 		p.SetContentSid(m.ContentSID)
-		p.SetContentVariables(m.Text)
+		if m.ContentVariables != "" {
+			p.SetContentVariables(m.ContentVariables)
+		}
 	} else {
 		p.SetBody(m.Text)
 	}

@@ -55,6 +55,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return st.Close()
 	case "bootstrap":
 		return bootstrap(ctx, cfg, args, stdout)
+	case "telegram":
+		if len(args) != 1 || args[0] != "set-webhook" {
+			return errors.New("usage: gateway telegram set-webhook")
+		}
+		return app.SetTelegramWebhook(ctx, cfg, stdout)
 	case "openapi":
 		cfg.RedisURL = "" // the document needs no queue
 		cfg.DatabaseURL = "sqlite::memory:"
@@ -66,7 +71,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		_, err = stdout.Write(a.HTTP.OpenAPI())
 		return err
 	}
-	return fmt.Errorf("unknown command %q (serve, migrate, bootstrap, openapi)", cmd)
+	return fmt.Errorf("unknown command %q (serve, migrate, bootstrap, openapi, telegram set-webhook)", cmd)
 }
 
 // newLogger makes the JSON logger and the process default, so code that

@@ -6,7 +6,8 @@
 // reply_markup. Point the telegram adapter's Config.APIEndpoint at
 // Server.Endpoint().
 //
-// Methods: getMe, sendMessage, answerCallbackQuery, editMessageText,
+// Methods: getMe, sendMessage, sendPhoto, sendDocument, sendVoice,
+// sendVideo, sendAudio (uploads only), answerCallbackQuery, editMessageText,
 // editMessageReplyMarkup, setWebhook, deleteWebhook. Knobs make a chat
 // blocked (403), deactivated (403), not found (400), or make the next sends
 // rate limited (429 with parameters.retry_after) or fail (5xx).
@@ -230,6 +231,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			res["reply_markup"] = json.RawMessage(km)
 		}
 		writeOK(w, res)
+	case "sendPhoto", "sendDocument", "sendVoice", "sendVideo", "sendAudio":
+		s.sendFile(w, method, params)
 	case "answerCallbackQuery", "setWebhook", "deleteWebhook":
 		writeOK(w, true)
 	default:
@@ -301,6 +304,40 @@ func (s *Server) sendMessage(w http.ResponseWriter, p map[string]string) {
 	writeOK(w, res)
 }
 
+// fileFields names the file parameter of each upload method.
+var fileFields = map[string]string{"sendPhoto": "photo", "sendDocument": "document", "sendVoice": "voice", "sendVideo": "video", "sendAudio": "audio"}
+
+// sendFile accepts an uploaded file only: the gateway must upload media,
+// never hand Telegram a URL to fetch, so a file given as text (a URL or a
+// file_id) is refused here. The message is recorded with Params holding
+// "<field>#name" and "<field>#size" of the upload and Text its caption.
+func (s *Server) sendFile(w http.ResponseWriter, method string, p map[string]string) {
+	field := fileFields[method]
+	chatID := p["chat_id"]
+	switch {
+	case chatID == "":
+		writeErr(w, failure{code: 400, desc: "Bad Request: chat_id is empty"})
+		return
+	case p[field+"#size"] == "":
+		writeErr(w, failure{code: 400, desc: "Bad Request: the test server accepts uploaded files only, not URLs or file ids"})
+		return
+	}
+	s.mu.Lock()
+	f, failing := s.chats[chatID]
+	var m Message
+	if !failing {
+		s.nextID++
+		m = Message{MessageID: s.nextID, ChatID: chatID, Text: p["caption"], Params: maps.Clone(p), At: time.Now()}
+		s.messages = append(s.messages, m)
+	}
+	s.mu.Unlock()
+	if failing {
+		writeErr(w, f)
+		return
+	}
+	writeOK(w, map[string]any{"message_id": m.MessageID, "from": botUser(), "chat": chat(chatID), "date": m.At.Unix(), "caption": m.Text})
+}
+
 func botUser() map[string]any {
 	return map[string]any{"id": Bot.ID, "is_bot": true, "first_name": Bot.FirstName, "username": Bot.UserName}
 }
@@ -352,6 +389,12 @@ func readParams(r *http.Request) (map[string]string, error) {
 		for k, v := range r.MultipartForm.Value {
 			if len(v) > 0 {
 				out[k] = v[0]
+			}
+		}
+		for k, fh := range r.MultipartForm.File {
+			if len(fh) > 0 {
+				out[k+"#name"] = fh[0].Filename
+				out[k+"#size"] = strconv.FormatInt(fh[0].Size, 10)
 			}
 		}
 	default:

@@ -67,6 +67,8 @@ type Server struct {
 	failTo   map[string]Failure
 	requests int
 	calls    []Call
+	// closedWindow are WhatsApp recipients whose 24-hour window closed.
+	closedWindow map[string]bool
 }
 
 // Call is one call the fake's Calls API placed (or was told of by SetCall).
@@ -217,6 +219,18 @@ func (s *Server) FailTo(to string, f Failure) {
 	s.failTo[to] = f
 }
 
+// CloseWindow makes free-form messages to a WhatsApp recipient (as
+// received, "whatsapp:+…") fail with 63016, as Twilio refuses them outside
+// the 24-hour customer service window; content templates (ContentSid) pass.
+func (s *Server) CloseWindow(to string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closedWindow == nil {
+		s.closedWindow = map[string]bool{}
+	}
+	s.closedWindow[to] = true
+}
+
 // Reset forgets messages, counters and failure knobs.
 func (s *Server) Reset() {
 	s.mu.Lock()
@@ -261,7 +275,13 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 	}
 
 	toNumber := strings.TrimPrefix(to, "whatsapp:")
+	s.mu.Lock()
+	closed := s.closedWindow[to]
+	s.mu.Unlock()
 	switch {
+	case closed && f.Get("ContentSid") == "":
+		writeError(w, Failure{Status: 400, Code: 63016})
+		return
 	case to == "":
 		writeError(w, Failure{Status: 400, Code: 21604})
 		return
@@ -342,6 +362,7 @@ var defaultMessages = map[int]string{
 	21614: "'To' number is not a valid mobile number",
 	21910: "Invalid From and To pair. From and To should be of the same channel",
 	30003: "Unreachable destination handset",
+	63016: "Failed to send freeform message because you are outside the allowed window. If you are using WhatsApp, please use a Message Template.",
 }
 
 func defaultCode(status int) int {
