@@ -145,7 +145,9 @@ func TestCampaignRedisFlushExactlyOnce(t *testing.T) {
 			seedClients(t, e, 1, func(int) string { return phoneN(0) })
 			e.must(200, "PUT", "/api/v1/clients/"+ids[1]+"/channels", rawJSON(`{"channels":[{"channel":"sms","opted_out_at":"2026-01-01T00:00:00Z"}]}`), nil)
 			id := startCampaign(t, e, "")
-			waitFor(t, "a third of the campaign at the provider", campaignDeadline, func() bool { return len(fake.Messages()) >= n/3 })
+			// Flushed early, so most of the campaign runs on what the sweeper
+			// re-enqueued from the rows.
+			waitFor(t, "a tenth of the campaign at the provider", campaignDeadline, func() bool { return len(fake.Messages()) >= n/10 })
 			if err := e.app.Broker.Redis.FlushDB(context.Background()).Err(); err != nil {
 				t.Fatal(err)
 			}
