@@ -193,7 +193,7 @@ func TestCampaignTwoWorkers(t *testing.T) {
 			e, fake := campaignEnv(t, b.URL, nil)
 			vars := map[string]string{"DATABASE_URL": b.URL, "REDIS_URL": queuetest.RedisURL(queuetest.DBTests), "GATEWAY_ROLE": "worker",
 				"TWILIO_ACCOUNT_SID": twSID, "TWILIO_AUTH_TOKEN": twToken, "TWILIO_FROM": twFrom, "TWILIO_BASE_URL": fake.URL,
-				"GATEWAY_RATE_SMS": "off", "GATEWAY_CAMPAIGN_TICK": "1s", "GATEWAY_CAMPAIGN_BATCH": "250", "GATEWAY_WORKER_CONCURRENCY": "32"}
+				"GATEWAY_RATE_SMS": "off", "GATEWAY_CAMPAIGN_TICK": "1s", "GATEWAY_CAMPAIGN_BATCH": "250", "GATEWAY_WORKER_CONCURRENCY": "16"}
 			cfg, err := app.FromEnv(func(k string) string { return vars[k] })
 			if err != nil {
 				t.Fatal(err)
