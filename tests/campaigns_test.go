@@ -137,7 +137,8 @@ func TestCampaignRedisFlushExactlyOnce(t *testing.T) {
 	}
 	for _, b := range backendsFor(t) {
 		t.Run(b.Name, func(t *testing.T) {
-			e, fake := campaignEnv(t, b.URL, nil)
+			// 32 sends at once: verified green on SQLite and PostgreSQL under -race.
+			e, fake := campaignEnv(t, b.URL, map[string]string{"GATEWAY_WORKER_CONCURRENCY": "32"})
 			const n = 2000
 			ids := seedClients(t, e, n, phoneN)
 			// A sibling sharing client 0's phone, and client 1 opted out of SMS.
