@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -58,6 +59,20 @@ func ParseLimit(s string) (Limit, error) {
 // limit; a longer wait defers the message instead of holding the slot.
 const PaceMaxWait = 5 * time.Second
 
+// BulkMaxHold is the longest a campaign send holds its worker waiting for
+// a sending slot. A campaign at its full rate has a backlog far larger
+// than its slots: if each of its sends slept up to PaceMaxWait, every
+// worker would be asleep on the bulk queue and a confirmation would wait
+// for a worker, not for a slot. Held this briefly, a worker frees up
+// within BulkMaxHold, and the campaign send that could not get a slot is
+// handed back to the queue (rescheduled at its retry-after) instead.
+const BulkMaxHold = 300 * time.Millisecond
+
+// bulkJitter spreads the retries of deferred campaign sends: they were
+// refused together and would otherwise all come back at the same instant,
+// each costing a claim and a write for one slot among them.
+const bulkJitter = time.Second
+
 // Pacer holds a message until its channel's limits allow it. A wait longer
 // than MaxWait is not slept in a worker slot: the message is deferred.
 type Pacer struct {
@@ -65,13 +80,15 @@ type Pacer struct {
 	rdb         redis.UniversalClient
 	rates       Rates
 	maxWait     time.Duration
+	bulkWait    time.Duration
 	defaultFrom string
 }
 
 // NewPacer paces sends with the broker's Redis; defaultFrom is the SMS
 // sender used when a message names none.
 func NewPacer(b *Broker, rates Rates, maxWait time.Duration, defaultFrom string) *Pacer {
-	return &Pacer{lim: NewLimiter(b.Redis, "rate:"), rdb: b.Redis, rates: rates, maxWait: maxWait, defaultFrom: defaultFrom}
+	return &Pacer{lim: NewLimiter(b.Redis, "rate:"), rdb: b.Redis, rates: rates, maxWait: maxWait,
+		bulkWait: min(maxWait, BulkMaxHold), defaultFrom: defaultFrom}
 }
 
 // Pace implements notify.Pacer. Campaign messages (the bulk queue) yield
@@ -80,6 +97,8 @@ func NewPacer(b *Broker, rates Rates, maxWait time.Duration, defaultFrom string)
 // take no slot of that sender until it is served, so it gets the next free
 // slot instead of queueing behind the campaign's backlog. perMinute > 0 is
 // the campaign's own pace, read at every send (a change applies at once).
+// A campaign send holds its worker at most BulkMaxHold; then it is
+// deferred (DeferError) so that workers stay free for critical messages.
 func (p *Pacer) Pace(ctx context.Context, m core.Message, perMinute int) error {
 	reqs := p.requests(m)
 	bulk := m.Kind == core.KindCampaign
@@ -88,7 +107,7 @@ func (p *Pacer) Pace(ctx context.Context, m core.Message, perMinute int) error {
 	}
 	var err error
 	if bulk {
-		err = p.lim.WaitYielding(ctx, p.maxWait, p.prioritized(reqs), reqs...)
+		err = p.lim.WaitYielding(ctx, p.bulkWait, p.prioritized(reqs), reqs...)
 	} else {
 		release := p.announce(ctx, reqs)
 		err = p.lim.Wait(ctx, p.maxWait, reqs...)
@@ -96,7 +115,11 @@ func (p *Pacer) Pace(ctx context.Context, m core.Message, perMinute int) error {
 	}
 	var tl *TooLongError
 	if errors.As(err, &tl) {
-		return &notify.DeferError{Wait: tl.Wait}
+		wait := tl.Wait
+		if bulk {
+			wait += rand.N(bulkJitter)
+		}
+		return &notify.DeferError{Wait: wait}
 	}
 	return err
 }

@@ -150,7 +150,7 @@ func (l *Limiter) WaitYielding(ctx context.Context, maxWait time.Duration, yield
 	step = min(max(step/4, 5*time.Millisecond), 250*time.Millisecond)
 	start := time.Now()
 	for {
-		wait, key := step, "priority"
+		wait, key, retry := step, "priority", step
 		if !yield(ctx) {
 			refused, w, err := l.allowAll(ctx, active)
 			if err != nil || refused == "" {
@@ -158,10 +158,12 @@ func (l *Limiter) WaitYielding(ctx context.Context, maxWait time.Duration, yield
 			}
 			// Sleep in short steps, so a priority message that starts
 			// waiting meanwhile is seen before the next slot is taken.
-			wait, key = min(w, step), refused
+			wait, key, retry = min(w, step), refused, w
 		}
 		if time.Since(start)+wait > maxWait {
-			return &TooLongError{Key: key, Wait: wait}
+			// The retry-after, not the step: the caller comes back when
+			// the key may have a slot.
+			return &TooLongError{Key: key, Wait: retry}
 		}
 		t := time.NewTimer(wait)
 		select {
