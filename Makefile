@@ -15,7 +15,7 @@ run:
 ## test: every package with the race detector; ends with a one-line summary
 test:
 	@log=$$(mktemp); trap 'rm -f "$$log"' EXIT; status=0; \
-	GIN_MODE=release $(GO) test -race -count=1 -timeout 20m ./... 2>&1 | tee "$$log" || status=$$?; \
+	GIN_MODE=release $(GO) test -race -count=1 -timeout 40m ./... 2>&1 | tee "$$log" || status=$$?; \
 	ok=$$(grep -c '^ok ' "$$log" || true); \
 	failed=$$(grep -cE '^FAIL[[:space:]]+[^[:space:]]' "$$log" || true); \
 	none=$$(grep -c 'no test files' "$$log" || true); \
