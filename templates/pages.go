@@ -30,18 +30,24 @@ type Page struct {
 	Bookable bool
 }
 
-var pageTemplate = sync.OnceValues(func() (*htmltemplate.Template, error) {
-	src, err := pageFiles.ReadFile("pages/page.html")
-	if err != nil {
-		return nil, err
-	}
-	return htmltemplate.New("page").Funcs(map[string]any{"t": func(string) string { return "" }}).Parse(string(src))
-})
+var pageTemplate = loadTemplate("pages/page.html")
 
-// RenderPage writes p as an HTML document in p.Locale (normalized; an
-// unknown locale is DefaultLocale).
-func RenderPage(w io.Writer, p Page) error {
-	base, err := pageTemplate()
+// loadTemplate parses an embedded page once; "t" is bound to the page's
+// locale at each render.
+func loadTemplate(file string) func() (*htmltemplate.Template, error) {
+	return sync.OnceValues(func() (*htmltemplate.Template, error) {
+		src, err := pageFiles.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		return htmltemplate.New(file).Funcs(map[string]any{"t": func(string) string { return "" }}).Parse(string(src))
+	})
+}
+
+// renderPage renders data with a copy of load's template whose "t" looks
+// phrases up in locale.
+func renderPage(w io.Writer, load func() (*htmltemplate.Template, error), locale string, data any) error {
+	base, err := load()
 	if err != nil {
 		return err
 	}
@@ -49,10 +55,15 @@ func RenderPage(w io.Writer, p Page) error {
 	if err != nil {
 		return err
 	}
-	p.Locale = NormalizeLocale(p.Locale)
-	locale := p.Locale
 	t.Funcs(map[string]any{"t": func(key string) string { return Phrase(locale, key) }})
-	return t.Execute(w, p)
+	return t.Execute(w, data)
+}
+
+// RenderPage writes p as an HTML document in p.Locale (normalized; an
+// unknown locale is DefaultLocale).
+func RenderPage(w io.Writer, p Page) error {
+	p.Locale = NormalizeLocale(p.Locale)
+	return renderPage(w, pageTemplate, p.Locale, p)
 }
 
 // SelfPage is a page of client self-service: an invitation's landing
@@ -95,26 +106,10 @@ type Form struct {
 	Submit string
 }
 
-var selfTemplate = sync.OnceValues(func() (*htmltemplate.Template, error) {
-	src, err := pageFiles.ReadFile("pages/selfserve.html")
-	if err != nil {
-		return nil, err
-	}
-	return htmltemplate.New("self").Funcs(map[string]any{"t": func(string) string { return "" }}).Parse(string(src))
-})
+var selfTemplate = loadTemplate("pages/selfserve.html")
 
 // RenderSelfPage writes p as an HTML document in p.Locale.
 func RenderSelfPage(w io.Writer, p SelfPage) error {
-	base, err := selfTemplate()
-	if err != nil {
-		return err
-	}
-	t, err := base.Clone()
-	if err != nil {
-		return err
-	}
 	p.Locale = NormalizeLocale(p.Locale)
-	locale := p.Locale
-	t.Funcs(map[string]any{"t": func(key string) string { return Phrase(locale, key) }})
-	return t.Execute(w, p)
+	return renderPage(w, selfTemplate, p.Locale, p)
 }
