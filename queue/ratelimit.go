@@ -97,17 +97,10 @@ func NewLimiter(rdb redis.UniversalClient, prefix string) *Limiter {
 // exceed maxWait (counted from the call) it returns a *TooLongError with the
 // wait, having taken no slot on the key that refused.
 func (l *Limiter) Wait(ctx context.Context, maxWait time.Duration, reqs ...Request) error {
-	active := make([]Request, 0, len(reqs))
-	for _, r := range reqs {
-		if r.Limit.Off() {
-			continue
-		}
-		if r.Limit.Per <= 0 {
-			return fmt.Errorf("ratelimit: %s: limit %s: Per must be positive", r.Key, r.Limit)
-		}
-		active = append(active, r)
+	active, err := activeRequests(reqs)
+	if err != nil {
+		return err
 	}
-	slices.SortStableFunc(active, func(a, b Request) int { return int(a.Limit.interval() - b.Limit.interval()) })
 	start := time.Now()
 	for {
 		refused, wait, err := l.allowAll(ctx, active)
@@ -131,23 +124,12 @@ func (l *Limiter) Wait(ctx context.Context, maxWait time.Duration, reqs ...Reque
 // higher-priority event waits for the same keys, it takes no slot and
 // checks again after the strictest key's interval.
 func (l *Limiter) WaitYielding(ctx context.Context, maxWait time.Duration, yield func(context.Context) bool, reqs ...Request) error {
-	active := make([]Request, 0, len(reqs))
-	step := time.Duration(0)
-	for _, r := range reqs {
-		if r.Limit.Off() {
-			continue
-		}
-		if r.Limit.Per <= 0 {
-			return fmt.Errorf("ratelimit: %s: limit %s: Per must be positive", r.Key, r.Limit)
-		}
-		active = append(active, r)
-		step = max(step, r.Limit.interval())
+	active, err := activeRequests(reqs)
+	if err != nil || len(active) == 0 {
+		return err
 	}
-	if len(active) == 0 {
-		return nil
-	}
-	slices.SortStableFunc(active, func(a, b Request) int { return int(a.Limit.interval() - b.Limit.interval()) })
-	step = min(max(step/4, 5*time.Millisecond), 250*time.Millisecond)
+	// Sorted by interval: the last is the strictest key.
+	step := min(max(active[len(active)-1].Limit.interval()/4, 5*time.Millisecond), 250*time.Millisecond)
 	start := time.Now()
 	for {
 		wait, key, retry := step, "priority", step
@@ -173,6 +155,23 @@ func (l *Limiter) WaitYielding(ctx context.Context, maxWait time.Duration, yield
 			return ctx.Err()
 		}
 	}
+}
+
+// activeRequests drops Off limits, refuses a limit without a period, and
+// orders the rest from the shortest interval to the longest.
+func activeRequests(reqs []Request) ([]Request, error) {
+	active := make([]Request, 0, len(reqs))
+	for _, r := range reqs {
+		if r.Limit.Off() {
+			continue
+		}
+		if r.Limit.Per <= 0 {
+			return nil, fmt.Errorf("ratelimit: %s: limit %s: Per must be positive", r.Key, r.Limit)
+		}
+		active = append(active, r)
+	}
+	slices.SortStableFunc(active, func(a, b Request) int { return int(a.Limit.interval() - b.Limit.interval()) })
+	return active, nil
 }
 
 // allowAll takes a slot on each key in turn; at the first refusal it
