@@ -12,10 +12,13 @@ GOFILES = $(shell git ls-files --cached --others --exclude-standard '*.go' 2>/de
 run:
 	$(GO) run ./cmd/gateway
 
-## test: every package with the race detector; ends with a one-line summary
+## test: every package with the race detector; ends with a one-line summary.
+## tests/ (the end-to-end suites) runs in SHARDS processes beside the rest.
 test:
 	@log=$$(mktemp); trap 'rm -f "$$log"' EXIT; status=0; \
-	GIN_MODE=release $(GO) test -race -count=1 -timeout 40m ./... 2>&1 | tee "$$log" || status=$$?; \
+	{ GIN_MODE=release $(GO) test -race -count=1 -timeout 40m $$($(GO) list ./... | grep -v '/tests$$') & p1=$$!; \
+	  GIN_MODE=release scripts/test-shards ./tests & p2=$$!; \
+	  s=0; wait $$p1 || s=$$?; wait $$p2 || s=$$?; exit $$s; } 2>&1 | tee "$$log" || status=$$?; \
 	ok=$$(grep -c '^ok ' "$$log" || true); \
 	failed=$$(grep -cE '^FAIL[[:space:]]+[^[:space:]]' "$$log" || true); \
 	none=$$(grep -c 'no test files' "$$log" || true); \

@@ -227,7 +227,7 @@ func TestRedisFlushLosesNothing(t *testing.T) {
 		if got := len(e.messages("status=queued")); got != n {
 			t.Fatalf("%d queued messages, want %d", got, n)
 		}
-		if err := e.app.Broker.Redis.FlushAll(context.Background()).Err(); err != nil {
+		if err := e.app.Broker.Redis.FlushDB(context.Background()).Err(); err != nil {
 			t.Fatal(err)
 		}
 		// Time passes beyond the sweeper's grace; a worker starts.

@@ -376,7 +376,7 @@ func TestReminderSurvivesRestart(t *testing.T) {
 		}
 		// b is cancelled after its reminder was queued: its message is voided.
 		e.must(200, "POST", "/api/v1/appointments/"+b.ID+"/status", map[string]any{"status": "cancelled"}, nil)
-		if err := e.app.Broker.Redis.FlushAll(context.Background()).Err(); err != nil {
+		if err := e.app.Broker.Redis.FlushDB(context.Background()).Err(); err != nil {
 			t.Fatal(err)
 		}
 		e.clock.Set(due.Add(5 * time.Hour))

@@ -27,6 +27,17 @@ func RedisURL(db int) string {
 // Databases of the packages that run workers.
 const (
 	DBAPI      = 13
-	DBTests    = 14
 	DBWebhooks = 12
 )
+
+// DBTests is the database of tests/. TEST_TESTS_REDIS_DB moves it, so that
+// shards of tests/ running side by side (scripts/test-shards) each have
+// their own queue: every test there starts by emptying its database.
+var DBTests = dbFromEnv("TEST_TESTS_REDIS_DB", 14)
+
+func dbFromEnv(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n >= 0 {
+		return n
+	}
+	return def
+}
