@@ -15,9 +15,10 @@ run:
 ## test: every package with the race detector; ends with a one-line summary.
 ## tests/ (the end-to-end suites) runs in SHARDS processes beside the rest.
 test:
-	@log=$$(mktemp); trap 'rm -f "$$log"' EXIT; status=0; \
+	@log=$$(mktemp); trap 'rm -f "$$log" "$$log.gateway"' EXIT; status=0; \
 	{ GIN_MODE=release $(GO) test -race -count=1 -timeout 40m $$($(GO) list ./... | grep -v '/tests$$') & p1=$$!; \
-	  GIN_MODE=release scripts/test-shards ./tests & p2=$$!; \
+	  { $(GO) build -race -o "$$log.gateway" ./cmd/gateway && \
+	    GIN_MODE=release TEST_GATEWAY_BINARY="$$log.gateway" scripts/test-shards ./tests; } & p2=$$!; \
 	  s=0; wait $$p1 || s=$$?; wait $$p2 || s=$$?; exit $$s; } 2>&1 | tee "$$log" || status=$$?; \
 	ok=$$(grep -c '^ok ' "$$log" || true); \
 	failed=$$(grep -cE '^FAIL[[:space:]]+[^[:space:]]' "$$log" || true); \

@@ -46,6 +46,10 @@ func TestMain(m *testing.M) {
 // gatewayBinary returns the path of the built gateway binary.
 func gatewayBinary(t *testing.T) string {
 	t.Helper()
+	// make test builds it once for all the shards of this package.
+	if p := os.Getenv("TEST_GATEWAY_BINARY"); p != "" {
+		return p
+	}
 	buildOnce.Do(func() {
 		binDir, buildErr = os.MkdirTemp("", "gateway-bin-")
 		if buildErr == nil {
