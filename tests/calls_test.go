@@ -170,6 +170,8 @@ func TestVoiceKnownClientInHours(t *testing.T) {
 					t.Errorf("TwiML lacks %q:\n%s", want, twiml)
 				}
 			}
+			// The pop-up is queued: it follows the answer.
+			waitFor(t, "the call.incoming pop-up", 15*time.Second, func() bool { return len(ce.live.kind(core.LiveCallIncoming)) > 0 })
 			evs := ce.live.kind(core.LiveCallIncoming)
 			if len(evs) != 1 {
 				t.Fatalf("live call.incoming events: %d", len(evs))
@@ -185,6 +187,7 @@ func TestVoiceKnownClientInHours(t *testing.T) {
 			if again := ce.ring(t, "CA0001", callerPhone, voiceNumber); !strings.Contains(again, ">"+staffPhone+"</Number></Dial>") {
 				t.Errorf("repeat answered differently:\n%s", again)
 			}
+			time.Sleep(300 * time.Millisecond) // three idle checks of the worker: a second pop-up would be out
 			if n := len(ce.live.kind(core.LiveCallIncoming)); n != 1 {
 				t.Errorf("repeat published again: %d", n)
 			}
@@ -246,6 +249,9 @@ func TestVoiceUnknownNumberAndAfterHours(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			ce := newCallEnv(t, b.url)
+			if err := ce.app.StartWorker(); err != nil {
+				t.Fatal(err)
+			}
 			// A number no centre configured: a neutral message, logged, no 500.
 			body := ce.ring(t, "CA0100", callerPhone, "+33199999999")
 			if !strings.Contains(body, "not in service") || strings.Contains(body, "<Dial") {
@@ -256,6 +262,7 @@ func TestVoiceUnknownNumberAndAfterHours(t *testing.T) {
 			}
 			// An unknown caller: the pop-up shows the number only.
 			ce.ring(t, "CA0101", "+33 6 98 76 54 32", voiceNumber)
+			waitFor(t, "the unknown caller's pop-up", 15*time.Second, func() bool { return len(ce.live.kind(core.LiveCallIncoming)) > 0 })
 			evs := ce.live.kind(core.LiveCallIncoming)
 			if len(evs) != 1 || evs[0].Data.(core.CallLive).Card.Known || evs[0].Data.(core.CallLive).Card.Phone != "+33698765432" {
 				t.Errorf("unknown caller pop-up: %+v", evs)
@@ -742,6 +749,9 @@ func TestVoiceIncomingOnCentreStream(t *testing.T) {
 		"TWILIO_FROM": twFrom, "TWILIO_BASE_URL": fake.URL})
 	e.clock.Set(monday10)
 	ce := &callEnv{apiEnv: e, fake: fake}
+	if err := e.app.StartWorker(); err != nil {
+		t.Fatal(err)
+	}
 	var c, o, cl idOnly
 	e.must(201, "POST", "/api/v1/centers", map[string]any{"name": "Centre Bastille", "timezone": "Europe/Paris"}, &c)
 	e.must(201, "POST", "/api/v1/centers", map[string]any{"name": "Centre Lyon", "timezone": "Europe/Paris"}, &o)
