@@ -26,12 +26,14 @@ import (
 type liveRec struct {
 	mu  sync.Mutex
 	evs []core.LiveEvent
+	at  []time.Time // when each was published (pop-up latency)
 }
 
 func (l *liveRec) Publish(_ context.Context, ev core.LiveEvent) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.evs = append(l.evs, ev)
+	l.at = append(l.at, time.Now())
 	return nil
 }
 
@@ -67,12 +69,12 @@ type callEnv struct {
 // monday10 is Monday 9 March 2026, 10:00 in Paris: the centre is open.
 var monday10 = time.Date(2026, 3, 9, 9, 0, 0, 0, time.UTC)
 
-func newCallEnv(t *testing.T, dbURL string) *callEnv {
+func newCallEnv(t *testing.T, dbURL string, env ...map[string]string) *callEnv {
 	t.Helper()
 	live := &liveRec{}
 	fake := twiliotest.New(t, twSID, twToken)
-	e := newAPIEnvWith(t, dbURL, func(c *app.Config) { c.Live = live }, map[string]string{"TWILIO_ACCOUNT_SID": twSID, "TWILIO_AUTH_TOKEN": twToken,
-		"TWILIO_FROM": twFrom, "TWILIO_BASE_URL": fake.URL, "GATEWAY_RATE_SMS": "off"})
+	e := newAPIEnvWith(t, dbURL, func(c *app.Config) { c.Live = live }, append([]map[string]string{{"TWILIO_ACCOUNT_SID": twSID, "TWILIO_AUTH_TOKEN": twToken,
+		"TWILIO_FROM": twFrom, "TWILIO_BASE_URL": fake.URL, "GATEWAY_RATE_SMS": "off"}}, env...)...)
 	e.clock.Set(monday10)
 	ce := &callEnv{apiEnv: e, fake: fake, live: live}
 	var c, o, st, cl idOnly
