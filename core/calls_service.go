@@ -469,7 +469,7 @@ func (s *CallService) GetCall(ctx context.Context, p Principal, id string) (Call
 	if err := s.callCenter(p, c.CenterID); err != nil {
 		return Call{}, NotFound("call")
 	}
-	return c, nil
+	return one(s.shownCalls(ctx, p))(c, nil)
 }
 
 // ListCalls lists the call log of the centres the caller sees, newest last.
@@ -485,7 +485,7 @@ func (s *CallService) ListCalls(ctx context.Context, p Principal, f CallFilter, 
 		return nil, err
 	}
 	f.CenterIDs = s.policy.VisibleCenters(p)
-	return s.store.ListCalls(ctx, p.OrgID, f, pg)
+	return s.shownCalls(ctx, p)(s.store.ListCalls(ctx, p.OrgID, f, pg))
 }
 
 // ClickToCallInput places a call from a staff member's phone to a client.
@@ -627,7 +627,7 @@ func (s *CallService) GetPlannedCall(ctx context.Context, p Principal, id string
 	if s.callCenter(p, pc.CenterID) != nil {
 		return PlannedCall{}, NotFound("planned call")
 	}
-	return pc, nil
+	return one(s.shownPlanned(ctx, p))(pc, nil)
 }
 
 // PlannedQuery is what a caller asks of the planned calls.
@@ -664,7 +664,7 @@ func (s *CallService) ListPlannedCalls(ctx context.Context, p Principal, q Plann
 	if q.Mine {
 		f.StaffID = p.StaffID
 	}
-	return s.store.ListPlannedCalls(ctx, p.OrgID, f, pg)
+	return s.shownPlanned(ctx, p)(s.store.ListPlannedCalls(ctx, p.OrgID, f, pg))
 }
 
 // PlannedResultInput records how a planned call went.

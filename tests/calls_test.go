@@ -796,3 +796,106 @@ func TestVoiceIncomingOnCentreStream(t *testing.T) {
 		}
 	}
 }
+
+// Marketers of an organization that hides client contacts see calls,
+// planned calls and pop-ups without the client's number; other staff, and
+// marketers elsewhere, see it.
+func TestVoiceMarketerContacts(t *testing.T) {
+	fake := twiliotest.New(t, twSID, twToken)
+	e := newAPIEnv(t, backends(t)[0].url, map[string]string{"TWILIO_ACCOUNT_SID": twSID, "TWILIO_AUTH_TOKEN": twToken,
+		"TWILIO_FROM": twFrom, "TWILIO_BASE_URL": fake.URL})
+	e.clock.Set(monday10)
+	ce := &callEnv{apiEnv: e, fake: fake}
+	if err := e.app.StartWorker(); err != nil {
+		t.Fatal(err)
+	}
+	var c, cl idOnly
+	e.must(201, "POST", "/api/v1/centers", map[string]any{"name": "Centre Bastille", "timezone": "Europe/Paris"}, &c)
+	e.must(201, "POST", "/api/v1/clients", map[string]any{"name": "Élodie Martin", "phone": callerPhone, "center_ids": []string{c.ID}}, &cl)
+	e.must(200, "PUT", "/api/v1/centers/"+c.ID+"/call-settings", map[string]any{"voice_number": voiceNumber, "hours": core.WeeklyJSON{}}, nil)
+	keyOf := func(role string) string {
+		var st idOnly
+		e.must(201, "POST", "/api/v1/staff", map[string]any{"name": "Staff " + role, "role": role, "center_ids": []string{c.ID}}, &st)
+		var k map[string]any
+		e.must(201, "POST", "/api/v1/api-keys", map[string]any{"name": "k", "staff_id": st.ID}, &k)
+		return k["key"].(string)
+	}
+	marketer, admin := keyOf("marketer"), keyOf("administrator")
+	e.must(200, "PATCH", "/api/v1/organization", map[string]any{"hide_contacts_from_marketers": true}, nil)
+
+	mStream, aStream := ce.sseLines(t, marketer), ce.sseLines(t, admin)
+	time.Sleep(300 * time.Millisecond) // the streams are subscribed
+	ce.ring(t, "CA0950", callerPhone, voiceNumber) // after hours: voicemail
+	ce.twilio(t, "/webhooks/twilio/voice/status", url.Values{"CallSid": {"CA0950"}, "CallStatus": {"completed"}})
+	// Each stream gets the pop-up (with the card) and the update.
+	read := func(stream <-chan string) []string {
+		var got []string
+		deadline := time.After(10 * time.Second)
+		for len(got) < 2 {
+			select {
+			case line := <-stream:
+				if strings.Contains(line, `"call.`) {
+					got = append(got, line)
+				}
+			case <-deadline:
+				t.Fatalf("call events: %q", got)
+			}
+		}
+		return got
+	}
+	for _, line := range read(mStream) {
+		if strings.Contains(line, callerPhone) || strings.Contains(line, "612345678") {
+			t.Errorf("a marketer's pop-up shows the number: %s", line)
+		}
+		if strings.Contains(line, `"call.incoming"`) && !strings.Contains(line, "Élodie Martin") {
+			t.Errorf("a marketer's pop-up lost the card: %s", line)
+		}
+	}
+	for _, line := range read(aStream) {
+		if strings.Contains(line, `"call.incoming"`) && !strings.Contains(line, callerPhone) {
+			t.Errorf("an administrator's pop-up lacks the number: %s", line)
+		}
+	}
+
+	type view struct {
+		calls   []core.Call
+		call    core.Call
+		planned []core.PlannedCall
+		one     core.PlannedCall
+	}
+	look := func(key string) view {
+		var v view
+		var cs struct{ Items []core.Call }
+		var ps struct{ Items []core.PlannedCall }
+		if code := e.do(key, "GET", "/api/v1/calls", nil, &cs); code != 200 || len(cs.Items) != 1 {
+			t.Fatalf("calls: %d %+v", code, cs.Items)
+		}
+		if code := e.do(key, "GET", "/api/v1/planned-calls", nil, &ps); code != 200 || len(ps.Items) != 1 {
+			t.Fatalf("planned calls: %d %+v", code, ps.Items)
+		}
+		v.calls, v.planned = cs.Items, ps.Items
+		if code := e.do(key, "GET", "/api/v1/calls/"+cs.Items[0].ID, nil, &v.call); code != 200 {
+			t.Fatalf("call: %d", code)
+		}
+		if code := e.do(key, "GET", "/api/v1/planned-calls/"+ps.Items[0].ID, nil, &v.one); code != 200 {
+			t.Fatalf("planned call: %d", code)
+		}
+		return v
+	}
+	m := look(marketer)
+	if m.calls[0].From != "" || m.call.From != "" || m.calls[0].To != voiceNumber || m.calls[0].ClientID != cl.ID {
+		t.Errorf("a marketer's call log: %+v / %+v", m.calls[0], m.call)
+	}
+	if m.planned[0].Phone != "" || m.one.Phone != "" || m.planned[0].ClientID != cl.ID {
+		t.Errorf("a marketer's planned calls: %+v / %+v", m.planned[0], m.one)
+	}
+	a := look(admin)
+	if a.calls[0].From != callerPhone || a.call.From != callerPhone || a.planned[0].Phone != callerPhone || a.one.Phone != callerPhone {
+		t.Errorf("an administrator's view: %+v %+v", a.call, a.one)
+	}
+	// The setting off: marketers see the number again.
+	e.must(200, "PATCH", "/api/v1/organization", map[string]any{"hide_contacts_from_marketers": false}, nil)
+	if m := look(marketer); m.call.From != callerPhone || m.one.Phone != callerPhone {
+		t.Errorf("setting off, a marketer's view: %+v %+v", m.call, m.one)
+	}
+}
