@@ -824,7 +824,7 @@ func TestVoiceMarketerContacts(t *testing.T) {
 	e.must(200, "PATCH", "/api/v1/organization", map[string]any{"hide_contacts_from_marketers": true}, nil)
 
 	mStream, aStream := ce.sseLines(t, marketer), ce.sseLines(t, admin)
-	time.Sleep(300 * time.Millisecond) // the streams are subscribed
+	time.Sleep(300 * time.Millisecond)             // the streams are subscribed
 	ce.ring(t, "CA0950", callerPhone, voiceNumber) // after hours: voicemail
 	ce.twilio(t, "/webhooks/twilio/voice/status", url.Values{"CallSid": {"CA0950"}, "CallStatus": {"completed"}})
 	// Each stream gets the pop-up (with the card) and the update.
