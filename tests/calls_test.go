@@ -353,6 +353,30 @@ func TestVoiceNoAnswerCallBackAndMissedMessage(t *testing.T) {
 	}
 }
 
+// A status callback saying nobody answered (no Dial result before it, or
+// none at all) makes the call missed and leaves one call-back, however often
+// it is delivered.
+func TestVoiceNoAnswerStatusCallback(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			ce := newCallEnv(t, b.url)
+			ce.ring(t, "CA0250", callerPhone, voiceNumber)
+			for range 2 {
+				if code, body := ce.twilio(t, "/webhooks/twilio/voice/status", url.Values{"CallSid": {"CA0250"}, "CallStatus": {"no-answer"}}); code != 204 {
+					t.Fatalf("status: %d %s", code, body)
+				}
+			}
+			calls := ce.calls(t, "")
+			if len(calls) != 1 || calls[0].Outcome != core.OutcomeMissed || calls[0].Status != core.CallNoAnswer || calls[0].ClientID != ce.client {
+				t.Fatalf("call: %+v", calls)
+			}
+			if l := ce.planned(t, "&center_id="+ce.center); len(l) != 1 || l[0].CallID != calls[0].ID || l[0].Phone != callerPhone {
+				t.Errorf("call-backs: %+v", l)
+			}
+		})
+	}
+}
+
 // Status callbacks out of order, repeated, shuffled and in parallel leave
 // one consistent row, the same whatever the order.
 func TestVoiceCallbacksOutOfOrder(t *testing.T) {
@@ -540,6 +564,15 @@ func TestCallEventWebhook(t *testing.T) {
 				if c := f(); c != 403 {
 					t.Errorf("%s: %d", name, c)
 				}
+			}
+			// An unknown caller: the card has the number only.
+			unknown := map[string]any{"call_id": "pbx-0", "event": "ringing", "from": "+33 6 98 76 54 32", "to": "+33100000777"}
+			if code, out := ce.callEvent(t, conn.ID, conn.Secret, now, unknown); code != 200 || out["card"].(map[string]any)["known"] != false ||
+				out["card"].(map[string]any)["phone"] != "+33698765432" {
+				t.Errorf("unknown caller: %d %v", code, out)
+			}
+			if evs := ce.live.kind(core.LiveCallIncoming); len(evs) != 2 || evs[1].Data.(core.CallLive).Card.Known {
+				t.Errorf("unknown caller's pop-up: %+v", evs)
 			}
 			// Missed: a call-back, as with Twilio.
 			code, out = ce.callEvent(t, conn.ID, conn.Secret, now, map[string]any{"call_id": "pbx-1", "event": "missed", "from": "+33612345678", "to": "+33100000777"})
