@@ -149,14 +149,17 @@ func (s *CallService) answer(ctx context.Context, in IncomingCall) (IncomingAnsw
 	if from == "" {
 		from = in.From
 	}
-	to, _ := NormalizePhone(in.To, "")
+	var to string
 	var line callLine
 	var err error
 	if in.OrgID == "" {
-		if to == "" {
-			return ans, nil
-		}
-		line, err = s.lines.get(ctx, "n:"+to, func(ctx context.Context) (callLine, error) {
+		// Keyed by the number as the provider sent it: its normalization
+		// is done once per TTL, not per call.
+		line, err = s.lines.get(ctx, "n:"+in.To, func(ctx context.Context) (callLine, error) {
+			to, _ := NormalizePhone(in.To, "")
+			if to == "" {
+				return callLine{}, nil
+			}
 			cs, err := s.store.CallLine(ctx, to)
 			if ErrorCode(err) == CodeNotFound {
 				return callLine{}, nil
@@ -166,7 +169,9 @@ func (s *CallService) answer(ctx context.Context, in IncomingCall) (IncomingAnsw
 			}
 			return s.loadLine(ctx, cs)
 		})
+		to = line.settings.VoiceNumber
 	} else {
+		to, _ = NormalizePhone(in.To, "")
 		line, err = s.lines.get(ctx, "c:"+in.OrgID+"/"+in.CenterID, func(ctx context.Context) (callLine, error) {
 			cs, err := s.store.GetCallSettings(ctx, in.OrgID, in.CenterID)
 			if err != nil {
