@@ -45,8 +45,8 @@ func (s *CallService) shownPlanned(ctx context.Context, p Principal) func([]Plan
 	return shownTo(ctx, s.policy, s.store, p, func(pc *PlannedCall) { pc.Phone = "" })
 }
 
-// one adapts a list filter to one item.
-func one[T any](f func([]T, error) ([]T, error)) func(T, error) (T, error) {
+// shownOne adapts a list filter to one item.
+func shownOne[T any](f func([]T, error) ([]T, error)) func(T, error) (T, error) {
 	return func(x T, err error) (T, error) {
 		if err != nil {
 			return x, err

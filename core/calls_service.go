@@ -474,7 +474,7 @@ func (s *CallService) GetCall(ctx context.Context, p Principal, id string) (Call
 	if err := s.callCenter(p, c.CenterID); err != nil {
 		return Call{}, NotFound("call")
 	}
-	return one(s.shownCalls(ctx, p))(c, nil)
+	return shownOne(s.shownCalls(ctx, p))(c, nil)
 }
 
 // ListCalls lists the call log of the centres the caller sees, newest last.
@@ -632,7 +632,7 @@ func (s *CallService) GetPlannedCall(ctx context.Context, p Principal, id string
 	if s.callCenter(p, pc.CenterID) != nil {
 		return PlannedCall{}, NotFound("planned call")
 	}
-	return one(s.shownPlanned(ctx, p))(pc, nil)
+	return shownOne(s.shownPlanned(ctx, p))(pc, nil)
 }
 
 // PlannedQuery is what a caller asks of the planned calls.
