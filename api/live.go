@@ -65,6 +65,11 @@ func (s *Server) liveEvents(c *gin.Context) {
 		return
 	}
 	defer func() { sub.Close() }()
+	org, err := s.liveOrg(ctx, p)
+	if err != nil {
+		Fail(c, err)
+		return
+	}
 
 	// The server's WriteTimeout, if one is ever set, must not cut the
 	// stream: lift the deadline for this response.
@@ -97,7 +102,7 @@ func (s *Server) liveEvents(c *gin.Context) {
 			if !pol.LiveEvent(p, ev) {
 				continue
 			}
-			w.event(ev)
+			w.event(pol.ShownLive(p, org, ev))
 			nextBeat = time.Now().Add(beat)
 		case ctx.Err() != nil:
 			return
@@ -122,6 +127,9 @@ func (s *Server) liveEvents(c *gin.Context) {
 			switch code := core.ErrorCode(err); {
 			case err == nil:
 				p = np
+				if o, err := s.liveOrg(ctx, p); err == nil {
+					org = o // hiding contacts from marketers may have changed
+				}
 			case code == core.CodeUnauthorized || code == core.CodeNotFound || code == core.CodeForbidden:
 				return
 			case ctx.Err() != nil:
@@ -139,6 +147,15 @@ func (s *Server) liveEvents(c *gin.Context) {
 			return // the client is gone
 		}
 	}
+}
+
+// liveOrg reads the organization of a marketer's stream, whose settings
+// say whether clients' numbers are hidden from them; other roles see them.
+func (s *Server) liveOrg(ctx context.Context, p core.Principal) (core.Organization, error) {
+	if p.Role != core.RoleMarketer {
+		return core.Organization{}, nil
+	}
+	return s.d.Services.Tenancy.Organization(ctx, p)
 }
 
 func (s *Server) streamFailed(ctx context.Context, err error) {

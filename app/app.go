@@ -154,7 +154,7 @@ func (a *App) wire() error {
 	if a.Config.Live != nil {
 		callLive = a.Config.Live
 	}
-	if _, err := core.NewCallService(svc, core.CallConfig{Store: a.Store, Live: callLive, Voice: voice, Log: a.Log,
+	if _, err := core.NewCallService(svc, core.CallConfig{Store: a.Store, Live: callLive, Voice: voice, Log: a.Log, Announcer: qc,
 		StatusCallback: a.Config.PublicURL + "/webhooks/twilio/voice/status"}); err != nil {
 		return err
 	}
@@ -198,7 +198,11 @@ func (a *App) wire() error {
 		BotUsername: a.Config.Providers.TelegramBotUsername})
 
 	if a.Config.Role != RoleAPI {
-		w := queue.NewWorker(a.Broker, a.Log, queue.WorkerConfig{Concurrency: a.Config.WorkerConcurrency, ShutdownTimeout: a.Config.ShutdownTimeout})
+		// An idle worker looks at its queues every 100 ms, not Asynq's
+		// second: an incoming call's pop-up is queued and staff see it while
+		// the phone rings.
+		w := queue.NewWorker(a.Broker, a.Log, queue.WorkerConfig{Concurrency: a.Config.WorkerConcurrency, ShutdownTimeout: a.Config.ShutdownTimeout,
+			TaskCheckInterval: 100 * time.Millisecond})
 		w.Handle(queue.TypePurgeIdempotency, queue.PurgeIdempotency(a.Store, clock.Now, a.Log))
 		if err := w.Every(time.Hour, queue.TypePurgeIdempotency, queue.Bulk); err != nil {
 			return err
@@ -208,6 +212,10 @@ func (a *App) wire() error {
 			return err
 		}
 		w.Handle(queue.TypeReconcileCalls, queue.ReconcileCalls(svc.Calls, a.Log))
+		w.Handle(queue.TypeCallAnnounce, queue.CallAnnounce(func(ctx context.Context, provider, callID string) error {
+			_, err := svc.Calls.Announce(ctx, provider, callID)
+			return err
+		}))
 		if err := w.Every(time.Minute, queue.TypeReconcileCalls, queue.Bulk); err != nil {
 			return err
 		}

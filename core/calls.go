@@ -382,6 +382,17 @@ type CallStore interface {
 	// one transaction that locks the call row, then writes what effects
 	// (given the call before and after) asks.
 	ApplyCall(ctx context.Context, a CallApply, effects func(before, after Call) CallEffects) (Call, CallApplied, error)
+	// RecordIncomingCall inserts a ringing call unless its provider call id
+	// is logged already (then it reports false and changes nothing). The
+	// call's client is the organization's client with the caller's number
+	// (From, E.164), found in the same statement.
+	RecordIncomingCall(ctx context.Context, c Call) (bool, error)
+	// CallByProvider reads a call by its provider's id.
+	CallByProvider(ctx context.Context, provider, callID string) (Call, error)
+	// RecordCallNotice stores events once per delivery key (webhook_events
+	// of "voice:"+provider), in one transaction; a key seen before is a
+	// repeat and stores nothing.
+	RecordCallNotice(ctx context.Context, provider, key string, at time.Time, events []Event) (bool, error)
 	GetCall(ctx context.Context, orgID, id string) (Call, error)
 	ListCalls(ctx context.Context, orgID string, f CallFilter, p Page) ([]Call, error)
 	// StuckCalls lists calls not final and not updated since before.

@@ -22,6 +22,9 @@ type CallService struct {
 	live    LiveEvents
 	voice   Voice
 	log     *slog.Logger
+	// announcer queues incoming calls' announcements (nil: made inline).
+	announcer CallAnnouncer
+	lines     *lineCache
 	// StatusCallback is the URL the provider reports a placed call's
 	// states to.
 	statusCallback string
@@ -30,10 +33,13 @@ type CallService struct {
 // CallConfig wires a CallService. Live and Voice may be nil: no live
 // events, no click-to-call.
 type CallConfig struct {
-	Store          CallStore
-	Live           LiveEvents
-	Voice          Voice
-	Log            *slog.Logger
+	Store CallStore
+	Live  LiveEvents
+	Voice Voice
+	Log   *slog.Logger
+	// Announcer queues the announcement of incoming calls (card, staff
+	// channel, pop-up); nil: Answer makes it before returning.
+	Announcer      CallAnnouncer
 	StatusCallback string
 }
 
@@ -47,8 +53,11 @@ func NewCallService(svc *Services, c CallConfig) (*CallService, error) {
 		c.Log = slog.Default()
 	}
 	s := &CallService{base: svc.Clients.base, store: c.Store, clients: svc.Clients, live: c.Live, voice: c.Voice, log: c.Log,
-		statusCallback: c.StatusCallback}
+		statusCallback: c.StatusCallback, announcer: c.Announcer, lines: newLineCache(CallLineTTL, time.Now)}
 	svc.Clients.CountPlanned(c.Store)
+	if svc.Tenancy != nil {
+		svc.Tenancy.OnChange(s.LinesChanged)
+	}
 	svc.Calls = s
 	return s, nil
 }
@@ -80,99 +89,183 @@ type IncomingCall struct {
 type IncomingAnswer struct {
 	Known    bool // the called number belongs to a centre
 	Call     Call
-	Card     CallCard
+	Card     CallCard // filled by Incoming only (Answer leaves it to the announcement)
 	Settings CallSettings
 	Center   Center
 	Locale   string
 	Open     bool     // in the centre's hours
 	Phones   []string // staff phones to ring at once
+	// Repeat: the call was already logged (a retried webhook).
+	Repeat bool
 }
 
-// Incoming records a ringing call, finds its centre and caller, and tells
-// the centre's staff (live pop-up and staff channel). A repeat of the same
-// call id is answered the same way without telling anyone again.
+// CallAnnouncer runs a call's announcement (card, staff channel, live
+// pop-up) after the answer has gone back to the provider.
+type CallAnnouncer interface {
+	EnqueueCallAnnounce(ctx context.Context, provider, callID string) error
+}
+
+// Answer is the synchronous part of an incoming call, kept to what the
+// provider waits for: the centre's line (cached), its hours and staff
+// phones, and one durable write, the call's row (its client found by the
+// caller's number in the same statement). The card, the staff channel's
+// message and the live pop-up follow in Announce, queued; when the queue
+// cannot take it, it runs here. A retried webhook is answered the same way
+// and announces nothing twice.
+func (s *CallService) Answer(ctx context.Context, in IncomingCall) (IncomingAnswer, error) {
+	ans, err := s.answer(ctx, in)
+	if err != nil || !ans.Known || ans.Repeat {
+		return ans, err
+	}
+	if s.announcer != nil {
+		err := s.announcer.EnqueueCallAnnounce(ctx, ans.Call.Provider, ans.Call.ProviderCallID)
+		if err == nil {
+			return ans, nil
+		}
+		s.log.WarnContext(ctx, "call announcement not queued; announcing now", "call_sid", in.CallID, "error", err.Error())
+	}
+	if _, err := s.Announce(ctx, ans.Call.Provider, ans.Call.ProviderCallID); err != nil {
+		// The call is logged and answered; only the pop-up is lost.
+		s.log.ErrorContext(ctx, "call not announced", "call_sid", in.CallID, "error", err.Error())
+	}
+	return ans, nil
+}
+
+// Incoming is Answer with the announcement made before it returns, for
+// providers that show the card in their own answer (the provider-neutral
+// webhook) rather than wait on a timeout.
 func (s *CallService) Incoming(ctx context.Context, in IncomingCall) (IncomingAnswer, error) {
+	ans, err := s.answer(ctx, in)
+	if err != nil || !ans.Known {
+		return ans, err
+	}
+	ans.Card, err = s.Announce(ctx, ans.Call.Provider, ans.Call.ProviderCallID)
+	return ans, err
+}
+
+func (s *CallService) answer(ctx context.Context, in IncomingCall) (IncomingAnswer, error) {
 	var ans IncomingAnswer
 	from, _ := NormalizePhone(in.From, "")
 	if from == "" {
 		from = in.From
 	}
-	to, _ := NormalizePhone(in.To, "")
+	var to string
+	var line callLine
 	var err error
 	if in.OrgID == "" {
-		if to == "" {
-			return ans, nil
-		}
-		ans.Settings, err = s.store.CallLine(ctx, to)
-		if ErrorCode(err) == CodeNotFound {
-			return ans, nil
-		}
-		if err != nil {
-			return ans, err
-		}
-		in.OrgID, in.CenterID = ans.Settings.OrgID, ans.Settings.CenterID
-	} else if ans.Settings, err = s.store.GetCallSettings(ctx, in.OrgID, in.CenterID); err != nil {
+		// Keyed by the number as the provider sent it: its normalization
+		// is done once per TTL, not per call.
+		line, err = s.lines.get(ctx, "n:"+in.To, func(ctx context.Context) (callLine, error) {
+			to, _ := NormalizePhone(in.To, "")
+			if to == "" {
+				return callLine{}, nil
+			}
+			cs, err := s.store.CallLine(ctx, to)
+			if ErrorCode(err) == CodeNotFound {
+				return callLine{}, nil
+			}
+			if err != nil {
+				return callLine{}, err
+			}
+			return s.loadLine(ctx, cs)
+		})
+		to = line.settings.VoiceNumber
+	} else {
+		to, _ = NormalizePhone(in.To, "")
+		line, err = s.lines.get(ctx, "c:"+in.OrgID+"/"+in.CenterID, func(ctx context.Context) (callLine, error) {
+			cs, err := s.store.GetCallSettings(ctx, in.OrgID, in.CenterID)
+			if err != nil {
+				return callLine{}, err
+			}
+			return s.loadLine(ctx, cs)
+		})
+	}
+	if err != nil || !line.known {
 		return ans, err
 	}
-	ans.Known = true
-	org, err := s.store.GetOrganization(ctx, in.OrgID)
-	if err != nil {
-		return ans, err
-	}
-	if ans.Center, err = s.store.GetCenter(ctx, in.OrgID, in.CenterID); err != nil {
-		return ans, err
-	}
-	ans.Locale = firstNonEmpty(ans.Settings.Language, org.Locale, "en")
-	if ans.Card, err = s.card(ctx, org, from); err != nil {
-		return ans, err
-	}
-	loc, err := time.LoadLocation(firstNonEmpty(ans.Center.Timezone, org.Timezone, "UTC"))
-	if err != nil {
-		loc = time.UTC
-	}
+	ans.Known, ans.Settings, ans.Center, ans.Locale = true, line.settings, line.center, line.locale
 	at := in.At
 	if at.IsZero() {
 		at = s.Now()
 	}
-	ans.Open = ans.Settings.OpenAt(at, loc)
+	ans.Open = ans.Settings.OpenAt(at, line.loc)
 	if ans.Open {
-		staff, err := s.store.CenterStaff(ctx, in.OrgID, in.CenterID)
-		if err != nil {
-			return ans, err
-		}
-		for _, st := range staff {
-			if st.Phone != "" && st.Phone != from {
-				ans.Phones = append(ans.Phones, st.Phone)
+		for _, ph := range line.phones {
+			if ph != from {
+				ans.Phones = append(ans.Phones, ph)
 			}
 		}
 	}
-	init := Call{ID: NewID(), OrgID: in.OrgID, CenterID: in.CenterID, ClientID: ans.Card.ClientID, Provider: in.Provider,
-		ProviderCallID: in.CallID, Direction: CallInbound, From: from, To: firstNonEmpty(to, in.To), Status: CallRinging, StartedAt: at}
-	u := CallUpdate{Status: CallRinging, At: at}
+	c := Call{ID: NewID(), OrgID: line.settings.OrgID, CenterID: line.settings.CenterID, Provider: in.Provider, ProviderCallID: in.CallID,
+		Direction: CallInbound, From: from, To: firstNonEmpty(to, in.To), Status: CallRinging, StartedAt: at.UTC().Truncate(time.Millisecond),
+		UpdatedAt: s.Now()}
 	if len(ans.Phones) > 0 {
-		u.DialStatus = DialPending
+		c.DialStatus = DialPending
 	}
-	var notice *Event
-	c, res, err := s.store.ApplyCall(ctx, CallApply{Provider: in.Provider, ProviderCallID: in.CallID, EventKey: in.CallID + ":incoming",
-		Init: init, Update: u, At: s.Now()}, func(before, after Call) CallEffects {
-		e := Event{ID: NewID(), OrgID: in.OrgID, Kind: EventCallIncoming, OccurredAt: s.Now(),
-			Data: &CallNotice{EventRefs: EventRefs{ClientID: after.ClientID}, CenterID: after.CenterID, CallID: after.ID, From: after.From}}
-		notice = &e
-		return CallEffects{Events: []Event{e}}
-	})
+	created, err := s.store.RecordIncomingCall(ctx, c)
 	if err != nil {
 		return ans, err
 	}
-	ans.Call = c
-	if res.Repeat {
-		return ans, nil
-	}
-	if notice != nil {
-		s.publish(ctx, []Event{*notice})
-	}
-	card := ans.Card
-	s.publishLive(ctx, LiveCallIncoming, c, &card)
+	ans.Call, ans.Repeat = c, !created
 	return ans, nil
+}
+
+// loadLine reads what answering calls to a centre needs.
+func (s *CallService) loadLine(ctx context.Context, cs CallSettings) (callLine, error) {
+	l := callLine{known: true, settings: cs}
+	org, err := s.store.GetOrganization(ctx, cs.OrgID)
+	if err != nil {
+		return l, err
+	}
+	if l.center, err = s.store.GetCenter(ctx, cs.OrgID, cs.CenterID); err != nil {
+		return l, err
+	}
+	l.locale = firstNonEmpty(cs.Language, org.Locale, "en")
+	if l.loc, err = time.LoadLocation(firstNonEmpty(l.center.Timezone, org.Timezone, "UTC")); err != nil {
+		l.loc = time.UTC
+	}
+	staff, err := s.store.CenterStaff(ctx, cs.OrgID, cs.CenterID)
+	if err != nil {
+		return l, err
+	}
+	for _, st := range staff {
+		if st.Phone != "" {
+			l.phones = append(l.phones, st.Phone)
+		}
+	}
+	return l, nil
+}
+
+// LinesChanged forgets the cached lines: a centre, its staff or the
+// organization changed (wired to the tenancy context's changes).
+func (s *CallService) LinesChanged(string) { s.lines.reset() }
+
+// Announce tells a ringing call's centre: it builds the caller's card,
+// writes the staff channel's message (the outbox) once per call, and
+// publishes the live pop-up with the card. A repeat (a retried task)
+// returns the card and tells nobody again.
+func (s *CallService) Announce(ctx context.Context, provider, callID string) (CallCard, error) {
+	c, err := s.store.CallByProvider(ctx, provider, callID)
+	if err != nil {
+		return CallCard{}, err
+	}
+	org, err := s.store.GetOrganization(ctx, c.OrgID)
+	if err != nil {
+		return CallCard{}, err
+	}
+	card, err := s.card(ctx, org, c)
+	if err != nil {
+		return card, err
+	}
+	e := Event{ID: NewID(), OrgID: c.OrgID, Kind: EventCallIncoming, OccurredAt: s.Now(),
+		Data: &CallNotice{EventRefs: EventRefs{ClientID: c.ClientID}, CenterID: c.CenterID, CallID: c.ID, From: c.From}}
+	repeat, err := s.store.RecordCallNotice(ctx, provider, callID+":incoming", s.Now(), []Event{e})
+	if err != nil || repeat {
+		return card, err
+	}
+	s.publish(ctx, []Event{e})
+	s.publishLive(ctx, LiveCallIncoming, c, &card)
+	return card, nil
 }
 
 // InitCall is the record of a call first seen through a later report
@@ -203,14 +296,18 @@ func (s *CallService) InitCall(ctx context.Context, in IncomingCall, direction s
 	return c, nil
 }
 
-// card builds the caller's card; an unknown number is a card with only it.
-func (s *CallService) card(ctx context.Context, org Organization, phone string) (CallCard, error) {
-	card := CallCard{Phone: phone}
-	cs, err := s.store.ClientsWithPhone(ctx, org.ID, phone)
-	if err != nil || len(cs) == 0 {
+// card builds the caller's card from the client the call's row names (found
+// by the caller's number when it was logged); an unknown number is a card
+// with only it.
+func (s *CallService) card(ctx context.Context, org Organization, call Call) (CallCard, error) {
+	card := CallCard{Phone: call.From}
+	if call.ClientID == "" {
+		return card, nil
+	}
+	c, err := s.store.GetClient(ctx, org.ID, call.ClientID)
+	if err != nil {
 		return card, err
 	}
-	c := cs[0] // a family sharing a phone: the first card (the parent's, created first)
 	withAct, err := s.clients.withActivity(ctx, org, c)
 	if err != nil {
 		return card, err
@@ -219,7 +316,7 @@ func (s *CallService) card(ctx context.Context, org Organization, phone string) 
 	if err != nil {
 		return card, err
 	}
-	data.ClientID, data.Name, data.Phone, data.Known, data.Status = c.ID, c.Name, phone, true, withAct.Status
+	data.ClientID, data.Name, data.Phone, data.Known, data.Status = c.ID, c.Name, call.From, true, withAct.Status
 	return data, nil
 }
 
@@ -377,7 +474,7 @@ func (s *CallService) GetCall(ctx context.Context, p Principal, id string) (Call
 	if err := s.callCenter(p, c.CenterID); err != nil {
 		return Call{}, NotFound("call")
 	}
-	return c, nil
+	return shownOne(s.shownCalls(ctx, p))(c, nil)
 }
 
 // ListCalls lists the call log of the centres the caller sees, newest last.
@@ -393,7 +490,7 @@ func (s *CallService) ListCalls(ctx context.Context, p Principal, f CallFilter, 
 		return nil, err
 	}
 	f.CenterIDs = s.policy.VisibleCenters(p)
-	return s.store.ListCalls(ctx, p.OrgID, f, pg)
+	return s.shownCalls(ctx, p)(s.store.ListCalls(ctx, p.OrgID, f, pg))
 }
 
 // ClickToCallInput places a call from a staff member's phone to a client.
@@ -535,7 +632,7 @@ func (s *CallService) GetPlannedCall(ctx context.Context, p Principal, id string
 	if s.callCenter(p, pc.CenterID) != nil {
 		return PlannedCall{}, NotFound("planned call")
 	}
-	return pc, nil
+	return shownOne(s.shownPlanned(ctx, p))(pc, nil)
 }
 
 // PlannedQuery is what a caller asks of the planned calls.
@@ -572,7 +669,7 @@ func (s *CallService) ListPlannedCalls(ctx context.Context, p Principal, q Plann
 	if q.Mine {
 		f.StaffID = p.StaffID
 	}
-	return s.store.ListPlannedCalls(ctx, p.OrgID, f, pg)
+	return s.shownPlanned(ctx, p)(s.store.ListPlannedCalls(ctx, p.OrgID, f, pg))
 }
 
 // PlannedResultInput records how a planned call went.
@@ -679,6 +776,7 @@ func (s *CallService) PutCallSettings(ctx context.Context, p Principal, centerID
 	if err := s.store.PutCallSettings(ctx, in); err != nil {
 		return CallSettings{}, err
 	}
+	s.lines.reset()
 	return in, nil
 }
 

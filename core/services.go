@@ -107,6 +107,9 @@ func (b *base) publish(ctx context.Context, events []Event) {
 type TenancyService struct {
 	base
 	store TenancyStore
+	// changed are told the organization whose centres, staff or settings
+	// changed (caches of them, see OnChange).
+	changed []func(orgID string)
 }
 
 // CatalogueService: services, rooms, schedules and time off.

@@ -168,7 +168,22 @@ func (s *TenancyService) UpdateOrganization(ctx context.Context, p Principal, in
 	if err := f.Err("invalid organization settings"); err != nil {
 		return Organization{}, err
 	}
-	return o, s.store.UpdateOrganization(ctx, o)
+	return o, s.told(p.OrgID, s.store.UpdateOrganization(ctx, o))
+}
+
+// OnChange registers f to be told, after the change is stored, that an
+// organization's settings, centres or staff changed. It is wiring, called
+// before the service serves.
+func (s *TenancyService) OnChange(f func(orgID string)) { s.changed = append(s.changed, f) }
+
+// told tells OnChange's functions of a change stored without error.
+func (s *TenancyService) told(orgID string, err error) error {
+	if err == nil {
+		for _, f := range s.changed {
+			f(orgID)
+		}
+	}
+	return err
 }
 
 // CenterInput creates or replaces a center's fields.
@@ -230,7 +245,7 @@ func (s *TenancyService) UpdateCenter(ctx context.Context, p Principal, id strin
 		return Center{}, err
 	}
 	c.Name, c.Address, c.Phone, c.Timezone, c.SMSFrom, c.SlackChannel = in.Name, in.Address, in.Phone, in.Timezone, in.SMSFrom, in.SlackChannel
-	return c, s.store.UpdateCenter(ctx, c)
+	return c, s.told(p.OrgID, s.store.UpdateCenter(ctx, c))
 }
 
 // GetCenter returns a center the caller may see.
@@ -340,7 +355,7 @@ func (s *TenancyService) CreateStaff(ctx context.Context, p Principal, in StaffI
 	st := Staff{ID: NewID(), OrgID: p.OrgID, Name: in.Name, Email: in.Email, Phone: in.Phone, Role: in.Role,
 		Timezone: in.Timezone, CenterIDs: in.CenterIDs, Active: in.Active == nil || *in.Active,
 		SlackUserID: in.SlackUserID, TelegramChatID: in.TelegramChatID, CreatedAt: s.Now()}
-	return st, s.store.CreateStaff(ctx, st)
+	return st, s.told(p.OrgID, s.store.CreateStaff(ctx, st))
 }
 
 // UpdateStaff replaces a staff member's fields; directors only.
@@ -364,7 +379,7 @@ func (s *TenancyService) UpdateStaff(ctx context.Context, p Principal, id string
 	if in.Active != nil {
 		st.Active = *in.Active
 	}
-	return st, s.store.UpdateStaff(ctx, st)
+	return st, s.told(p.OrgID, s.store.UpdateStaff(ctx, st))
 }
 
 // GetStaff returns a staff member the caller may see.

@@ -137,6 +137,11 @@ type WorkerConfig struct {
 	// PollInterval is how often scheduled and retried tasks are moved to
 	// their queue; reminders are due to the minute, so a second is ample.
 	PollInterval time.Duration
+	// TaskCheckInterval is how long an idle worker waits before it looks
+	// at its queues again (Asynq's default: a second). It bounds how late
+	// a task enqueued into empty queues starts, such as an incoming call's
+	// pop-up.
+	TaskCheckInterval time.Duration
 }
 
 // NewWorker builds a worker on the broker. Register handlers and periodic
@@ -157,6 +162,7 @@ func NewWorker(b *Broker, log *slog.Logger, cfg WorkerConfig) *Worker {
 		Queues:                   Weights,
 		ShutdownTimeout:          cfg.ShutdownTimeout,
 		DelayedTaskCheckInterval: cfg.PollInterval,
+		TaskCheckInterval:        cfg.TaskCheckInterval,
 		Logger:                   alog,
 		LogLevel:                 asynq.WarnLevel,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {

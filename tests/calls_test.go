@@ -26,12 +26,14 @@ import (
 type liveRec struct {
 	mu  sync.Mutex
 	evs []core.LiveEvent
+	at  []time.Time // when each was published (pop-up latency)
 }
 
 func (l *liveRec) Publish(_ context.Context, ev core.LiveEvent) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.evs = append(l.evs, ev)
+	l.at = append(l.at, time.Now())
 	return nil
 }
 
@@ -67,12 +69,12 @@ type callEnv struct {
 // monday10 is Monday 9 March 2026, 10:00 in Paris: the centre is open.
 var monday10 = time.Date(2026, 3, 9, 9, 0, 0, 0, time.UTC)
 
-func newCallEnv(t *testing.T, dbURL string) *callEnv {
+func newCallEnv(t *testing.T, dbURL string, env ...map[string]string) *callEnv {
 	t.Helper()
 	live := &liveRec{}
 	fake := twiliotest.New(t, twSID, twToken)
-	e := newAPIEnvWith(t, dbURL, func(c *app.Config) { c.Live = live }, map[string]string{"TWILIO_ACCOUNT_SID": twSID, "TWILIO_AUTH_TOKEN": twToken,
-		"TWILIO_FROM": twFrom, "TWILIO_BASE_URL": fake.URL, "GATEWAY_RATE_SMS": "off"})
+	e := newAPIEnvWith(t, dbURL, func(c *app.Config) { c.Live = live }, append([]map[string]string{{"TWILIO_ACCOUNT_SID": twSID, "TWILIO_AUTH_TOKEN": twToken,
+		"TWILIO_FROM": twFrom, "TWILIO_BASE_URL": fake.URL, "GATEWAY_RATE_SMS": "off"}}, env...)...)
 	e.clock.Set(monday10)
 	ce := &callEnv{apiEnv: e, fake: fake, live: live}
 	var c, o, st, cl idOnly
@@ -170,6 +172,8 @@ func TestVoiceKnownClientInHours(t *testing.T) {
 					t.Errorf("TwiML lacks %q:\n%s", want, twiml)
 				}
 			}
+			// The pop-up is queued: it follows the answer.
+			waitFor(t, "the call.incoming pop-up", 15*time.Second, func() bool { return len(ce.live.kind(core.LiveCallIncoming)) > 0 })
 			evs := ce.live.kind(core.LiveCallIncoming)
 			if len(evs) != 1 {
 				t.Fatalf("live call.incoming events: %d", len(evs))
@@ -185,6 +189,7 @@ func TestVoiceKnownClientInHours(t *testing.T) {
 			if again := ce.ring(t, "CA0001", callerPhone, voiceNumber); !strings.Contains(again, ">"+staffPhone+"</Number></Dial>") {
 				t.Errorf("repeat answered differently:\n%s", again)
 			}
+			time.Sleep(300 * time.Millisecond) // three idle checks of the worker: a second pop-up would be out
 			if n := len(ce.live.kind(core.LiveCallIncoming)); n != 1 {
 				t.Errorf("repeat published again: %d", n)
 			}
@@ -246,6 +251,9 @@ func TestVoiceUnknownNumberAndAfterHours(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			ce := newCallEnv(t, b.url)
+			if err := ce.app.StartWorker(); err != nil {
+				t.Fatal(err)
+			}
 			// A number no centre configured: a neutral message, logged, no 500.
 			body := ce.ring(t, "CA0100", callerPhone, "+33199999999")
 			if !strings.Contains(body, "not in service") || strings.Contains(body, "<Dial") {
@@ -256,6 +264,7 @@ func TestVoiceUnknownNumberAndAfterHours(t *testing.T) {
 			}
 			// An unknown caller: the pop-up shows the number only.
 			ce.ring(t, "CA0101", "+33 6 98 76 54 32", voiceNumber)
+			waitFor(t, "the unknown caller's pop-up", 15*time.Second, func() bool { return len(ce.live.kind(core.LiveCallIncoming)) > 0 })
 			evs := ce.live.kind(core.LiveCallIncoming)
 			if len(evs) != 1 || evs[0].Data.(core.CallLive).Card.Known || evs[0].Data.(core.CallLive).Card.Phone != "+33698765432" {
 				t.Errorf("unknown caller pop-up: %+v", evs)
@@ -339,6 +348,30 @@ func TestVoiceNoAnswerCallBackAndMissedMessage(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 			if ms := ce.messagesOfKind(t, core.KindCallMissed); len(ms) != 2 {
 				t.Errorf("messages: %d", len(ms))
+			}
+		})
+	}
+}
+
+// A status callback saying nobody answered (no Dial result before it, or
+// none at all) makes the call missed and leaves one call-back, however often
+// it is delivered.
+func TestVoiceNoAnswerStatusCallback(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			ce := newCallEnv(t, b.url)
+			ce.ring(t, "CA0250", callerPhone, voiceNumber)
+			for range 2 {
+				if code, body := ce.twilio(t, "/webhooks/twilio/voice/status", url.Values{"CallSid": {"CA0250"}, "CallStatus": {"no-answer"}}); code != 204 {
+					t.Fatalf("status: %d %s", code, body)
+				}
+			}
+			calls := ce.calls(t, "")
+			if len(calls) != 1 || calls[0].Outcome != core.OutcomeMissed || calls[0].Status != core.CallNoAnswer || calls[0].ClientID != ce.client {
+				t.Fatalf("call: %+v", calls)
+			}
+			if l := ce.planned(t, "&center_id="+ce.center); len(l) != 1 || l[0].CallID != calls[0].ID || l[0].Phone != callerPhone {
+				t.Errorf("call-backs: %+v", l)
 			}
 		})
 	}
@@ -531,6 +564,15 @@ func TestCallEventWebhook(t *testing.T) {
 				if c := f(); c != 403 {
 					t.Errorf("%s: %d", name, c)
 				}
+			}
+			// An unknown caller: the card has the number only.
+			unknown := map[string]any{"call_id": "pbx-0", "event": "ringing", "from": "+33 6 98 76 54 32", "to": "+33100000777"}
+			if code, out := ce.callEvent(t, conn.ID, conn.Secret, now, unknown); code != 200 || out["card"].(map[string]any)["known"] != false ||
+				out["card"].(map[string]any)["phone"] != "+33698765432" {
+				t.Errorf("unknown caller: %d %v", code, out)
+			}
+			if evs := ce.live.kind(core.LiveCallIncoming); len(evs) != 2 || evs[1].Data.(core.CallLive).Card.Known {
+				t.Errorf("unknown caller's pop-up: %+v", evs)
 			}
 			// Missed: a call-back, as with Twilio.
 			code, out = ce.callEvent(t, conn.ID, conn.Secret, now, map[string]any{"call_id": "pbx-1", "event": "missed", "from": "+33612345678", "to": "+33100000777"})
@@ -742,6 +784,9 @@ func TestVoiceIncomingOnCentreStream(t *testing.T) {
 		"TWILIO_FROM": twFrom, "TWILIO_BASE_URL": fake.URL})
 	e.clock.Set(monday10)
 	ce := &callEnv{apiEnv: e, fake: fake}
+	if err := e.app.StartWorker(); err != nil {
+		t.Fatal(err)
+	}
 	var c, o, cl idOnly
 	e.must(201, "POST", "/api/v1/centers", map[string]any{"name": "Centre Bastille", "timezone": "Europe/Paris"}, &c)
 	e.must(201, "POST", "/api/v1/centers", map[string]any{"name": "Centre Lyon", "timezone": "Europe/Paris"}, &o)
@@ -782,5 +827,108 @@ func TestVoiceIncomingOnCentreStream(t *testing.T) {
 		case <-quiet:
 			return
 		}
+	}
+}
+
+// Marketers of an organization that hides client contacts see calls,
+// planned calls and pop-ups without the client's number; other staff, and
+// marketers elsewhere, see it.
+func TestVoiceMarketerContacts(t *testing.T) {
+	fake := twiliotest.New(t, twSID, twToken)
+	e := newAPIEnv(t, backends(t)[0].url, map[string]string{"TWILIO_ACCOUNT_SID": twSID, "TWILIO_AUTH_TOKEN": twToken,
+		"TWILIO_FROM": twFrom, "TWILIO_BASE_URL": fake.URL})
+	e.clock.Set(monday10)
+	ce := &callEnv{apiEnv: e, fake: fake}
+	if err := e.app.StartWorker(); err != nil {
+		t.Fatal(err)
+	}
+	var c, cl idOnly
+	e.must(201, "POST", "/api/v1/centers", map[string]any{"name": "Centre Bastille", "timezone": "Europe/Paris"}, &c)
+	e.must(201, "POST", "/api/v1/clients", map[string]any{"name": "Élodie Martin", "phone": callerPhone, "center_ids": []string{c.ID}}, &cl)
+	e.must(200, "PUT", "/api/v1/centers/"+c.ID+"/call-settings", map[string]any{"voice_number": voiceNumber, "hours": core.WeeklyJSON{}}, nil)
+	keyOf := func(role string) string {
+		var st idOnly
+		e.must(201, "POST", "/api/v1/staff", map[string]any{"name": "Staff " + role, "role": role, "center_ids": []string{c.ID}}, &st)
+		var k map[string]any
+		e.must(201, "POST", "/api/v1/api-keys", map[string]any{"name": "k", "staff_id": st.ID}, &k)
+		return k["key"].(string)
+	}
+	marketer, admin := keyOf("marketer"), keyOf("administrator")
+	e.must(200, "PATCH", "/api/v1/organization", map[string]any{"hide_contacts_from_marketers": true}, nil)
+
+	mStream, aStream := ce.sseLines(t, marketer), ce.sseLines(t, admin)
+	time.Sleep(300 * time.Millisecond)             // the streams are subscribed
+	ce.ring(t, "CA0950", callerPhone, voiceNumber) // after hours: voicemail
+	ce.twilio(t, "/webhooks/twilio/voice/status", url.Values{"CallSid": {"CA0950"}, "CallStatus": {"completed"}})
+	// Each stream gets the pop-up (with the card) and the update.
+	read := func(stream <-chan string) []string {
+		var got []string
+		deadline := time.After(10 * time.Second)
+		for len(got) < 2 {
+			select {
+			case line := <-stream:
+				if strings.Contains(line, `"call.`) {
+					got = append(got, line)
+				}
+			case <-deadline:
+				t.Fatalf("call events: %q", got)
+			}
+		}
+		return got
+	}
+	for _, line := range read(mStream) {
+		if strings.Contains(line, callerPhone) || strings.Contains(line, "612345678") {
+			t.Errorf("a marketer's pop-up shows the number: %s", line)
+		}
+		if strings.Contains(line, `"call.incoming"`) && !strings.Contains(line, "Élodie Martin") {
+			t.Errorf("a marketer's pop-up lost the card: %s", line)
+		}
+	}
+	for _, line := range read(aStream) {
+		if strings.Contains(line, `"call.incoming"`) && !strings.Contains(line, callerPhone) {
+			t.Errorf("an administrator's pop-up lacks the number: %s", line)
+		}
+	}
+
+	type view struct {
+		calls   []core.Call
+		call    core.Call
+		planned []core.PlannedCall
+		one     core.PlannedCall
+	}
+	look := func(key string) view {
+		var v view
+		var cs struct{ Items []core.Call }
+		var ps struct{ Items []core.PlannedCall }
+		if code := e.do(key, "GET", "/api/v1/calls", nil, &cs); code != 200 || len(cs.Items) != 1 {
+			t.Fatalf("calls: %d %+v", code, cs.Items)
+		}
+		if code := e.do(key, "GET", "/api/v1/planned-calls", nil, &ps); code != 200 || len(ps.Items) != 1 {
+			t.Fatalf("planned calls: %d %+v", code, ps.Items)
+		}
+		v.calls, v.planned = cs.Items, ps.Items
+		if code := e.do(key, "GET", "/api/v1/calls/"+cs.Items[0].ID, nil, &v.call); code != 200 {
+			t.Fatalf("call: %d", code)
+		}
+		if code := e.do(key, "GET", "/api/v1/planned-calls/"+ps.Items[0].ID, nil, &v.one); code != 200 {
+			t.Fatalf("planned call: %d", code)
+		}
+		return v
+	}
+	m := look(marketer)
+	if m.calls[0].From != "" || m.call.From != "" || m.calls[0].To != voiceNumber || m.calls[0].ClientID != cl.ID {
+		t.Errorf("a marketer's call log: %+v / %+v", m.calls[0], m.call)
+	}
+	if m.planned[0].Phone != "" || m.one.Phone != "" || m.planned[0].ClientID != cl.ID {
+		t.Errorf("a marketer's planned calls: %+v / %+v", m.planned[0], m.one)
+	}
+	a := look(admin)
+	if a.calls[0].From != callerPhone || a.call.From != callerPhone || a.planned[0].Phone != callerPhone || a.one.Phone != callerPhone {
+		t.Errorf("an administrator's view: %+v %+v", a.call, a.one)
+	}
+	// The setting off: marketers see the number again.
+	e.must(200, "PATCH", "/api/v1/organization", map[string]any{"hide_contacts_from_marketers": false}, nil)
+	if m := look(marketer); m.call.From != callerPhone || m.one.Phone != callerPhone {
+		t.Errorf("setting off, a marketer's view: %+v %+v", m.call, m.one)
 	}
 }

@@ -1,11 +1,13 @@
 package tests
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +17,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/bookinggw/gateway/adapters/twilio/twiliotest"
+	"github.com/bookinggw/gateway/core"
+	"github.com/bookinggw/gateway/queue"
 )
 
 // loadResult is one load run: latencies and the rate achieved.
@@ -24,16 +28,17 @@ type loadResult struct {
 	errors        int64
 }
 
-// runLoad sends n requests from conc workers to the URL and measures each.
-func runLoad(t *testing.T, n, conc int, build func(i int) *http.Request) loadResult {
-	t.Helper()
+// runLoad sends n requests from conc workers and measures each; start[i]
+// is when request i was sent.
+func runLoad(n, conc int, build func(i int) *http.Request) (loadResult, []time.Time) {
 	tr := &http.Transport{MaxIdleConns: conc, MaxIdleConnsPerHost: conc}
 	defer tr.CloseIdleConnections()
-	hc := &http.Client{Transport: tr, Timeout: 15 * time.Second}
+	hc := &http.Client{Transport: tr, Timeout: 15 * time.Second} // Twilio's limit
 	lat := make([]time.Duration, n)
+	start := make([]time.Time, n)
 	var next, errs atomic.Int64
 	var wg sync.WaitGroup
-	start := time.Now()
+	t0 := time.Now()
 	for range conc {
 		wg.Add(1)
 		go func() {
@@ -44,9 +49,9 @@ func runLoad(t *testing.T, n, conc int, build func(i int) *http.Request) loadRes
 					return
 				}
 				req := build(i)
-				t0 := time.Now()
+				start[i] = time.Now()
 				resp, err := hc.Do(req)
-				lat[i] = time.Since(t0)
+				lat[i] = time.Since(start[i])
 				if err != nil || resp.StatusCode != 200 {
 					errs.Add(1)
 				}
@@ -57,67 +62,174 @@ func runLoad(t *testing.T, n, conc int, build func(i int) *http.Request) loadRes
 		}()
 	}
 	wg.Wait()
-	el := time.Since(start)
+	el := time.Since(t0)
 	slices.Sort(lat)
-	return loadResult{p50: lat[n/2], p99: lat[n*99/100], max: lat[n-1], rate: float64(n) / el.Seconds(), errors: errs.Load()}
+	return loadResult{p50: lat[n/2], p99: lat[n*99/100], max: lat[n-1], rate: float64(n) / el.Seconds(), errors: errs.Load()}, start
 }
 
-// TestVoiceWebhookLoad: the voice webhook's p99 with 200 concurrent calls
-// on loopback (each a new call: lookup, card, log row, domain event, live
-// event, TwiML), against a bare Gin handler answering the same TwiML in the
-// same run. Bounded: 2,000 requests each. Twilio waits 15 s in all; the
-// requirement is p99 < 2 s, the target < 100 ms and ≥ 50 % of the bare
-// handler's rate (reported, not asserted: the machine is shared).
+func median[T any](xs []T, key func(T) float64) float64 {
+	v := make([]float64, len(xs))
+	for i, x := range xs {
+		v[i] = key(x)
+	}
+	slices.Sort(v)
+	return v[len(v)/2]
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Join(strings.Fields(string(b))[:3], " ")
+}
+
+// TestVoiceWebhookLoad measures POST /webhooks/twilio/voice under 200
+// concurrent callers on loopback (a real HTTP server, signed requests, each
+// a new call of a known client in working hours: cached line, the call's
+// row, TwiML dialling staff, the announcement queued) against a bare Gin
+// handler answering the same TwiML, in the same run, on each database:
+// three rounds of 2,000 requests each, bare and voice alternating, medians
+// reported with the load average. The process serves the API only, as an
+// API-role process does (the worker's announcements would compete for the
+// same two cores): every call must be logged and its announcement queued.
+// The pop-up latency is measured apart, with a worker, at a steady 20 new
+// calls a second: from the request's start to the live event's publish.
+// Asserted: no errors, p99 under Twilio's 2 s budget, nothing lost; the
+// 100 ms / 50 % targets are reported, not asserted (the machine is shared).
+//
+//	TEST_VOICE_LOAD=1 go test -count=1 -run TestVoiceWebhookLoad -v ./tests/
 func TestVoiceWebhookLoad(t *testing.T) {
-	dbURL := os.Getenv("TEST_VOICE_LOAD")
-	if dbURL == "" {
-		t.Skip("set TEST_VOICE_LOAD=sqlite or a postgres:// URL to run the voice load test")
+	if os.Getenv("TEST_VOICE_LOAD") == "" {
+		t.Skip("set TEST_VOICE_LOAD=1 to run the voice load test")
 	}
-	if dbURL == "sqlite" {
-		dbURL = backends(t)[0].url
-	} else {
-		dbURL = backends(t)[len(backends(t))-1].url
+	const conc, rounds = 200, 3
+	n := 2000
+	if v, err := strconv.Atoi(os.Getenv("TEST_VOICE_LOAD")); err == nil && v > 1 {
+		n = v // a shorter run while tuning
 	}
-	const n, conc = 2000, 200
-	ce := newCallEnv(t, dbURL)
-	twimlDoc := ce.ring(t, "CA-warm", callerPhone, voiceNumber)
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			ce := newCallEnv(t, b.url)
+			twimlDoc := ce.ring(t, "CA-warm", callerPhone, voiceNumber)
 
-	gin.SetMode(gin.ReleaseMode)
-	bare := gin.New()
-	bare.POST("/webhooks/twilio/voice", func(c *gin.Context) {
-		_ = c.Request.ParseForm()
-		c.Data(200, "text/xml; charset=utf-8", []byte(twimlDoc))
-	})
-	bs := httptest.NewServer(bare)
-	defer bs.Close()
+			gin.SetMode(gin.ReleaseMode)
+			bare := gin.New()
+			bare.POST("/webhooks/twilio/voice", func(c *gin.Context) {
+				_ = c.Request.ParseForm()
+				c.Data(200, "text/xml; charset=utf-8", []byte(twimlDoc))
+			})
+			bs := httptest.NewServer(bare)
+			defer bs.Close()
 
-	u := ce.app.Config.PublicURL + "/webhooks/twilio/voice"
-	forms := make([]string, n)
-	sigs := make([]string, n)
-	for i := range n {
-		f := url.Values{"CallSid": {"CA-load-" + itoa(i)}, "From": {callerPhone}, "To": {voiceNumber}, "AccountSid": {twSID}, "CallStatus": {"ringing"}}
-		forms[i], sigs[i] = f.Encode(), twiliotest.Sign(twToken, u, f)
+			u := ce.app.Config.PublicURL + "/webhooks/twilio/voice"
+			var bs3, vs3 []loadResult
+			for r := range rounds {
+				forms, sigs := make([]string, n), make([]string, n)
+				for i := range n {
+					f := url.Values{"CallSid": {fmt.Sprintf("CA-load-%d-%d", r, i)}, "From": {callerPhone}, "To": {voiceNumber}, "AccountSid": {twSID},
+						"CallStatus": {"ringing"}, "Direction": {"inbound"}}
+					forms[i], sigs[i] = f.Encode(), twiliotest.Sign(twToken, u, f)
+				}
+				build := func(target string) func(i int) *http.Request {
+					return func(i int) *http.Request {
+						req, _ := http.NewRequest("POST", target, strings.NewReader(forms[i]))
+						req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+						req.Header.Set("X-Twilio-Signature", sigs[i])
+						return req
+					}
+				}
+				base, _ := runLoad(n, conc, build(bs.URL+"/webhooks/twilio/voice"))
+				voice, _ := runLoad(n, conc, build(u))
+				bs3, vs3 = append(bs3, base), append(vs3, voice)
+				t.Logf("round %d (load %s): bare p50 %v p99 %v %.0f req/s | voice p50 %v p99 %v max %v %.0f req/s",
+					r, loadAvg(), base.p50, base.p99, base.rate, voice.p50, voice.p99, voice.max, voice.rate)
+				if voice.errors > 0 || base.errors > 0 {
+					t.Errorf("round %d: %d voice and %d bare requests failed", r, voice.errors, base.errors)
+				}
+				if voice.p99 > 2*time.Second {
+					t.Errorf("round %d: voice webhook p99 %v over Twilio's 2 s budget", r, voice.p99)
+				}
+				for i := range n { // every call answered is logged
+					if _, err := ce.app.Store.CallByProvider(t.Context(), core.ProviderTwilio, fmt.Sprintf("CA-load-%d-%d", r, i)); err != nil {
+						t.Fatalf("call %d of round %d: %v", i, r, err)
+					}
+				}
+			}
+			// Every call's announcement waits in the queue for a worker.
+			if qi, err := ce.app.Broker.Inspector.GetQueueInfo(queue.Critical); err != nil || qi.Pending < rounds*n {
+				t.Errorf("queued announcements: %+v %v, want %d", qi, err, rounds*n)
+			}
+			ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+			bp50, bp99 := median(bs3, func(r loadResult) float64 { return ms(r.p50) }), median(bs3, func(r loadResult) float64 { return ms(r.p99) })
+			vp50, vp99 := median(vs3, func(r loadResult) float64 { return ms(r.p50) }), median(vs3, func(r loadResult) float64 { return ms(r.p99) })
+			brate, vrate := median(bs3, func(r loadResult) float64 { return r.rate }), median(vs3, func(r loadResult) float64 { return r.rate })
+			t.Logf("%s medians of %d (load %s): bare p50 %.1f ms p99 %.1f ms %.0f req/s | voice p50 %.1f ms p99 %.1f ms %.0f req/s | "+
+				"voice/bare p50 %.1fx p99 %.1fx rate %.0f%%",
+				b.name, rounds, loadAvg(), bp50, bp99, brate, vp50, vp99, vrate, vp50/bp50, vp99/bp99, 100*vrate/brate)
+
+			ce.settings(map[string]any{"voice_number": ""}) // the number goes to the next environment
+			popUpLatency(t, b.url, 20, 5*time.Second)
+		})
 	}
-	build := func(target string) func(i int) *http.Request {
-		return func(i int) *http.Request {
-			req, _ := http.NewRequest("POST", target, strings.NewReader(forms[i]))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.Header.Set("X-Twilio-Signature", sigs[i])
-			return req
+}
+
+// popUpLatency rings perSecond new calls a second for d on a fresh
+// environment with a worker, and reports how long after its request each
+// call's pop-up was published.
+func popUpLatency(t *testing.T, dbURL string, perSecond int, d time.Duration) {
+	// Slack takes one message a second per channel: twenty calls a second
+	// to one centre would queue their staff-channel messages behind that
+	// limit and hold the worker's slots (the pacer's business, not the
+	// telephony's). Off here; the messages are still written and sent (to
+	// the dev sink).
+	pe := newCallEnv(t, dbURL, map[string]string{"GATEWAY_RATE_SLACK": "off"})
+	if err := pe.app.StartWorker(); err != nil {
+		t.Fatal(err)
+	}
+	pe.ring(t, "CA-pop-warm", callerPhone, voiceNumber)
+	waitFor(t, "the warm-up pop-up", 15*time.Second, func() bool { return len(pe.live.kind(core.LiveCallIncoming)) == 1 })
+	total := perSecond * int(d/time.Second)
+	sent := make([]time.Time, total)
+	tick := time.NewTicker(time.Second / time.Duration(perSecond))
+	defer tick.Stop()
+	var wg sync.WaitGroup
+	for i := range total {
+		<-tick.C
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sent[i] = time.Now()
+			pe.ring(t, fmt.Sprintf("CA-pop-%d", i), callerPhone, voiceNumber)
+		}()
+	}
+	wg.Wait()
+	waitFor(t, "every pop-up", 60*time.Second, func() bool { return len(pe.live.kind(core.LiveCallIncoming)) >= total+1 })
+	pop := popLatencies(pe.live, "CA-pop-", sent)
+	if len(pop) != total {
+		t.Fatalf("%d pop-ups for %d calls", len(pop), total)
+	}
+	t.Logf("pop-up latency at %d calls/s (load %s): p50 %v p99 %v max %v", perSecond, loadAvg(),
+		pop[total/2].Round(time.Millisecond), pop[total*99/100].Round(time.Millisecond), pop[total-1].Round(time.Millisecond))
+}
+
+// popLatencies returns, sorted, how long after its request each call of
+// the prefix popped up.
+func popLatencies(l *liveRec, prefix string, sent []time.Time) []time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []time.Duration
+	for i, ev := range l.evs {
+		cl, ok := ev.Data.(core.CallLive)
+		if ev.Kind != core.LiveCallIncoming || !ok || !strings.HasPrefix(cl.Call.ProviderCallID, prefix) {
+			continue
 		}
+		var k int
+		if _, err := fmt.Sscanf(strings.TrimPrefix(cl.Call.ProviderCallID, prefix), "%d", &k); err != nil || k >= len(sent) {
+			continue
+		}
+		out = append(out, l.at[i].Sub(sent[k]))
 	}
-	base := runLoad(t, n, conc, build(bs.URL+"/webhooks/twilio/voice"))
-	voice := runLoad(t, n, conc, build(u))
-	t.Logf("bare Gin handler: p50 %v p99 %v max %v, %.0f req/s, %d errors", base.p50, base.p99, base.max, base.rate, base.errors)
-	t.Logf("voice webhook:    p50 %v p99 %v max %v, %.0f req/s, %d errors", voice.p50, voice.p99, voice.max, voice.rate, voice.errors)
-	t.Logf("voice/bare: p99 %.1fx, rate %.0f%%", float64(voice.p99)/float64(base.p99), 100*voice.rate/base.rate)
-	if voice.errors > 0 {
-		t.Errorf("%d voice requests failed", voice.errors)
-	}
-	if voice.p99 > 2*time.Second {
-		t.Errorf("voice webhook p99 %v over 2 s", voice.p99)
-	}
-	if l := ce.calls(t, ""); len(l) == 0 {
-		t.Error("no call logged")
-	}
+	slices.Sort(out)
+	return out
 }

@@ -17,6 +17,7 @@ import (
 
 // Calls is the telephony context the voice webhooks hand calls to.
 type Calls interface {
+	Answer(ctx context.Context, in core.IncomingCall) (core.IncomingAnswer, error)
 	Incoming(ctx context.Context, in core.IncomingCall) (core.IncomingAnswer, error)
 	Report(ctx context.Context, r core.Report) (core.Call, core.CallApplied, error)
 	Line(ctx context.Context, c core.Call) (core.CallSettings, core.Organization, error)
@@ -89,8 +90,11 @@ var fallbackTwiML = func() string {
 // staff phone of the centre at once (each leg screened so that a phone's
 // own voicemail cannot take the call), else, or when nobody answers, the
 // caller hears a message in the centre's language and may leave a
-// voicemail. It tells the centre's staff first (live pop-up and staff
-// channel). A number nobody configured gets a neutral message, never a 500.
+// voicemail. Twilio waits for this answer, so it does the least: the
+// centre's line comes from a short-lived cache and the call's row is the
+// one write; the staff's pop-up and channel message are queued
+// (CallService.Answer). A number nobody configured gets a neutral message,
+// never a 500.
 func (h *Handlers) twilioVoice(c *gin.Context) {
 	p, ok := h.verifyTwilio(c)
 	if !ok {
@@ -102,7 +106,7 @@ func (h *Handlers) twilioVoice(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	ans, err := h.c.Calls.Incoming(ctx, core.IncomingCall{Provider: core.ProviderTwilio, CallID: sid, From: p["From"], To: p["To"], At: h.c.Clock.Now()})
+	ans, err := h.c.Calls.Answer(ctx, core.IncomingCall{Provider: core.ProviderTwilio, CallID: sid, From: p["From"], To: p["To"], At: h.c.Clock.Now()})
 	if err != nil {
 		// The caller still gets a voicemail; Twilio would otherwise play
 		// its error message.

@@ -286,6 +286,59 @@ func (s *Store) ApplyCall(ctx context.Context, a core.CallApply, effects func(be
 	return out, res, err
 }
 
+// RecordIncomingCall inserts a ringing call in one statement that also
+// finds its client by the caller's number (not archived first, then the
+// oldest, as ClientsWithPhone orders them): the voice webhook's only write.
+func (s *Store) RecordIncomingCall(ctx context.Context, c core.Call) (bool, error) {
+	// "WHERE true" lets SQLite tell the upsert clause from a join.
+	r, err := s.stmtExec(ctx, s.w, `INSERT INTO calls (`+callCols+`) SELECT $1, $2, $3,
+		COALESCE((SELECT id FROM clients WHERE org_id = $2 AND phone = $8 ORDER BY CASE WHEN archived_at IS NULL THEN 0 ELSE 1 END, id LIMIT 1), ''),
+		$4, $5, $6, $7, $8, $9, $10, $11, '', CAST($12 AS BIGINT), NULL, NULL, 0, '', '', CAST($13 AS BIGINT) WHERE true
+		ON CONFLICT (provider, provider_call_id) DO NOTHING`,
+		c.ID, c.OrgID, c.CenterID, c.StaffID, c.Provider, c.ProviderCallID, c.Direction, c.From, c.To, string(c.Status), string(c.DialStatus),
+		ms(c.StartedAt), ms(c.UpdatedAt))
+	if err != nil {
+		return false, fmt.Errorf("store: incoming call: %w", err)
+	}
+	n, err := r.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: incoming call: %w", err)
+	}
+	return n == 1, nil
+}
+
+// CallByProvider reads a call by its provider's id.
+func (s *Store) CallByProvider(ctx context.Context, provider, callID string) (core.Call, error) {
+	c, err := scanCall(s.stmtRow(ctx, s.r, `SELECT `+callCols+` FROM calls WHERE provider = $1 AND provider_call_id = $2`, provider, callID))
+	if err != nil {
+		return c, notFound(err, "call")
+	}
+	return c, nil
+}
+
+// RecordCallNotice writes events once per delivery key.
+func (s *Store) RecordCallNotice(ctx context.Context, provider, key string, at time.Time, events []core.Event) (bool, error) {
+	repeat := false
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, `INSERT INTO webhook_events (provider, event_id, received_at, attempts, handled_at)
+			VALUES ($1, $2, $3, 1, $3) ON CONFLICT (provider, event_id) DO NOTHING`, "voice:"+provider, key, ms(at))
+		if err != nil {
+			return fmt.Errorf("store: call notice: %w", err)
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			repeat = true
+			return nil
+		}
+		for _, e := range events {
+			if err := addEvent(ctx, tx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return repeat, err
+}
+
 // sameCall compares the merged fields (UpdatedAt aside).
 func sameCall(a, b core.Call) bool {
 	a.UpdatedAt, b.UpdatedAt = time.Time{}, time.Time{}
