@@ -186,3 +186,19 @@ type BotKeyboard struct {
 	UsedAt     *time.Time
 	CreatedAt  time.Time
 }
+
+// UnusableReason names why an invitation refuses clients (the error
+// Invitation.CheckUsable or a join gave): expired, used, not_yet or
+// inactive; the pages and the bot show the matching text.
+func UnusableReason(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "expired"):
+		return "expired"
+	case strings.Contains(msg, "already used"), strings.Contains(msg, "no uses left"):
+		return "used"
+	case strings.Contains(msg, "not valid yet"):
+		return "not_yet"
+	}
+	return "inactive"
+}

@@ -114,3 +114,45 @@ func (s *Store) StaffByTelegram(ctx context.Context, chatID string) ([]core.Staf
 	}
 	return list, err
 }
+
+// JoinTeam runs a specialist's join through a team invitation in one
+// transaction, as JoinInvitation does for clients: the invitation is
+// locked, check decides, the use is counted and the staff member
+// inserted. A Telegram chat already on a staff record of the organization
+// joins again without counting a use.
+func (s *Store) JoinTeam(ctx context.Context, orgID, code string, st core.Staff, check func(core.Invitation) error) (core.Staff, bool, error) {
+	existing := false
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		q := `SELECT ` + invLockCols + ` FROM invitations i WHERE i.org_id = $1 AND i.code = $2`
+		if s.dialect == Postgres {
+			q += ` FOR UPDATE`
+		}
+		inv, err := scanInvitation(tx.QueryRowContext(ctx, q, orgID, code))
+		if err != nil {
+			return notFound(err, "invitation")
+		}
+		if st.TelegramChatID != "" {
+			old, err := scanStaff(tx.QueryRowContext(ctx, `SELECT `+staffCols+` FROM staff WHERE org_id = $1 AND telegram_chat_id = $2
+				ORDER BY id LIMIT 1`, orgID, st.TelegramChatID))
+			if err == nil {
+				st, existing = old, true
+				return nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("store: join team: %w", err)
+			}
+		}
+		if err := check(inv); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE invitations SET uses = uses + 1 WHERE id = $1 AND uses = $2`, inv.ID, inv.Uses)
+		if err := checkAffected(res, err, "invitation"); err != nil {
+			if core.ErrorCode(err) == core.CodeNotFound {
+				return core.Conflict("invitation already used")
+			}
+			return err
+		}
+		return insertStaff(ctx, tx, st)
+	})
+	return st, existing, err
+}

@@ -31,7 +31,13 @@ CREATE INDEX bot_keyboards_created ON bot_keyboards(created_at);
 -- Staff linked to Telegram are found by their chat id.
 CREATE INDEX staff_telegram_chat ON staff(telegram_chat_id);
 
+-- A team invitation: the organization invites a specialist, who joins
+-- its staff through the link (the bot links their Telegram to the new
+-- staff record).
+ALTER TABLE invitations ADD COLUMN team BOOLEAN NOT NULL DEFAULT FALSE;
+
 -- +goose Down
+ALTER TABLE invitations DROP COLUMN team;
 DROP INDEX staff_telegram_chat;
 DROP INDEX bot_keyboards_created;
 DROP TABLE bot_keyboards;

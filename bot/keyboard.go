@@ -1,0 +1,66 @@
+package bot
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// MaxCallbackData is Telegram's limit on a button's callback_data, in
+// bytes (not characters: a Cyrillic letter is two).
+const MaxCallbackData = 64
+
+// payload is what a keyboard keeps: the choices made before it (so a
+// button of an older message still means what it said) and, per button,
+// what tapping it does.
+type payload struct {
+	Org     string   `json:"o,omitempty"`
+	Inv     string   `json:"i,omitempty"`
+	Spec    string   `json:"sp,omitempty"`
+	Svc     string   `json:"sv,omitempty"`
+	Day     string   `json:"d,omitempty"`
+	Start   int64    `json:"t,omitempty"`
+	Appt    string   `json:"a,omitempty"`
+	Once    bool     `json:"once,omitempty"`
+	Choices []choice `json:"c"`
+}
+
+type choice struct {
+	Act string `json:"a"`
+	Val string `json:"v,omitempty"`
+}
+
+func encodePayload(p payload) string {
+	b, _ := json.Marshal(p)
+	return string(b)
+}
+
+func decodePayload(s string) (payload, error) {
+	var p payload
+	err := json.Unmarshal([]byte(s), &p)
+	return p, err
+}
+
+// callbackData is a button's callback_data: the keyboard's id and the
+// button's index. It is refused past MaxCallbackData bytes, which
+// Telegram would answer with BUTTON_DATA_INVALID for the whole message.
+func callbackData(keyboardID string, n int) (string, error) {
+	d := keyboardID + ":" + strconv.Itoa(n)
+	if len(d) > MaxCallbackData {
+		return "", fmt.Errorf("bot: callback data %q is %d bytes, more than Telegram's %d", d, len(d), MaxCallbackData)
+	}
+	return d, nil
+}
+
+func parseData(d string) (keyboardID string, n int, ok bool) {
+	id, idx, found := strings.Cut(d, ":")
+	if !found || id == "" {
+		return "", 0, false
+	}
+	n, err := strconv.Atoi(idx)
+	if err != nil || n < 0 {
+		return "", 0, false
+	}
+	return id, n, true
+}
