@@ -216,7 +216,16 @@ func (b *Bot) callback(ctx context.Context, q *tgbotapi.CallbackQuery) error {
 	// Telegram shows a spinner on the button until the query is answered;
 	// answerCallbackQuery returns true, so it goes through Request.
 	if _, err := s.api.Request(tgbotapi.NewCallback(q.ID, "")); err != nil {
-		b.c.Log.InfoContext(ctx, "bot: answer callback query", "error", err.Error())
+		var te *tgbotapi.Error
+		if !errors.As(err, &te) {
+			// No answer from the Bot API (network) or one we cannot read:
+			// the whole tap is tried again.
+			b.release(ctx, key)
+			return fmt.Errorf("bot: answer callback query: %w", err)
+		}
+		// Telegram refused (a query too old after a retry): the work is
+		// still worth doing.
+		b.c.Log.InfoContext(ctx, "bot: answer callback query refused", "error", err.Error())
 	}
 	if err := b.tap(ctx, s, q.Data); err != nil {
 		b.release(ctx, key)
@@ -373,8 +382,16 @@ func (b *Bot) keyboard(ctx context.Context, s *session, sc screen) (*tgbotapi.In
 	p := sc.state
 	p.Once = sc.once
 	p.Choices = nil
-	id := core.NewID()
+	for _, r := range sc.rows {
+		for _, bt := range r {
+			if bt.url == "" {
+				p.Choices = append(p.Choices, bt.ch)
+			}
+		}
+	}
+	id := keyboardID(s.user.TelegramID, p)
 	rows := make([][]tgbotapi.InlineKeyboardButton, 0, len(sc.rows))
+	n := 0
 	for _, r := range sc.rows {
 		row := make([]tgbotapi.InlineKeyboardButton, 0, len(r))
 		for _, bt := range r {
@@ -382,11 +399,11 @@ func (b *Bot) keyboard(ctx context.Context, s *session, sc screen) (*tgbotapi.In
 				row = append(row, tgbotapi.NewInlineKeyboardButtonURL(bt.text, bt.url))
 				continue
 			}
-			data, err := callbackData(id, len(p.Choices))
+			data, err := callbackData(id, n)
 			if err != nil {
 				return nil, err
 			}
-			p.Choices = append(p.Choices, bt.ch)
+			n++
 			row = append(row, tgbotapi.NewInlineKeyboardButtonData(bt.text, data))
 		}
 		rows = append(rows, row)

@@ -25,7 +25,7 @@ func (b *Bot) start(ctx context.Context, s *session, token string) error {
 		return b.show(ctx, s, b.menu(ctx, s, ""))
 	}
 	l, err := b.c.SelfServe.ResolveStart(ctx, token)
-	switch core.ErrorCode(err) {
+	switch codeOf(err) {
 	case "":
 	case core.CodeNotFound:
 		return b.show(ctx, s, screen{text: s.phrase("join.invalid")})
@@ -395,7 +395,7 @@ func (b *Bot) confirm(ctx context.Context, s *session, l core.Landing, p payload
 func (b *Bot) book(ctx context.Context, s *session, l core.Landing, p payload) error {
 	_, tz := s.zone(l.Org)
 	a, err := b.c.SelfServe.BookClient(ctx, l, s.user.ClientID, p.Spec, p.Svc, tz, time.Unix(p.Start, 0).UTC())
-	switch core.ErrorCode(err) {
+	switch codeOf(err) {
 	case "":
 	case core.CodeConflict:
 		p.Start = 0
@@ -491,7 +491,7 @@ func (b *Bot) appointment(ctx context.Context, s *session, p payload, id string)
 
 func (b *Bot) cancel(ctx context.Context, s *session, p payload) error {
 	_, err := b.c.SelfServe.CancelForClient(ctx, p.Org, s.user.ClientID, p.Appt, "telegram")
-	switch core.ErrorCode(err) {
+	switch codeOf(err) {
 	case "":
 		return b.appointments(ctx, s, p, s.phrase("page.cancelled_msg"))
 	case core.CodeConflict, core.CodeNotFound:
@@ -526,7 +526,7 @@ func (b *Bot) pay(ctx context.Context, s *session, p payload, id string) error {
 		return b.show(ctx, s, sc)
 	}
 	res, err := b.c.Messaging.ClientPaymentLink(ctx, b.c.SelfServe, p.Org, s.user.ClientID, id)
-	switch core.ErrorCode(err) {
+	switch codeOf(err) {
 	case "":
 	case core.CodeConflict, core.CodeNotFound:
 		sc := screen{text: s.phrase("bot.nothing_to_pay")}

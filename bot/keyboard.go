@@ -1,10 +1,14 @@
 package bot
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/bookinggw/gateway/core"
 )
 
 // MaxCallbackData is Telegram's limit on a button's callback_data, in
@@ -63,4 +67,27 @@ func parseData(d string) (keyboardID string, n int, ok bool) {
 		return "", 0, false
 	}
 	return id, n, true
+}
+
+// keyboardID names a keyboard's choices. A keyboard that may be tapped
+// many times (menus, lists) is named by what it holds, so showing the
+// same screen again gives the same buttons, and Telegram answers the edit
+// with "message is not modified", a success; a single-use keyboard (a
+// confirmation) is new each time, so an earlier confirmation that was
+// used never blocks a new one.
+func keyboardID(tgID string, p payload) string {
+	if p.Once {
+		return core.NewID()
+	}
+	h := sha256.Sum256([]byte(tgID + "\x00" + encodePayload(p)))
+	return base64.RawURLEncoding.EncodeToString(h[:12])
+}
+
+// codeOf is core.ErrorCode with no error as "" (ErrorCode calls nil
+// internal).
+func codeOf(err error) core.Code {
+	if err == nil {
+		return ""
+	}
+	return core.ErrorCode(err)
 }

@@ -37,9 +37,11 @@ func (s *Store) SaveBotUser(ctx context.Context, u core.BotUser) error {
 	return nil
 }
 
-// SaveBotKeyboard writes the choices of a new inline keyboard.
+// SaveBotKeyboard writes the choices of an inline keyboard; one shown
+// again (the same id) lives on from now.
 func (s *Store) SaveBotKeyboard(ctx context.Context, k core.BotKeyboard) error {
-	if _, err := s.w.ExecContext(ctx, `INSERT INTO bot_keyboards (id, tg_user_id, payload, created_at) VALUES ($1, $2, $3, $4)`,
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO bot_keyboards (id, tg_user_id, payload, created_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (id) DO UPDATE SET created_at = EXCLUDED.created_at`,
 		k.ID, k.TelegramID, k.Payload, ms(k.CreatedAt)); err != nil {
 		return fmt.Errorf("store: save bot keyboard: %w", err)
 	}
