@@ -235,7 +235,7 @@ func (b *Bot) clientTap(ctx context.Context, s *session, p payload, ch choice) e
 		}
 		if len(sps) == 1 {
 			p.Spec = sps[0].ID
-			return b.services(ctx, s, l, p)
+			return b.services(ctx, s, l, p, actMenu)
 		}
 		sc := screen{text: s.phrase("book.specialist"), state: p}
 		for _, sp := range sps {
@@ -245,7 +245,11 @@ func (b *Bot) clientTap(ctx context.Context, s *session, p payload, ch choice) e
 		return b.show(ctx, s, sc)
 	case actSpec:
 		p.Spec = ch.Val
-		return b.services(ctx, s, l, p)
+		back := actBook
+		if sps, err := b.c.SelfServe.Specialists(ctx, l); err == nil && len(sps) == 1 {
+			back = actMenu
+		}
+		return b.services(ctx, s, l, p, back)
 	case actService:
 		p.Svc = ch.Val
 		return b.days(ctx, s, l, p, "")
@@ -262,7 +266,9 @@ func (b *Bot) clientTap(ctx context.Context, s *session, p payload, ch choice) e
 	return b.show(ctx, s, b.menu(ctx, s, "bot.stale"))
 }
 
-func (b *Bot) services(ctx context.Context, s *session, l core.Landing, p payload) error {
+// services offers the specialist's services; back is where "Back" goes
+// (the menu when the invitation has one specialist).
+func (b *Bot) services(ctx context.Context, s *session, l core.Landing, p payload, back string) error {
 	svcs, err := b.c.SelfServe.Services(ctx, l, p.Spec)
 	if core.ErrorCode(err) == core.CodeNotFound {
 		return b.show(ctx, s, b.menu(ctx, s, "bot.stale"))
@@ -278,7 +284,7 @@ func (b *Bot) services(ctx context.Context, s *session, l core.Landing, p payloa
 		}
 		sc.row(btn(label, actService, o.ID))
 	}
-	sc.row(btn(s.phrase("book.back"), actBook, ""))
+	sc.row(btn(s.phrase("book.back"), back, ""))
 	return b.show(ctx, s, sc)
 }
 
