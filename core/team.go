@@ -56,3 +56,9 @@ func (s *InvitationService) JoinTeam(ctx context.Context, orgID, code string, in
 	})
 	return st, err
 }
+
+// JoinTeam is InvitationService.JoinTeam through an invitation's landing
+// (the /join page).
+func (s *SelfServeService) JoinTeam(ctx context.Context, l Landing, in TeamJoin) (Staff, error) {
+	return s.invites.JoinTeam(ctx, l.Org.ID, l.Invitation.Code, in)
+}

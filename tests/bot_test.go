@@ -508,3 +508,66 @@ func TestBotTeamInvitation(t *testing.T) {
 		be.drained(t)
 	})
 }
+
+// TestTeamInvitationWeb: a specialist invited by the organization joins
+// its team on the invitation's web page; the link books nothing, and a
+// client link makes no staff.
+func TestTeamInvitationWeb(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *apiEnv) {
+		var inv api.InvitationView
+		e.must(201, "POST", "/api/v1/invitations", map[string]any{"name": "Recrutement", "team": true, "single_use": true}, &inv)
+		b := newBrowser(t, e.srv.URL)
+		st, page := b.get("/join/" + inv.Code + "?lang=fr")
+		if st != 200 || !strings.Contains(page, "Rejoindre l&#39;équipe de Centre Paris") {
+			t.Fatalf("GET /join = %d:\n%s", st, page)
+		}
+		if st, _ := b.get("/book/" + inv.Code); st != 404 {
+			t.Fatalf("GET /book of a team link = %d, want 404", st)
+		}
+		action, v := form(t, page)
+		v.Set("name", "")
+		if st, page := b.post(action, v); st != 422 || !strings.Contains(page, "Veuillez vérifier votre nom") {
+			t.Fatalf("POST without a name = %d:\n%s", st, page)
+		}
+		v.Set("name", "Léa Dubois")
+		v.Set("email", "lea@example.org")
+		st, page = b.post(action, v)
+		if st != 200 || !strings.Contains(page, "Bienvenue dans l&#39;équipe de Centre Paris, Léa Dubois") {
+			t.Fatalf("POST /join = %d:\n%s", st, page)
+		}
+		var l struct {
+			Items []core.Staff `json:"items"`
+		}
+		e.must(200, "GET", "/api/v1/staff", nil, &l)
+		n := 0
+		for _, s := range l.Items {
+			if s.Name == "Léa Dubois" && s.Role == core.RoleSpecialist && s.Email == "lea@example.org" {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("staff = %+v, want Léa Dubois once", l.Items)
+		}
+		// Single use: the next specialist is told.
+		v.Set("name", "Paul Morel")
+		if st, page := b.post(action, v); st != 410 || !strings.Contains(page, "déjà été utilisée") {
+			t.Fatalf("second POST = %d:\n%s", st, page)
+		}
+		// A client invitation's page takes no staff form.
+		var client api.InvitationView
+		e.must(201, "POST", "/api/v1/invitations", map[string]any{"name": "Instagram"}, &client)
+		if st, _ := b.post("/join/"+client.Code, v); st != 404 {
+			t.Fatalf("POST /join of a client link = %d, want 404", st)
+		}
+		// Specialists cannot make team links.
+		var sp idOnly
+		e.must(201, "POST", "/api/v1/staff", map[string]any{"name": "Spécialiste", "role": "specialist", "timezone": "Europe/Paris"}, &sp)
+		var key struct {
+			Key string `json:"key"`
+		}
+		e.must(201, "POST", "/api/v1/api-keys", map[string]any{"name": "k", "staff_id": sp.ID}, &key)
+		if st := e.do(key.Key, "POST", "/api/v1/invitations", map[string]any{"name": "x", "team": true}, nil); st != 403 {
+			t.Fatalf("a specialist's team link = %d, want 403", st)
+		}
+	})
+}
