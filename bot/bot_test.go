@@ -88,3 +88,20 @@ func TestNotModified(t *testing.T) {
 		}
 	}
 }
+
+func TestKeyboardIDsAreShort(t *testing.T) {
+	for _, once := range []bool{false, true} {
+		id := keyboardID("610000001", payload{Once: once})
+		if len(id) != 16 || !urlSafe(id) {
+			t.Errorf("once=%v: keyboard id %q", once, id)
+		}
+	}
+	if keyboardID("1", payload{Once: true}) == keyboardID("1", payload{Once: true}) {
+		t.Error("two single-use keyboards share an id")
+	}
+}
+
+// urlSafe: URL-safe characters only.
+func urlSafe(s string) bool {
+	return strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == ""
+}

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -77,7 +78,11 @@ func parseData(d string) (keyboardID string, n int, ok bool) {
 // used never blocks a new one.
 func keyboardID(tgID string, p payload) string {
 	if p.Once {
-		return core.NewID()
+		b := make([]byte, 12)
+		if _, err := rand.Read(b); err != nil {
+			panic(err) // crypto/rand never fails on supported platforms
+		}
+		return base64.RawURLEncoding.EncodeToString(b)
 	}
 	h := sha256.Sum256([]byte(tgID + "\x00" + encodePayload(p)))
 	return base64.RawURLEncoding.EncodeToString(h[:12])

@@ -54,7 +54,7 @@ func (s Sender) requestButtons(ctx context.Context, m core.Outbound) ([]core.But
 		return nil, err
 	}
 	p := payload{Org: row.OrgID, Appt: a.ID, Once: true, Choices: []choice{{Act: actAccept}, {Act: actReject}}}
-	id := core.NewID()
+	id := keyboardID(m.To, p)
 	var out []core.Button
 	for i, key := range []string{"bot.accept", "bot.reject"} {
 		data, err := callbackData(id, i)
