@@ -129,7 +129,7 @@ func firstButton(t *testing.T, msg telegramtest.Message) telegramtest.Button {
 // satisfies ok.
 func (be *botEnv) waitMsg(t *testing.T, chat string, what string, ok func(telegramtest.Message) bool) telegramtest.Message {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(40 * time.Second)
 	for {
 		ms := be.tg.Messages()
 		for i := len(ms) - 1; i >= 0; i-- {
@@ -156,7 +156,7 @@ func (be *botEnv) waitMsg(t *testing.T, chat string, what string, ok func(telegr
 // waitCount waits for n messages to a chat containing substr.
 func (be *botEnv) waitCount(t *testing.T, chat, substr string, n int) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(40 * time.Second)
 	for {
 		got := 0
 		for _, m := range be.tg.Messages() {
@@ -190,7 +190,7 @@ func (be *botEnv) tap(t *testing.T, p tgPerson, msg telegramtest.Message, label,
 // drained waits until every stored update was handled without error.
 func (be *botEnv) drained(t *testing.T) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(40 * time.Second)
 	for {
 		ids, err := be.app.Store.UnhandledChatInbox(context.Background(), be.clock.Now().Add(time.Hour), 10)
 		if err != nil {
