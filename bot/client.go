@@ -531,18 +531,24 @@ func (b *Bot) pay(ctx context.Context, s *session, p payload, id string) error {
 		sc.row(btn(s.phrase("book.back"), actMenu, ""))
 		return b.show(ctx, s, sc)
 	}
-	res, err := b.c.Messaging.ClientPaymentLink(ctx, b.c.SelfServe, p.Org, s.user.ClientID, id)
-	switch codeOf(err) {
-	case "":
-	case core.CodeConflict, core.CodeNotFound:
+	a, err := b.c.SelfServe.ClientAppointment(ctx, p.Org, s.user.ClientID, id)
+	if codeOf(err) == core.CodeNotFound || err == nil && a.BalanceMinor <= 0 {
 		sc := screen{text: s.phrase("bot.nothing_to_pay")}
 		sc.row(btn(s.phrase("book.back"), actMenu, ""))
 		return b.show(ctx, s, sc)
-	default:
+	}
+	if err != nil {
 		return err
 	}
-	a, err := b.c.SelfServe.ClientAppointment(ctx, p.Org, s.user.ClientID, id)
-	if err != nil {
+	res, err := b.c.Messaging.ClientPaymentLink(ctx, b.c.SelfServe, p.Org, s.user.ClientID, id)
+	switch codeOf(err) {
+	case "":
+	case core.CodeConflict, core.CodeInvalid, core.CodeNotFound:
+		// No online payment here (no Stripe and no static link).
+		sc := screen{text: s.phrase("bot.pay_unavailable")}
+		sc.row(btn(s.phrase("book.back"), actMenu, ""))
+		return b.show(ctx, s, sc)
+	default:
 		return err
 	}
 	amount := templates.FormatMoney(s.loc, a.BalanceMinor, a.Currency)

@@ -179,12 +179,36 @@ func (be *botEnv) waitText(t *testing.T, chat, substr string) telegramtest.Messa
 	return be.waitMsg(t, chat, "message with "+substr, func(m telegramtest.Message) bool { return strings.Contains(m.Text, substr) })
 }
 
-// tap presses the button labelled label and waits for the message shown
-// after to contain want.
+// tap presses the button labelled label and waits for the message,
+// edited in place, to contain want.
 func (be *botEnv) tap(t *testing.T, p tgPerson, msg telegramtest.Message, label, want string) telegramtest.Message {
 	t.Helper()
 	be.tapData(t, p, msg, button(t, msg, label).CallbackData, "")
-	return be.waitText(t, p.chatID(), want)
+	return be.waitEdit(t, p, msg, want)
+}
+
+// waitEdit waits for a message to be edited into one containing want
+// (notifications may arrive in the chat meanwhile).
+func (be *botEnv) waitEdit(t *testing.T, p tgPerson, msg telegramtest.Message, want string) telegramtest.Message {
+	t.Helper()
+	deadline := time.Now().Add(40 * time.Second)
+	for {
+		m, ok := be.tg.Message(p.chatID(), msg.MessageID)
+		if ok && strings.Contains(m.Text, want) {
+			return m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("message %d is %q, want it edited to contain %q", msg.MessageID, m.Text, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// tapFirst presses a message's first button and waits as tap does.
+func (be *botEnv) tapFirst(t *testing.T, p tgPerson, msg telegramtest.Message, want string) telegramtest.Message {
+	t.Helper()
+	be.tapData(t, p, msg, firstButton(t, msg).CallbackData, "")
+	return be.waitEdit(t, p, msg, want)
 }
 
 // drained waits until every stored update was handled without error.
@@ -233,12 +257,9 @@ func (be *botEnv) openAndSetZone(t *testing.T, p tgPerson, token string) telegra
 func (be *botEnv) toConfirm(t *testing.T, p tgPerson, menu telegramtest.Message) telegramtest.Message {
 	t.Helper()
 	m := be.tap(t, p, menu, "Prendre rendez-vous", "Choisissez une prestation")
-	be.tapData(t, p, m, firstButton(t, m).CallbackData, "")
-	m = be.waitText(t, p.chatID(), "Choisissez un jour")
-	be.tapData(t, p, m, firstButton(t, m).CallbackData, "")
-	m = be.waitText(t, p.chatID(), "Choisissez un horaire")
-	be.tapData(t, p, m, firstButton(t, m).CallbackData, "")
-	return be.waitText(t, p.chatID(), "Vérifiez votre réservation")
+	m = be.tapFirst(t, p, m, "Choisissez un jour")
+	m = be.tapFirst(t, p, m, "Choisissez un horaire")
+	return be.tapFirst(t, p, m, "Vérifiez votre réservation")
 }
 
 func (be *botEnv) appointmentsOf(t *testing.T, specialist string) []core.Appointment {
@@ -312,7 +333,7 @@ func TestBotBooksAndSpecialistAccepts(t *testing.T) {
 
 		// The accept button again (a stale message): a clear answer.
 		be.tapData(t, staffFR, req, button(t, req, "Accepter").CallbackData, "")
-		be.waitText(t, staffFR.chatID(), "C'est déjà fait.")
+		be.waitEdit(t, staffFR, req, "C'est déjà fait.")
 		be.drained(t)
 		answers := be.tg.Calls("answerCallbackQuery")
 		if len(answers) < 6 {
@@ -388,8 +409,7 @@ func TestBotSlotTakenAndDoubleTaps(t *testing.T) {
 		}
 
 		// Another time, confirmed by two taps at once.
-		be.tapData(t, clientFR, taken, firstButton(t, taken).CallbackData, "")
-		confirm = be.waitText(t, clientFR.chatID(), "Vérifiez votre réservation")
+		confirm = be.tapFirst(t, clientFR, taken, "Vérifiez votre réservation")
 		data := button(t, confirm, "Confirmer la réservation").CallbackData
 		var wg sync.WaitGroup
 		for range 2 {
@@ -450,7 +470,7 @@ func TestBotKeyboards(t *testing.T) {
 		back := be.tap(t, ru, svcs, "Назад", "Что вы хотите сделать?")
 		data := button(t, back, "Мои записи").CallbackData
 		be.tapData(t, ru, back, data, "")
-		shown := be.waitText(t, ru.chatID(), "У вас нет предстоящих записей.")
+		shown := be.waitEdit(t, ru, back, "У вас нет предстоящих записей.")
 		be.drained(t)
 		edits := len(be.tg.Calls("editMessageText"))
 		be.tapData(t, ru, back, data, "")
@@ -568,6 +588,42 @@ func TestTeamInvitationWeb(t *testing.T) {
 		e.must(201, "POST", "/api/v1/api-keys", map[string]any{"name": "k", "staff_id": sp.ID}, &key)
 		if st := e.do(key.Key, "POST", "/api/v1/invitations", map[string]any{"name": "x", "team": true}, nil); st != 403 {
 			t.Fatalf("a specialist's team link = %d, want 403", st)
+		}
+	})
+}
+
+// TestBotPayAndCancel: a service confirmed at once, with a price and a
+// static payment link: the client pays with the link's button, then
+// cancels under the cancellation policy.
+func TestBotPayAndCancel(t *testing.T) {
+	eachBotBackend(t, func(t *testing.T, be *botEnv) {
+		if err := be.app.StartWorker(); err != nil {
+			t.Fatal(err)
+		}
+		price := int64(5000)
+		f := be.setup("Europe/Paris", allWeek(core.PeriodJSON{Start: "09:00", End: "12:00"}),
+			core.ServiceInput{Name: "Massage", DurationMin: 60, AutoAccept: true, PriceMinor: &price, PaymentLink: "https://pay.example.org/massage"})
+		_, token := be.startToken(t, core.InvitationInput{Name: "Carte", TargetStaffID: f.specialist})
+		menu := be.openAndSetZone(t, clientFR, token)
+		confirm := be.toConfirm(t, clientFR, menu)
+		booked := be.tap(t, clientFR, confirm, "Confirmer la réservation", "Votre rendez-vous est réservé.")
+		list := be.tap(t, clientFR, booked, "Retour", "Que souhaitez-vous faire ?")
+		pay := be.tap(t, clientFR, list, "Payer", "Choisissez le rendez-vous à payer.")
+		link := be.tapFirst(t, clientFR, pay, "Utilisez le bouton ci-dessous pour payer")
+		if b := button(t, link, "Payer"); b.URL != "https://pay.example.org/massage" {
+			t.Fatalf("pay button %+v", b)
+		}
+		list = be.tap(t, clientFR, link, "Retour", "Que souhaitez-vous faire ?")
+		appts := be.tap(t, clientFR, list, "Mes rendez-vous", "Vos prochains rendez-vous")
+		visit := be.tapFirst(t, clientFR, appts, "Conditions d'annulation")
+		if !strings.Contains(visit.Text, "tardive") {
+			t.Fatalf("a visit today inside the 24-hour notice: %q, want the late warning", visit.Text)
+		}
+		be.tap(t, clientFR, visit, "Annuler le rendez-vous", "Votre rendez-vous est annulé.")
+		be.drained(t)
+		as := be.appointmentsOf(t, f.specialist)
+		if len(as) != 1 || as[0].Status != core.Cancelled || !as[0].LateCancel {
+			t.Fatalf("appointments = %+v, want one late cancellation", as)
 		}
 	})
 }
