@@ -17,6 +17,7 @@ import (
 	"github.com/bookinggw/gateway/adapters/live"
 	"github.com/bookinggw/gateway/adapters/store"
 	"github.com/bookinggw/gateway/adapters/stripe"
+	"github.com/bookinggw/gateway/adapters/telegram"
 	"github.com/bookinggw/gateway/adapters/twilio"
 	"github.com/bookinggw/gateway/api"
 	"github.com/bookinggw/gateway/chats"
@@ -48,6 +49,8 @@ type App struct {
 	live   *live.Stream
 	clock  core.Clock
 	worker *queue.Worker
+	// bots is the booking bot as the chats handler asks it (wireBot).
+	bots lateBots
 }
 
 // New opens the store (running migrations) and the queue and wires
@@ -110,10 +113,12 @@ func (a *App) wire() error {
 		}
 		links = l
 	}
+	tg, _ := senders[core.ChannelTelegram].(*telegram.Sender)
 	ch, err := a.wireChats(svc, qc, senders)
 	if err != nil {
 		return err
 	}
+	a.botSender(tg, senders)
 	a.Chats = ch
 	counter := newMessageCounter(reg)
 	d, err := notify.New(notify.Config{Chats: ch, LinkSecret: secret, Actions: svc.Booking, Links: links, Store: a.Store, Templates: tmpl, Senders: senders, Enqueuer: qc,
@@ -132,6 +137,9 @@ func (a *App) wire() error {
 		limits = core.DefaultLimits()
 	}
 	if svc.SelfServe, err = core.NewSelfServeService(svc, a.Store, d, secret, limits); err != nil {
+		return err
+	}
+	if err := a.wireBot(svc, tg); err != nil {
 		return err
 	}
 	if svc.Campaigns, err = core.NewCampaignService(svc, a.Store, qc, campaignFormat{}, a.Live, core.CampaignConfig{

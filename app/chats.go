@@ -53,7 +53,11 @@ func (a *App) wireChats(svc *core.Services, qc *queue.Client, senders map[core.C
 		return nil, err
 	}
 	svc.Conversations = conv
-	cfg := chats.Config{Store: a.Store, Conversations: conv, Queue: qc, Clock: a.clock, Log: a.Log, Bots: a.Config.Bots}
+	var bots chats.BotUpdates = &a.bots
+	if a.Config.Bots != nil {
+		bots = a.Config.Bots
+	}
+	cfg := chats.Config{Store: a.Store, Conversations: conv, Queue: qc, Clock: a.clock, Log: a.Log, Bots: bots}
 	if tg, ok := senders[core.ChannelTelegram].(*telegram.Sender); ok {
 		cfg.Telegram = tg
 	}

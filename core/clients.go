@@ -764,4 +764,9 @@ type InvitationStore interface {
 	// the existing one's source. Concurrent joins of one link are
 	// serialized, so a single-use link admits exactly one client.
 	JoinInvitation(ctx context.Context, orgID, code, phone string, join func(Invitation, []Client) (Joining, error)) (Client, error)
+	// JoinTeam is JoinInvitation for a team link: check decides on the
+	// locked invitation, then the use is counted and the staff member
+	// inserted; a staff member of the organization with the same Telegram
+	// chat is returned instead (existing), counting nothing.
+	JoinTeam(ctx context.Context, orgID, code string, st Staff, check func(Invitation) error) (Staff, bool, error)
 }

@@ -79,6 +79,9 @@ type Joining struct {
 //
 // The link must be active and within its validity window in every case.
 func decideJoin(inv Invitation, now time.Time, orgID string, in ClientInput, samePhone []Client) (Joining, error) {
+	if inv.Target == TargetTeam {
+		return Joining{}, Conflict("invitation is no longer active: it invites staff, not clients")
+	}
 	open := inv
 	open.MaxUses = nil
 	if err := open.CheckUsable(now); err != nil {

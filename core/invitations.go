@@ -24,7 +24,7 @@ type Invitation struct {
 	OrgID         string     `json:"-"`
 	Name          string     `json:"name"`
 	Code          string     `json:"code" doc:"random, URL-safe and unique; the last part of the link"`
-	Target        string     `json:"target" doc:"organization or specialist"`
+	Target        string     `json:"target" doc:"organization or specialist (clients join), or team (a specialist joins the staff)"`
 	TargetStaffID string     `json:"target_staff_id,omitempty"`
 	ValidFrom     *time.Time `json:"valid_from,omitempty"`
 	ValidUntil    *time.Time `json:"valid_until,omitempty"`
@@ -73,6 +73,7 @@ type InvitationInput struct {
 	SingleUse     bool   `json:"single_use" doc:"the link admits one client (max_uses 1)"`
 	MaxUses       *int   `json:"max_uses" doc:"how many clients may join; absent: unlimited"`
 	Active        *bool  `json:"active" doc:"default true on create; absent on update: unchanged"`
+	Team          bool   `json:"team" doc:"the link invites a specialist to join the organization's staff instead of a client (directors and administrators; no target_staff_id)"`
 }
 
 const maxInvitationUses = 1_000_000
@@ -84,6 +85,7 @@ func (in *InvitationInput) validate() (from, until *time.Time, f Fields) {
 	f.Check(in.Name == "", "name", "is required")
 	f.Check(utf8.RuneCountInString(in.Name) > maxNameLen, "name", "is longer than 100 characters")
 	f.Check(in.TargetStaffID != "" && !ValidID(in.TargetStaffID), "target_staff_id", "is not a staff id")
+	f.Check(in.Team && in.TargetStaffID != "", "team", "a team link invites a new staff member and names no target_staff_id")
 	parse := func(field, v string) *time.Time {
 		if strings.TrimSpace(v) == "" {
 			return nil
@@ -130,15 +132,21 @@ func (s *InvitationService) checkTarget(ctx context.Context, p Principal, staffI
 // Invitations are managed by directors, administrators and marketers; a
 // specialist manages only links to themselves. Every staff role may read
 // them.
-func canManageInvitation(p Principal, targetStaffID string) error {
+func canManageInvitation(p Principal, targetStaffID string, team bool) error {
+	if team {
+		return p.Require(RoleDirector, RoleAdministrator)
+	}
 	if p.Role == RoleSpecialist && targetStaffID != p.StaffID {
 		return Forbidden("a specialist manages only invitation links to themselves")
 	}
 	return p.Require(RoleDirector, RoleAdministrator, RoleMarketer, RoleSpecialist)
 }
 
-func targetOf(staffID string) string {
-	if staffID == "" {
+func targetOf(staffID string, team bool) string {
+	switch {
+	case team:
+		return TargetTeam
+	case staffID == "":
 		return TargetOrganization
 	}
 	return TargetSpecialist
@@ -146,7 +154,7 @@ func targetOf(staffID string) string {
 
 // CreateInvitation makes a link with a fresh code.
 func (s *InvitationService) CreateInvitation(ctx context.Context, p Principal, in InvitationInput) (Invitation, error) {
-	if err := canManageInvitation(p, in.TargetStaffID); err != nil {
+	if err := canManageInvitation(p, in.TargetStaffID, in.Team); err != nil {
 		return Invitation{}, err
 	}
 	now := s.Now()
@@ -159,7 +167,7 @@ func (s *InvitationService) CreateInvitation(ctx context.Context, p Principal, i
 		return Invitation{}, err
 	}
 	inv := Invitation{ID: NewID(), OrgID: p.OrgID, Name: in.Name, Code: NewInvitationCode(),
-		Target: targetOf(in.TargetStaffID), TargetStaffID: in.TargetStaffID, ValidFrom: from, ValidUntil: until,
+		Target: targetOf(in.TargetStaffID, in.Team), TargetStaffID: in.TargetStaffID, ValidFrom: from, ValidUntil: until,
 		SingleUse: in.MaxUses != nil && *in.MaxUses == 1, MaxUses: in.MaxUses, Active: in.Active == nil || *in.Active,
 		CreatedAt: now}
 	return inv, s.store.CreateInvitation(ctx, inv)
@@ -214,10 +222,10 @@ func (s *InvitationService) UpdateInvitation(ctx context.Context, p Principal, i
 	if err != nil {
 		return Invitation{}, err
 	}
-	if err := canManageInvitation(p, inv.TargetStaffID); err != nil {
+	if err := canManageInvitation(p, inv.TargetStaffID, inv.Target == TargetTeam); err != nil {
 		return Invitation{}, err
 	}
-	if err := canManageInvitation(p, in.TargetStaffID); err != nil {
+	if err := canManageInvitation(p, in.TargetStaffID, in.Team); err != nil {
 		return Invitation{}, err
 	}
 	from, until, f := in.validate()
@@ -227,7 +235,7 @@ func (s *InvitationService) UpdateInvitation(ctx context.Context, p Principal, i
 	if err := f.Err("invalid invitation"); err != nil {
 		return Invitation{}, err
 	}
-	inv.Name, inv.TargetStaffID, inv.Target = in.Name, in.TargetStaffID, targetOf(in.TargetStaffID)
+	inv.Name, inv.TargetStaffID, inv.Target = in.Name, in.TargetStaffID, targetOf(in.TargetStaffID, in.Team)
 	inv.ValidFrom, inv.ValidUntil, inv.MaxUses = from, until, in.MaxUses
 	inv.SingleUse = in.MaxUses != nil && *in.MaxUses == 1
 	if in.Active != nil {
@@ -245,7 +253,7 @@ func (s *InvitationService) DeactivateInvitation(ctx context.Context, p Principa
 	if err != nil {
 		return Invitation{}, err
 	}
-	if err := canManageInvitation(p, inv.TargetStaffID); err != nil {
+	if err := canManageInvitation(p, inv.TargetStaffID, inv.Target == TargetTeam); err != nil {
 		return Invitation{}, err
 	}
 	inv.Active = false

@@ -30,6 +30,7 @@ type SelfServe interface {
 	RequestCode(ctx context.Context, in core.CodeRequest) (string, error)
 	Verify(ctx context.Context, otpID, code, ip string) (core.Booked, error)
 	PaymentLink(ctx context.Context, ref string) (core.StoredLink, error)
+	JoinTeam(ctx context.Context, l core.Landing, in core.TeamJoin) (core.Staff, error)
 }
 
 // SelfConfig wires the self-service pages.
@@ -48,6 +49,7 @@ type SelfConfig struct {
 func MountSelfServe(r gin.IRouter, c SelfConfig) {
 	h := &self{c: c}
 	r.GET("/join/:code", h.join)
+	r.POST("/join/:code", h.joinTeam)
 	r.GET("/book/:code", h.book)
 	r.POST("/book/:code", h.sendCode)
 	r.POST("/book/:code/verify", h.verify)
@@ -98,6 +100,13 @@ func (h *self) landing(c *gin.Context, loc string, needUsable bool) (core.Landin
 		h.render(c, status, templates.SelfPage{Locale: loc, Title: templates.Phrase(loc, "book.title"), Error: templates.Phrase(loc, key)})
 		return l, false
 	}
+	team, joinPage := l.Invitation.Target == core.TargetTeam, c.FullPath() == "/join/:code"
+	if team && !joinPage || !team && joinPage && c.Request.Method == http.MethodPost {
+		// A team link books nothing; a client link makes no staff.
+		h.render(c, http.StatusNotFound, templates.SelfPage{Locale: loc, Title: templates.Phrase(loc, "book.title"),
+			Error: templates.Phrase(loc, "join.invalid")})
+		return l, false
+	}
 	if needUsable && l.Usable != nil {
 		h.render(c, http.StatusGone, h.base(loc, l, templates.Phrase(loc, "book.title"), unusableKey(loc, l.Usable)))
 		return l, false
@@ -135,6 +144,10 @@ func (h *self) join(c *gin.Context) {
 	if !ok {
 		return
 	}
+	if l.Invitation.Target == core.TargetTeam {
+		h.teamPage(c, loc, l, http.StatusOK, "")
+		return
+	}
 	p := h.base(loc, l, templates.Phrase(loc, "join.title", "org", l.Org.Name), "")
 	if l.Specialist != nil {
 		p.Message = templates.Phrase(loc, "join.with", "name", l.Specialist.Name)
@@ -148,6 +161,55 @@ func (h *self) join(c *gin.Context) {
 		}
 	}
 	p.BookURL = "/book/" + url.PathEscape(l.Invitation.Code) + "?" + url.Values{"lang": {loc}}.Encode()
+	h.render(c, http.StatusOK, p)
+}
+
+// teamPage is a team invitation's page: a specialist joins the
+// organization's staff in Telegram (the bot links their chat for staff
+// messages) or with their name and email here.
+func (h *self) teamPage(c *gin.Context, loc string, l core.Landing, status int, errText string) {
+	p := h.base(loc, l, templates.Phrase(loc, "team.title", "org", l.Org.Name), errText)
+	p.Message = templates.Phrase(loc, "team.intro", "org", l.Org.Name)
+	if h.c.BotUsername != "" {
+		if tok, err := h.c.Service.StartToken(c.Request.Context(), l.Invitation); err == nil {
+			p.TelegramURL = TelegramLink(h.c.BotUsername, tok)
+		}
+	}
+	p.Form = &templates.Form{Action: "/join/" + url.PathEscape(l.Invitation.Code),
+		Hidden: []templates.Hidden{{Name: "lang", Value: loc}, {Name: "csrf", Value: h.csrf(c)}},
+		Fields: []templates.Field{{Name: "name", Label: templates.Phrase(loc, "team.name"), Type: "text", Value: c.PostForm("name"), Autocomplete: "name"},
+			{Name: "email", Label: templates.Phrase(loc, "team.email"), Type: "email", Value: c.PostForm("email"), Autocomplete: "email"}},
+		Submit: templates.Phrase(loc, "team.join")}
+	h.render(c, status, p)
+}
+
+// joinTeam makes the specialist a staff member of the organization
+// through its team invitation, counted on the invitation.
+func (h *self) joinTeam(c *gin.Context) {
+	loc := locale(c)
+	l, ok := h.landing(c, loc, true)
+	if !ok {
+		return
+	}
+	if !h.csrfOK(c) {
+		h.teamPage(c, loc, l, http.StatusForbidden, templates.Phrase(loc, "book.form_expired"))
+		return
+	}
+	st, err := h.c.Service.JoinTeam(c.Request.Context(), l, core.TeamJoin{Name: c.PostForm("name"), Email: c.PostForm("email")})
+	switch {
+	case err == nil:
+	case core.ErrorCode(err) == core.CodeInvalid:
+		h.teamPage(c, loc, l, http.StatusUnprocessableEntity, templates.Phrase(loc, "team.check_form"))
+		return
+	case core.ErrorCode(err) == core.CodeConflict:
+		h.render(c, http.StatusGone, h.base(loc, l, templates.Phrase(loc, "team.title", "org", l.Org.Name), unusableKey(loc, err)))
+		return
+	default:
+		h.render(c, http.StatusInternalServerError, h.base(loc, l, templates.Phrase(loc, "team.title", "org", l.Org.Name), templates.Phrase(loc, "page.error")))
+		return
+	}
+	p := h.base(loc, l, templates.Phrase(loc, "team.title", "org", l.Org.Name), "")
+	p.Message = templates.Phrase(loc, "team.joined", "org", l.Org.Name, "name", st.Name)
 	h.render(c, http.StatusOK, p)
 }
 

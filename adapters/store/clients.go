@@ -365,24 +365,28 @@ func (s *Store) ListClientGroups(ctx context.Context, orgID string, p core.Page)
 
 // invCols ends with the number of clients who joined through the link.
 const invCols = `i.id, i.org_id, i.name, i.code, i.target_staff_id, i.valid_from, i.valid_until, i.max_uses, i.uses,
-	i.active, i.created_at, (SELECT COUNT(*) FROM clients j WHERE j.source_invitation_id = i.id)`
+	i.active, i.created_at, (SELECT COUNT(*) FROM clients j WHERE j.source_invitation_id = i.id), i.team`
 
 // invLockCols reads an invitation to lock it (FOR UPDATE takes no
 // aggregate); the joined count is not needed there.
 const invLockCols = `i.id, i.org_id, i.name, i.code, i.target_staff_id, i.valid_from, i.valid_until, i.max_uses, i.uses,
-	i.active, i.created_at, 0`
+	i.active, i.created_at, 0, i.team`
 
 func scanInvitation(row interface{ Scan(...any) error }) (core.Invitation, error) {
 	var inv core.Invitation
 	var target sql.NullString
 	var from, until, maxUses sql.NullInt64
 	var created int64
+	var team bool
 	err := row.Scan(&inv.ID, &inv.OrgID, &inv.Name, &inv.Code, &target, &from, &until, &maxUses, &inv.Uses,
-		&inv.Active, &created, &inv.ClientsJoined)
+		&inv.Active, &created, &inv.ClientsJoined, &team)
 	inv.TargetStaffID = target.String
 	inv.Target = core.TargetOrganization
-	if target.Valid {
+	switch {
+	case target.Valid:
 		inv.Target = core.TargetSpecialist
+	case team:
+		inv.Target = core.TargetTeam
 	}
 	inv.ValidFrom, inv.ValidUntil = fromNullMS(from), fromNullMS(until)
 	if maxUses.Valid {
@@ -404,9 +408,9 @@ func nullUses(p *int) sql.NullInt64 {
 // CreateInvitation writes a new invitation link.
 func (s *Store) CreateInvitation(ctx context.Context, inv core.Invitation) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO invitations (id, org_id, name, code, target_staff_id, valid_from, valid_until,
-		max_uses, uses, active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		max_uses, uses, active, created_at, team) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		inv.ID, inv.OrgID, inv.Name, inv.Code, nullString(inv.TargetStaffID), nullMS(inv.ValidFrom), nullMS(inv.ValidUntil),
-		nullUses(inv.MaxUses), inv.Uses, inv.Active, ms(inv.CreatedAt))
+		nullUses(inv.MaxUses), inv.Uses, inv.Active, ms(inv.CreatedAt), inv.Target == core.TargetTeam)
 	if err != nil {
 		return fmt.Errorf("store: create invitation: %w", err)
 	}
@@ -435,9 +439,9 @@ func (s *Store) ListInvitations(ctx context.Context, orgID string, p core.Page) 
 // UpdateInvitation writes an invitation's editable fields.
 func (s *Store) UpdateInvitation(ctx context.Context, inv core.Invitation) error {
 	res, err := s.w.ExecContext(ctx, `UPDATE invitations SET name = $1, target_staff_id = $2, valid_from = $3, valid_until = $4,
-		max_uses = $5, active = $6 WHERE org_id = $7 AND id = $8`,
+		max_uses = $5, active = $6, team = $7 WHERE org_id = $8 AND id = $9`,
 		inv.Name, nullString(inv.TargetStaffID), nullMS(inv.ValidFrom), nullMS(inv.ValidUntil), nullUses(inv.MaxUses), inv.Active,
-		inv.OrgID, inv.ID)
+		inv.Target == core.TargetTeam, inv.OrgID, inv.ID)
 	return checkAffected(res, err, "invitation")
 }
 

@@ -123,7 +123,8 @@ func (s *Store) LastHit(ctx context.Context, kind, key string) (time.Time, error
 	return fromMS(at.Int64), nil
 }
 
-// PurgeSelfServe deletes hits and one-time codes older than before.
+// PurgeSelfServe deletes hits and one-time codes older than before, and
+// the bot's keyboards past their retention.
 func (s *Store) PurgeSelfServe(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
 	for _, q := range []string{`DELETE FROM selfserve_hits WHERE at < $1`, `DELETE FROM otp_codes WHERE expires_at < $1`,
@@ -135,5 +136,11 @@ func (s *Store) PurgeSelfServe(ctx context.Context, before time.Time) (int64, er
 		n, _ := res.RowsAffected()
 		total += n
 	}
-	return total, nil
+	// The bot's keyboards live a month: a button older than that answers
+	// that it is out of date.
+	n, err := s.PurgeBotKeyboards(ctx, before.Add(-BotKeyboardRetention))
+	return total + n, err
 }
+
+// BotKeyboardRetention is how long the bot's keyboards stay usable.
+const BotKeyboardRetention = 30 * 24 * time.Hour

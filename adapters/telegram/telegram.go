@@ -168,6 +168,17 @@ func (s *Sender) Username(ctx context.Context) (string, error) {
 	return bot.Self.UserName, nil
 }
 
+// Bot returns the library's client bound to ctx (getMe on first use), for
+// the booking bot's interactive calls: the same token, endpoint and HTTP
+// client as sends. Errors are scrubbed of the token.
+func (s *Sender) Bot(ctx context.Context) (*tgbotapi.BotAPI, error) {
+	bot, err := s.botFor(ctx, &exchange{})
+	if err != nil {
+		return nil, redact.Scrub(err, s.cfg.Token)
+	}
+	return bot, nil
+}
+
 // SetWebhook registers url with Telegram, with the secret Telegram sends
 // back in X-Telegram-Bot-Api-Secret-Token. setWebhook answers true, so it
 // goes through Request, not Send.

@@ -8,7 +8,9 @@
 //
 // Methods: getMe, sendMessage, sendPhoto, sendDocument, sendVoice,
 // sendVideo, sendAudio (uploads only), answerCallbackQuery, editMessageText,
-// editMessageReplyMarkup, setWebhook, deleteWebhook. Knobs make a chat
+// editMessageReplyMarkup (refusing an edit that changes nothing with "message
+// is not modified", as Telegram does), sendChatAction, setWebhook,
+// deleteWebhook. Knobs make a chat
 // blocked (403), deactivated (403), not found (400), or make the next sends
 // rate limited (429 with parameters.retry_after) or fail (5xx).
 package telegramtest
@@ -35,6 +37,7 @@ const (
 	DescBlocked      = "Forbidden: bot was blocked by the user"
 	DescDeactivated  = "Forbidden: user is deactivated"
 	DescChatNotFound = "Bad Request: chat not found"
+	DescNotModified  = "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message"
 )
 
 // Bot is the identity getMe answers.
@@ -61,6 +64,7 @@ type Message struct {
 	Keyboard    [][]Button // its inline_keyboard, parsed
 	Params      map[string]string
 	At          time.Time
+	Edits       int // editMessageText/editMessageReplyMarkup calls that changed it
 }
 
 // Call is one API call the fake received (any method, failed ones too).
@@ -220,20 +224,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case "sendMessage":
 		s.sendMessage(w, params)
 	case "editMessageText", "editMessageReplyMarkup":
-		id, _ := strconv.Atoi(params["message_id"])
-		if params["chat_id"] == "" || id == 0 {
-			writeErr(w, failure{code: 400, desc: "Bad Request: message to edit not found"})
-			return
-		}
-		res := map[string]any{"message_id": id, "from": botUser(), "chat": chat(params["chat_id"]),
-			"date": time.Now().Unix(), "edit_date": time.Now().Unix(), "text": params["text"]}
-		if km := params["reply_markup"]; km != "" {
-			res["reply_markup"] = json.RawMessage(km)
-		}
-		writeOK(w, res)
+		s.editMessage(w, method, params)
 	case "sendPhoto", "sendDocument", "sendVoice", "sendVideo", "sendAudio":
 		s.sendFile(w, method, params)
-	case "answerCallbackQuery", "setWebhook", "deleteWebhook":
+	case "answerCallbackQuery", "setWebhook", "deleteWebhook", "sendChatAction":
 		writeOK(w, true)
 	default:
 		writeErr(w, failure{code: http.StatusNotFound, desc: "Not Found"})
@@ -250,31 +244,10 @@ func (s *Server) sendMessage(w http.ResponseWriter, p map[string]string) {
 		writeErr(w, failure{code: 400, desc: "Bad Request: message text is empty"})
 		return
 	}
-	var keyboard [][]Button
-	if km := p["reply_markup"]; km != "" {
-		var markup struct {
-			InlineKeyboard [][]Button `json:"inline_keyboard"`
-		}
-		if err := json.Unmarshal([]byte(km), &markup); err != nil {
-			writeErr(w, failure{code: 400, desc: "Bad Request: can't parse reply keyboard markup JSON object"})
-			return
-		}
-		for _, row := range markup.InlineKeyboard {
-			for _, b := range row {
-				switch {
-				case b.Text == "":
-					writeErr(w, failure{code: 400, desc: "Bad Request: text buttons are unallowed in the inline keyboard"})
-					return
-				case b.URL == "" && b.CallbackData == "":
-					writeErr(w, failure{code: 400, desc: "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"})
-					return
-				case len(b.CallbackData) > 64:
-					writeErr(w, failure{code: 400, desc: "Bad Request: BUTTON_DATA_INVALID"})
-					return
-				}
-			}
-		}
-		keyboard = markup.InlineKeyboard
+	keyboard, bad := parseKeyboard(p["reply_markup"])
+	if bad != nil {
+		writeErr(w, *bad)
+		return
 	}
 
 	s.mu.Lock()
@@ -336,6 +309,106 @@ func (s *Server) sendFile(w http.ResponseWriter, method string, p map[string]str
 		return
 	}
 	writeOK(w, map[string]any{"message_id": m.MessageID, "from": botUser(), "chat": chat(chatID), "date": m.At.Unix(), "caption": m.Text})
+}
+
+// parseKeyboard reads an inline keyboard as the Bot API checks it:
+// callback_data is at most 64 bytes.
+func parseKeyboard(km string) ([][]Button, *failure) {
+	if km == "" {
+		return nil, nil
+	}
+	var markup struct {
+		InlineKeyboard [][]Button `json:"inline_keyboard"`
+	}
+	if err := json.Unmarshal([]byte(km), &markup); err != nil {
+		return nil, &failure{code: 400, desc: "Bad Request: can't parse reply keyboard markup JSON object"}
+	}
+	for _, row := range markup.InlineKeyboard {
+		for _, b := range row {
+			switch {
+			case b.Text == "":
+				return nil, &failure{code: 400, desc: "Bad Request: text buttons are unallowed in the inline keyboard"}
+			case b.URL == "" && b.CallbackData == "":
+				return nil, &failure{code: 400, desc: "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"}
+			case len(b.CallbackData) > 64:
+				return nil, &failure{code: 400, desc: "Bad Request: BUTTON_DATA_INVALID"}
+			}
+		}
+	}
+	return markup.InlineKeyboard, nil
+}
+
+// editMessage edits a message the fake sent as the Bot API does: an edit
+// that changes neither the text nor the keyboard is refused with "message
+// is not modified"; a message it never sent is edited blindly (tests that
+// start mid-conversation). The edit replaces the recorded text and
+// keyboard, and Edits counts it.
+func (s *Server) editMessage(w http.ResponseWriter, method string, p map[string]string) {
+	id, _ := strconv.Atoi(p["message_id"])
+	if p["chat_id"] == "" || id == 0 {
+		writeErr(w, failure{code: 400, desc: "Bad Request: message to edit not found"})
+		return
+	}
+	keyboard, bad := parseKeyboard(p["reply_markup"])
+	if bad != nil {
+		writeErr(w, *bad)
+		return
+	}
+	s.mu.Lock()
+	text := p["text"]
+	for i := range s.messages {
+		m := &s.messages[i]
+		if m.MessageID != id || m.ChatID != p["chat_id"] {
+			continue
+		}
+		if method == "editMessageReplyMarkup" {
+			text = m.Text
+		}
+		if text == m.Text && sameMarkup(p["reply_markup"], m.ReplyMarkup) {
+			s.mu.Unlock()
+			writeErr(w, failure{code: 400, desc: DescNotModified})
+			return
+		}
+		m.Text, m.ReplyMarkup, m.Keyboard = text, p["reply_markup"], keyboard
+		m.Edits++
+	}
+	s.mu.Unlock()
+	res := map[string]any{"message_id": id, "from": botUser(), "chat": chat(p["chat_id"]),
+		"date": time.Now().Unix(), "edit_date": time.Now().Unix(), "text": text}
+	if km := p["reply_markup"]; km != "" {
+		res["reply_markup"] = json.RawMessage(km)
+	}
+	writeOK(w, res)
+}
+
+// sameMarkup compares two reply_markup JSON texts by value ("" and an
+// empty keyboard are the same).
+func sameMarkup(a, b string) bool {
+	norm := func(s string) string {
+		var v struct {
+			InlineKeyboard [][]Button `json:"inline_keyboard"`
+		}
+		if s == "" || json.Unmarshal([]byte(s), &v) != nil || len(v.InlineKeyboard) == 0 {
+			return ""
+		}
+		out, _ := json.Marshal(v.InlineKeyboard)
+		return string(out)
+	}
+	return norm(a) == norm(b)
+}
+
+// Message returns the message of chatID with id as it is now (after
+// edits); false when the fake never sent it.
+func (s *Server) Message(chatID string, id int) (Message, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, m := range s.messages {
+		if m.ChatID == chatID && m.MessageID == id {
+			m.Params = maps.Clone(m.Params)
+			return m, true
+		}
+	}
+	return Message{}, false
 }
 
 func botUser() map[string]any {

@@ -1,0 +1,107 @@
+package bot
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+)
+
+func TestParseZone(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"Paris", "Europe/Paris", true},
+		{"  new york ", "America/New_York", true},
+		{"Buenos Aires", "America/Buenos_Aires", true},
+		{"Ushuaia", "America/Argentina/Ushuaia", true},
+		{"Europe/Warsaw", "Europe/Warsaw", true},
+		{"UTC+3", "Etc/GMT-3", true},
+		{"utc -5", "Etc/GMT+5", true},
+		{"GMT+02:00", "Etc/GMT-2", true},
+		{"+0", "UTC", true},
+		{"utc", "UTC", true},
+		{"UTC+15", "", false},
+		{"UTC+5:30", "", false},
+		{"Париж", "", false},
+		{"Atlantis", "", false},
+		{"Europe/Nowhere", "", false},
+		{"", "", false},
+	} {
+		got, ok := ParseZone(tc.in)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("ParseZone(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// TestCallbackData: a button's data is the keyboard id and an index,
+// whatever the names on the buttons, and more than 64 bytes is refused
+// before Telegram refuses the whole message.
+func TestCallbackData(t *testing.T) {
+	p := payload{Org: strings.Repeat("о", 40), Svc: "Консультация семейного психолога", Choices: []choice{{Act: actService, Val: strings.Repeat("я", 60)}}}
+	for _, once := range []bool{false, true} {
+		p.Once = once
+		id := keyboardID("610000001", p)
+		d, err := callbackData(id, 99)
+		if err != nil || len(d) > MaxCallbackData {
+			t.Errorf("once=%v: callback data %q (%d bytes), %v", once, d, len(d), err)
+		}
+		if got, n, ok := parseData(d); !ok || got != id || n != 99 {
+			t.Errorf("parseData(%q) = %q, %d, %v", d, got, n, ok)
+		}
+	}
+	if a, b := keyboardID("1", p), keyboardID("2", p); a == b {
+		t.Error("two users' keyboards share an id")
+	}
+	p.Once = false
+	if keyboardID("1", p) != keyboardID("1", p) {
+		t.Error("the same screen gets two keyboard ids: showing it again would not be 'not modified'")
+	}
+	// 32 Cyrillic letters are 64 bytes: with ":0" the data is 66 bytes.
+	if d, err := callbackData(strings.Repeat("я", 32), 0); err == nil {
+		t.Errorf("callback data %q (%d bytes) accepted", d, len(d))
+	}
+	for _, bad := range []string{"", "abc", ":1", "abc:x", "abc:-1"} {
+		if _, _, ok := parseData(bad); ok {
+			t.Errorf("parseData(%q) accepted", bad)
+		}
+	}
+}
+
+func TestNotModified(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{&tgbotapi.Error{Code: 400, Message: "Bad Request: message is not modified: specified new message content and reply markup are exactly the same"}, true},
+		{fmt.Errorf("bot: send: %w", &tgbotapi.Error{Code: 400, Message: "Bad Request: message is not modified"}), true},
+		{&tgbotapi.Error{Code: 400, Message: "Bad Request: message to edit not found"}, false},
+		{errors.New("connection refused"), false},
+		{nil, false},
+	} {
+		if got := NotModified(tc.err); got != tc.want {
+			t.Errorf("NotModified(%v) = %v", tc.err, got)
+		}
+	}
+}
+
+func TestKeyboardIDsAreShort(t *testing.T) {
+	for _, once := range []bool{false, true} {
+		id := keyboardID("610000001", payload{Once: once})
+		if len(id) != 16 || !urlSafe(id) {
+			t.Errorf("once=%v: keyboard id %q", once, id)
+		}
+	}
+	if keyboardID("1", payload{Once: true}) == keyboardID("1", payload{Once: true}) {
+		t.Error("two single-use keyboards share an id")
+	}
+}
+
+// urlSafe: URL-safe characters only.
+func urlSafe(s string) bool {
+	return strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == ""
+}
