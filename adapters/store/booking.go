@@ -6,10 +6,11 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/bookinggw/gateway/core"
 )
@@ -324,14 +325,25 @@ func (s *Store) ListAppointments(ctx context.Context, orgID string, f core.Appoi
 	})
 }
 
-func holding(ctx context.Context, q querier, orgID string, kind core.OwnerKind, ownerID string, from, to time.Time) ([]core.Appointment, error) {
-	col := "specialist_id"
+// holdingSQL is holding's query and arguments.
+func holdingSQL(orgID string, kind core.OwnerKind, ownerID string, from, to time.Time) (string, []any) {
+	q := holdingSpecialistSQL
 	if kind == core.OwnerRoom {
-		col = "room_id"
+		q = holdingRoomSQL
 	}
-	rows, err := q.QueryContext(ctx, `SELECT `+apptCols+` FROM appointments WHERE `+col+` = $1 AND org_id = $2 AND holds
-		AND start_at >= $3 AND start_at < $4 AND end_at > $5 ORDER BY start_at`,
-		ownerID, orgID, ms(from.Add(-maxVisit)), ms(to), ms(from))
+	return q, []any{ownerID, orgID, ms(from.Add(-maxVisit)), ms(to), ms(from)}
+}
+
+var holdingSpecialistSQL, holdingRoomSQL = holdingOn("specialist_id"), holdingOn("room_id")
+
+func holdingOn(col string) string {
+	return `SELECT ` + apptCols + ` FROM appointments WHERE ` + col + ` = $1 AND org_id = $2 AND holds
+		AND start_at >= $3 AND start_at < $4 AND end_at > $5 ORDER BY start_at`
+}
+
+func holding(ctx context.Context, q querier, orgID string, kind core.OwnerKind, ownerID string, from, to time.Time) ([]core.Appointment, error) {
+	stmt, args := holdingSQL(orgID, kind, ownerID, from, to)
+	rows, err := q.QueryContext(ctx, stmt, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: holding appointments: %w", err)
 	}
@@ -413,25 +425,15 @@ func parseBusy(agg string) ([]core.Busy, error) {
 
 // InBookingTx runs fn in a transaction that holds the locks of the named
 // specialists and rooms. PostgreSQL takes row locks (SELECT … FOR UPDATE,
-// in id order so two transactions never deadlock); SQLite's IMMEDIATE
+// in id order so two transactions never deadlock), sent in one round trip
+// with BEGIN and the transaction's first read (pgPipe); SQLite's IMMEDIATE
 // transaction already holds the database's single write lock.
 func (s *Store) InBookingTx(ctx context.Context, orgID string, lock []string, fn func(core.BookingTx) error) error {
-	ids := slices.Clone(lock)
-	slices.Sort(ids)
+	if s.dialect == Postgres {
+		return s.inPipedBookingTx(ctx, orgID, lock, fn)
+	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if s.dialect == Postgres {
-			for _, id := range ids {
-				var got string
-				err := tx.QueryRowContext(ctx, `SELECT id FROM staff WHERE id = $1 AND org_id = $2 FOR UPDATE`, id, orgID).Scan(&got)
-				if err == sql.ErrNoRows {
-					err = tx.QueryRowContext(ctx, `SELECT id FROM rooms WHERE id = $1 AND org_id = $2 FOR UPDATE`, id, orgID).Scan(&got)
-				}
-				if err != nil {
-					return notFound(err, "specialist or room")
-				}
-			}
-		}
-		b := &bookingTx{tx: tx, org: orgID, batched: s.dialect == Postgres}
+		b := &bookingTx{tx: tx, org: orgID}
 		if err := fn(b); err != nil {
 			return err
 		}
@@ -441,21 +443,31 @@ func (s *Store) InBookingTx(ctx context.Context, orgID string, lock []string, fn
 
 // bookingTx is a booking transaction. On PostgreSQL its inserts wait in a
 // writeBatch until the next statement of any other kind (flush), so what
-// the transaction reads always includes what it wrote.
+// the transaction reads always includes what it wrote, and its BEGIN and
+// locks wait in pipe until its first statement.
 type bookingTx struct {
-	tx      *sql.Tx
+	tx      querier // *sql.Tx, or on PostgreSQL the *sql.Conn pipe began the transaction on
 	org     string
 	batched bool
 	batch   writeBatch
+	pipe    *pgPipe
 	// fresh are the appointments inserted by this transaction, with
 	// whether their reminders were set: a new visit has no reminders or
 	// reminder messages to void.
 	fresh map[string]bool
 }
 
-// flush sends the batched inserts; every method but the inserts calls it
-// first.
-func (b *bookingTx) flush(ctx context.Context) error { return b.batch.flush(ctx, b.tx) }
+// flush begins the transaction if it is not yet, and sends the batched
+// inserts; every method but the inserts calls it first.
+func (b *bookingTx) flush(ctx context.Context) error {
+	if b.pipe != nil && !b.pipe.begun {
+		if stmt, args, ok := b.batch.statement(); ok {
+			return b.pipe.send(ctx, pipeQuery{sql: stmt, args: args})
+		}
+		return b.pipe.send(ctx)
+	}
+	return b.batch.flush(ctx, b.tx)
+}
 
 // insert runs (PostgreSQL: queues) one INSERT.
 func (b *bookingTx) insert(ctx context.Context, stmt string, args ...any) error {
@@ -468,6 +480,25 @@ func (b *bookingTx) insert(ctx context.Context, stmt string, args ...any) error 
 }
 
 func (b *bookingTx) Holding(ctx context.Context, kind core.OwnerKind, ownerID string, from, to time.Time) ([]core.Appointment, error) {
+	if b.pipe != nil && !b.pipe.begun && len(b.batch.parts) == 0 {
+		// The transaction's first statement: with BEGIN and the locks.
+		out := []core.Appointment{}
+		q, args := holdingSQL(b.org, kind, ownerID, from, to)
+		err := b.pipe.send(ctx, pipeQuery{sql: q, args: args, read: func(rows pgx.Rows) error {
+			for rows.Next() {
+				a, err := scanAppt(rows)
+				if err != nil {
+					return err
+				}
+				out = append(out, a)
+			}
+			return nil
+		}})
+		if err != nil {
+			return nil, fmt.Errorf("store: holding appointments: %w", err)
+		}
+		return out, nil
+	}
 	if err := b.flush(ctx); err != nil {
 		return nil, err
 	}
