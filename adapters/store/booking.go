@@ -818,36 +818,22 @@ func (s *Store) ClientVisits(ctx context.Context, orgID string, clientIDs []stri
 	return out, rows.Err()
 }
 
-// SpecialistRefs reads a specialist's timezone, schedule and centres and
-// checks a client exists (with the zone of its reminders), in one round
-// trip: one row per centre.
-func (s *Store) SpecialistRefs(ctx context.Context, orgID, specialistID, clientID string) (core.SpecialistRefs, error) {
+// SpecialistRefs reads, in one round trip and one row, what a booking
+// checks against: the specialist's timezone, schedule, centres and time off,
+// whether the client exists (with the zone of its reminders), and the
+// service with the reminder policies a visit of it may follow. Booking is
+// the hot path: these were four round trips before its transaction.
+func (s *Store) SpecialistRefs(ctx context.Context, orgID, specialistID, serviceID, clientID string) (core.SpecialistRefs, error) {
 	var r core.SpecialistRefs
-	var clientTZ, orgTZ, tz, weekly sql.NullString
-	rows, err := s.r.QueryContext(ctx, `SELECT st.timezone, (SELECT timezone FROM clients WHERE org_id = $1 AND id = $3),
-		(SELECT timezone FROM organizations WHERE id = $1), sc.timezone, sc.weekly, stc.center_id FROM staff st LEFT JOIN schedules sc ON sc.owner_id = st.id AND sc.org_id = st.org_id
-		LEFT JOIN staff_centers stc ON stc.staff_id = st.id
-		WHERE st.org_id = $1 AND st.id = $2 ORDER BY stc.center_id`, orgID, specialistID, clientID)
+	var clientTZ, orgTZ, tz, weekly, centers, timeOff, policies sql.NullString
+	var svcFound bool
+	svc, err := scanService(scanFirst{row: s.r.QueryRowContext(ctx, refsSQL[s.dialect], orgID, specialistID, clientID, serviceID),
+		before: []any{&r.Timezone, &clientTZ, &orgTZ, &tz, &weekly, &centers, &timeOff, &policies, &svcFound}})
 	if err != nil {
-		return r, fmt.Errorf("store: staff member: %w", err)
+		return r, notFound(err, "staff member")
 	}
-	defer rows.Close()
-	found := false
-	for rows.Next() {
-		var center sql.NullString
-		if err := rows.Scan(&r.Timezone, &clientTZ, &orgTZ, &tz, &weekly, &center); err != nil {
-			return r, fmt.Errorf("store: staff member: %w", err)
-		}
-		found = true
-		if center.Valid {
-			r.CenterIDs = append(r.CenterIDs, center.String)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return r, fmt.Errorf("store: staff member: %w", err)
-	}
-	if !found {
-		return r, core.NotFound("staff member")
+	if centers.String != "" {
+		r.CenterIDs = strings.Split(centers.String, ",")
 	}
 	r.ClientFound = clientTZ.Valid
 	if r.ClientFound {
@@ -860,7 +846,146 @@ func (s *Store) SpecialistRefs(ctx context.Context, orgID, specialistID, clientI
 		}
 		r.Schedule = &sc
 	}
+	if r.TimeOff, err = parseTimeOff(orgID, specialistID, timeOff.String); err != nil {
+		return r, fmt.Errorf("store: time off of %s: %w", specialistID, err)
+	}
+	r.TimeOffRead = true
+	if serviceID == "" {
+		return r, nil
+	}
+	r.ServiceRead = true
+	if svcFound {
+		r.Service = &svc
+	}
+	if r.Reminders, err = parsePolicies(serviceID, policies.String); err != nil {
+		return r, fmt.Errorf("store: reminder policies: %w", err)
+	}
 	return r, nil
+}
+
+// refsSQL is SpecialistRefs' query per dialect ($1 org, $2 specialist,
+// $3 client, $4 service): one row, the lists folded into text (centres
+// comma-separated; time off and policies as JSON arrays of arrays), the
+// service's columns kept scannable when it is missing.
+var refsSQL = map[Dialect]string{SQLite: refsQuery(SQLite), Postgres: refsQuery(Postgres)}
+
+func refsQuery(d Dialect) string {
+	agg, arr, tuple := "group_concat", "json_group_array", "json_array"
+	if d == Postgres {
+		agg, arr, tuple = "string_agg", "json_agg", "json_build_array"
+	}
+	var svc []string
+	for _, c := range strings.Split(serviceCols, ",") {
+		c = strings.TrimSpace(c)
+		switch c {
+		case "price_minor":
+			svc = append(svc, "sv."+c)
+		case "duration_min", "interval_min", "capacity", "created_at":
+			svc = append(svc, "COALESCE(sv."+c+", 0)")
+		case "is_package", "active", "auto_accept":
+			svc = append(svc, "COALESCE(sv."+c+", false)")
+		default:
+			svc = append(svc, "COALESCE(sv."+c+", '')")
+		}
+	}
+	return `SELECT st.timezone, (SELECT timezone FROM clients WHERE org_id = $1 AND id = $3),
+		(SELECT timezone FROM organizations WHERE id = $1), sc.timezone, sc.weekly,
+		(SELECT ` + agg + `(center_id, ',' ORDER BY center_id) FROM staff_centers WHERE staff_id = st.id),
+		(SELECT ` + arr + `(` + tuple + `(id, kind, from_date, to_date, start_at, end_at, note, created_at) ORDER BY id)
+			FROM schedule_exceptions WHERE org_id = $1 AND owner_id = st.id),
+		(SELECT ` + arr + `(` + tuple + `(scope, scope_id, offsets, CASE WHEN ask_confirm THEN 1 ELSE 0 END, window_start, window_end))
+			FROM reminder_policies WHERE org_id = $1 AND (scope IN ('org', 'center') OR scope = 'service' AND scope_id = $4)),
+		sv.id IS NOT NULL, ` + strings.Join(svc, ", ") + `
+		FROM staff st LEFT JOIN schedules sc ON sc.owner_id = st.id AND sc.org_id = st.org_id
+		LEFT JOIN services sv ON sv.org_id = st.org_id AND sv.id = $4
+		WHERE st.org_id = $1 AND st.id = $2`
+}
+
+// parseTimeOff reads refsSQL's time off.
+func parseTimeOff(orgID, ownerID, text string) ([]core.Exception, error) {
+	out := []core.Exception{}
+	if text == "" {
+		return out, nil
+	}
+	var rows []struct {
+		ID, Kind, From, To string
+		Start, End         *int64
+		Note               string
+		Created            int64
+	}
+	if err := unmarshalTuples(text, &rows, func(i int) []any {
+		r := &rows[i]
+		return []any{&r.ID, &r.Kind, &r.From, &r.To, &r.Start, &r.End, &r.Note, &r.Created}
+	}); err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		e := core.Exception{ID: r.ID, OrgID: orgID, OwnerID: ownerID, Kind: core.ExceptionKind(r.Kind), FromDate: r.From, ToDate: r.To,
+			Note: r.Note, CreatedAt: fromMS(r.Created)}
+		if r.Start != nil {
+			t := fromMS(*r.Start)
+			e.StartAt = &t
+		}
+		if r.End != nil {
+			t := fromMS(*r.End)
+			e.EndAt = &t
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// parsePolicies reads refsSQL's reminder policies.
+func parsePolicies(serviceID, text string) (*core.ReminderPolicies, error) {
+	out := &core.ReminderPolicies{ServiceID: serviceID, Centers: map[string]core.ReminderPolicy{}}
+	if text == "" {
+		return out, nil
+	}
+	var rows []struct {
+		Scope, ScopeID, Offsets string
+		Ask                     int
+		WindowStart, WindowEnd  string
+	}
+	if err := unmarshalTuples(text, &rows, func(i int) []any {
+		r := &rows[i]
+		return []any{&r.Scope, &r.ScopeID, &r.Offsets, &r.Ask, &r.WindowStart, &r.WindowEnd}
+	}); err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		p := core.ReminderPolicy{OffsetsMin: splitInts(r.Offsets), AskConfirm: r.Ask != 0, WindowStart: r.WindowStart, WindowEnd: r.WindowEnd}
+		switch r.Scope {
+		case "service":
+			out.Service = &p
+		case "center":
+			out.Centers[r.ScopeID] = p
+		case "org":
+			out.Org = &p
+		}
+	}
+	return out, nil
+}
+
+// unmarshalTuples decodes a JSON array of arrays into *rows (a slice),
+// each inner array's values into fields(i)'s pointers in order.
+func unmarshalTuples[T any](text string, rows *[]T, fields func(i int) []any) error {
+	var raw [][]json.RawMessage
+	if err := json.Unmarshal([]byte(text), &raw); err != nil {
+		return err
+	}
+	*rows = make([]T, len(raw))
+	for i, tuple := range raw {
+		dst := fields(i)
+		if len(tuple) != len(dst) {
+			return fmt.Errorf("%d values, want %d", len(tuple), len(dst))
+		}
+		for j, v := range tuple {
+			if err := json.Unmarshal(v, dst[j]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // GetAppointmentAnyOrg reads an appointment by id alone: for signed client

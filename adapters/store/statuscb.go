@@ -149,7 +149,7 @@ func (s *Store) applyStatusOncePG(ctx context.Context, provider, eventID string,
 // scanFirst scans a row whose columns are before, then what the caller's
 // scanner asks for, then after.
 type scanFirst struct {
-	row           *sql.Row
+	row           interface{ Scan(...any) error }
 	before, after []any
 }
 
