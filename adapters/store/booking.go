@@ -356,11 +356,20 @@ func holding(ctx context.Context, q querier, orgID string, kind core.OwnerKind, 
 // busy month of 2,000 visits is one row through database/sql rather than
 // 2,000 (each a Next, four Scans and a string): the per-row driver work
 // dominated availability. Service ids repeat, so each is allocated once.
+// The answer is cached (busyCache: this process's writes drop it at once,
+// other processes' within busyCacheTTL) and shared: callers must not
+// change it.
 func (s *Store) Busy(ctx context.Context, orgID string, kind core.OwnerKind, ownerID string, from, to time.Time) ([]core.Busy, error) {
+	owner := busyOwner{orgID, kind, ownerID}
+	cached, gen, ok := s.busy.get(owner, from, to)
+	if ok {
+		return cached, nil
+	}
 	q := busySpecialistSQL[s.dialect]
 	if kind == core.OwnerRoom {
 		q = busyRoomSQL[s.dialect]
 	}
+	readAt := time.Now()
 	var agg sql.NullString
 	if err := s.stmtRow(ctx, s.r, q, ownerID, orgID, ms(from.Add(-maxVisit)), ms(to), ms(from)).Scan(&agg); err != nil {
 		return nil, fmt.Errorf("store: busy times: %w", err)
@@ -369,6 +378,7 @@ func (s *Store) Busy(ctx context.Context, orgID string, kind core.OwnerKind, own
 	if err != nil {
 		return nil, fmt.Errorf("store: busy times: %w", err)
 	}
+	s.busy.put(owner, from, to, gen, out, readAt)
 	return out, nil
 }
 
@@ -432,13 +442,18 @@ func (s *Store) InBookingTx(ctx context.Context, orgID string, lock []string, fn
 	if s.dialect == Postgres {
 		return s.inPipedBookingTx(ctx, orgID, lock, fn)
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		b := &bookingTx{tx: tx, org: orgID}
+	var b *bookingTx
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		b = &bookingTx{tx: tx, org: orgID}
 		if err := fn(b); err != nil {
 			return err
 		}
 		return b.flush(ctx)
 	})
+	if b != nil {
+		s.busy.changed(b.owners) // also after a failed commit: dropping more is harmless
+	}
+	return err
 }
 
 // bookingTx is a booking transaction. On PostgreSQL its inserts wait in a
@@ -455,6 +470,9 @@ type bookingTx struct {
 	// whether their reminders were set: a new visit has no reminders or
 	// reminder messages to void.
 	fresh map[string]bool
+	// owners are the specialists and rooms whose appointments it wrote:
+	// their cached busy times are dropped once it commits.
+	owners []busyOwner
 }
 
 // flush begins the transaction if it is not yet, and sends the batched
@@ -528,6 +546,7 @@ func (b *bookingTx) InsertAppointment(ctx context.Context, a core.Appointment) e
 		b.fresh = map[string]bool{}
 	}
 	b.fresh[a.ID] = false
+	b.owners = wrote(b.owners, b.org, a)
 	err := b.insert(ctx, `INSERT INTO appointments (`+apptCols+`, holds) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
 		$13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)`,
 		a.ID, b.org, a.CenterID, a.SpecialistID, a.ServiceID, a.RoomID, a.ClientID, ms(a.Start), ms(a.End), a.Seats, string(a.Status),
@@ -543,6 +562,7 @@ func (b *bookingTx) UpdateAppointment(ctx context.Context, a core.Appointment) e
 	if err := b.flush(ctx); err != nil {
 		return err
 	}
+	b.owners = wrote(b.owners, b.org, a)
 	res, err := b.tx.ExecContext(ctx, `UPDATE appointments SET start_at = $1, end_at = $2, status = $3, holds = $4, location_kind = $5,
 		location_details = $6, notes = $7, price_minor = $8, confirmed_at = $9, cancel_reason = $10, late_cancel = $11, updated_at = $12,
 		package_sale_id = $13 WHERE org_id = $14 AND id = $15`,
@@ -827,7 +847,7 @@ func (s *Store) SpecialistRefs(ctx context.Context, orgID, specialistID, service
 	var r core.SpecialistRefs
 	var clientTZ, orgTZ, tz, weekly, centers, timeOff, policies sql.NullString
 	var svcFound bool
-	svc, err := scanService(scanFirst{row: s.r.QueryRowContext(ctx, refsSQL[s.dialect], orgID, specialistID, clientID, serviceID),
+	svc, err := scanService(scanFirst{row: s.stmtRow(ctx, s.r, refsSQL[s.dialect], orgID, specialistID, clientID, serviceID),
 		before: []any{&r.Timezone, &clientTZ, &orgTZ, &tz, &weekly, &centers, &timeOff, &policies, &svcFound}})
 	if err != nil {
 		return r, notFound(err, "staff member")

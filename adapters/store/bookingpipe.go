@@ -152,7 +152,9 @@ func (s *Store) inPipedBookingTx(ctx context.Context, orgID string, lock []strin
 		p.rollback(ctx)
 		return err
 	}
-	if err := p.commit(ctx, &b.batch); err != nil {
+	err = p.commit(ctx, &b.batch)
+	s.busy.changed(b.owners) // also after a failed commit: dropping more is harmless
+	if err != nil {
 		p.rollback(ctx)
 		return err
 	}
