@@ -30,14 +30,21 @@ import (
 // transaction applied the report with a second update then; here the
 // statement writes no receipt either, and the caller runs it again on a
 // fresh snapshot, which applies the report.
-func statusOnceSQL(st core.MessageStatus, byID bool) string {
+//
+// Each kind of report (by provider id alone; by message id; by message id
+// and attempt) has its own text, with no condition on a parameter's value
+// alone: such a condition lets PostgreSQL plan a cheaper custom plan for
+// each call (it folds the branch away) and it would then plan all five
+// parts on every call instead of reusing its generic plan.
+func statusOnceSQL(st core.MessageStatus, kind string) string {
 	const handled = `NOT EXISTS (SELECT 1 FROM webhook_events WHERE provider = $1 AND event_id = $2 AND handled_at IS NOT NULL)`
-	match := `channel IN ('sms', 'whatsapp') AND $8 = ''`
-	if byID {
+	match, parkable := `channel IN ('sms', 'whatsapp')`, `false` // "sid": nothing to park on
+	if kind != "sid" {
 		match = `id = $8`
 	}
-	parkable := `id = $8 AND $9 > 0 AND attempts = $9 AND status = 'sending' AND pending_status IN ` +
-		sqlList(append([]string{""}, below(st)...))
+	if kind == "attempt" {
+		parkable = `id = $8 AND attempts = $9 AND status = 'sending' AND pending_status IN ` + sqlList(append([]string{""}, below(st)...))
+	}
 	return `WITH app AS (UPDATE messages SET status = $3, updated_at = $4,
 		delivered_at = CASE WHEN $3 = 'delivered' THEN $4 ELSE delivered_at END,
 		error_code = CASE WHEN $5 <> '' THEN $5 ELSE error_code END,
@@ -88,8 +95,9 @@ func zeroMsgCols() string {
 var statusOnceSQLs = func() map[[2]string]string {
 	m := map[[2]string]string{}
 	for _, st := range []core.MessageStatus{core.MsgSent, core.MsgDelivered, core.MsgUndelivered, core.MsgFailed} {
-		m[[2]string{string(st), "id"}] = statusOnceSQL(st, true)
-		m[[2]string{string(st), "sid"}] = statusOnceSQL(st, false)
+		for _, kind := range []string{"sid", "id", "attempt"} {
+			m[[2]string{string(st), kind}] = statusOnceSQL(st, kind)
+		}
 	}
 	return m
 }()
@@ -102,7 +110,10 @@ const maxLostRetries = 5
 // callback (statusOnceSQL).
 func (s *Store) applyStatusOncePG(ctx context.Context, provider, eventID string, r core.StatusReport) (bool, core.Message, core.StatusOutcome, error) {
 	kind := "sid"
-	if r.MessageID != "" {
+	switch {
+	case r.MessageID != "" && r.Attempt > 0:
+		kind = "attempt"
+	case r.MessageID != "":
 		kind = "id"
 	}
 	q, ok := statusOnceSQLs[[2]string{string(r.Status), kind}]
@@ -117,12 +128,14 @@ func (s *Store) applyStatusOncePG(ctx context.Context, provider, eventID string,
 	if done, err := s.handled(ctx, provider, eventID); err != nil || done {
 		return false, core.Message{}, 0, err
 	}
+	args := []any{provider, eventID, string(r.Status), ms(r.At), r.Code, r.Permanent, r.ProviderID, r.MessageID, r.Attempt}
+	args = args[:map[string]int{"sid": 7, "id": 8, "attempt": 9}[kind]] // the parameters its text uses
 	for range maxLostRetries {
 		var outcome string
 		var first, lost bool
 		var m core.Message
 		var err error
-		row := s.w.QueryRowContext(ctx, q, provider, eventID, string(r.Status), ms(r.At), r.Code, r.Permanent, r.ProviderID, r.MessageID, r.Attempt)
+		row := s.w.QueryRowContext(ctx, q, args...)
 		m, err = scanMsg(scanFirst{row, []any{&outcome}, []any{&first, &lost}})
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return false, core.Message{}, core.StatusUnknown, fmt.Errorf("store: provider status: %w", err)
