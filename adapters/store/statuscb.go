@@ -33,9 +33,11 @@ import (
 //
 // Each kind of report (by provider id alone; by message id; by message id
 // and attempt) has its own text, with no condition on a parameter's value
-// alone: such a condition lets PostgreSQL plan a cheaper custom plan for
-// each call (it folds the branch away) and it would then plan all five
-// parts on every call instead of reusing its generic plan.
+// alone: such a condition makes each call's custom plan (the branch folded
+// away) look cheaper than the generic plan, which PostgreSQL would then
+// never choose. Whether it now reuses the generic plan was not measured:
+// the statement still costs about 0.7 ms more than a bare insert under
+// load, most of it the message's update written in the same commit.
 func statusOnceSQL(st core.MessageStatus, kind string) string {
 	const handled = `NOT EXISTS (SELECT 1 FROM webhook_events WHERE provider = $1 AND event_id = $2 AND handled_at IS NOT NULL)`
 	match, parkable := `channel IN ('sms', 'whatsapp')`, `false` // "sid": nothing to park on
