@@ -72,6 +72,9 @@ type bookingContext struct {
 	// reminderZone is the client's reminder zone when read with the
 	// specialist ("" otherwise).
 	reminderZone string
+	// reminders are the service's reminder policies when read with the
+	// specialist (nil otherwise).
+	reminders *ReminderPolicies
 }
 
 // loadBookingContext reads what checking a booking needs in few queries:
@@ -87,7 +90,7 @@ func (s *BookingService) loadBookingContext(ctx context.Context, p Principal, sp
 	var refs SpecialistRefs
 	if !requiredID(&f, "specialist_id", "staff", specialistID) {
 		// requiredID recorded why
-	} else if refs, err = s.store.SpecialistRefs(ctx, orgID, specialistID, clientID); ErrorCode(err) == CodeNotFound {
+	} else if refs, err = s.store.SpecialistRefs(ctx, orgID, specialistID, serviceID, clientID); ErrorCode(err) == CodeNotFound {
 		f.Add("specialist_id", "no such staff member")
 	} else if err != nil {
 		return bc, err
@@ -97,7 +100,7 @@ func (s *BookingService) loadBookingContext(ctx context.Context, p Principal, sp
 		f.Add("specialist_id", "no such staff member")
 	} else {
 		bc.specialist = Staff{ID: specialistID, OrgID: orgID, Timezone: refs.Timezone, CenterIDs: refs.CenterIDs}
-		bc.reminderZone = refs.ReminderZone
+		bc.reminderZone, bc.reminders = refs.ReminderZone, refs.Reminders
 		if ValidID(clientID) && (!refs.ClientFound || hidden == "client_id") {
 			f.Add("client_id", "no such client")
 		}
@@ -107,7 +110,7 @@ func (s *BookingService) loadBookingContext(ctx context.Context, p Principal, sp
 	}
 	if !requiredID(&f, "service_id", "service", serviceID) {
 		// requiredID recorded why
-	} else if bc.svc, err = s.store.GetService(ctx, orgID, serviceID); ErrorCode(err) == CodeNotFound {
+	} else if bc.svc, err = refs.service(ctx, s.store, orgID, serviceID); ErrorCode(err) == CodeNotFound {
 		f.Add("service_id", "no such service")
 	} else if err != nil {
 		return bc, err
@@ -136,9 +139,11 @@ func (s *BookingService) loadBookingContext(ctx context.Context, p Principal, sp
 		return bc, err
 	}
 	if refs.Schedule != nil {
-		ex, err := s.store.ListExceptions(ctx, orgID, specialistID)
-		if err != nil {
-			return bc, err
+		ex := refs.TimeOff
+		if !refs.TimeOffRead {
+			if ex, err = s.store.ListExceptions(ctx, orgID, specialistID); err != nil {
+				return bc, err
+			}
 		}
 		if bc.sched, err = refs.Schedule.compile(ex); err != nil {
 			return bc, err
@@ -156,6 +161,17 @@ func (s *BookingService) loadBookingContext(ctx context.Context, p Principal, sp
 		}
 	}
 	return bc, nil
+}
+
+// service is the service read with the specialist, or reads it.
+func (r SpecialistRefs) service(ctx context.Context, cat CatalogueReader, orgID, id string) (Offering, error) {
+	if !r.ServiceRead {
+		return cat.GetService(ctx, orgID, id)
+	}
+	if r.Service == nil || r.Service.ID != id {
+		return Offering{}, NotFound("service")
+	}
+	return *r.Service, nil
 }
 
 // hiddenRefs names the reference ("specialist_id" or "client_id") the
@@ -374,6 +390,7 @@ func (s *BookingService) CreateAppointment(ctx context.Context, p Principal, in 
 	res := BookingResult{SeriesID: seriesID, Appointments: []Appointment{}, Skipped: []Skipped{}}
 	reminders := s.reminderPlanner()
 	reminders.knowZone(in.ClientID, bc.reminderZone)
+	reminders.policies = bc.reminders
 	if status == Accepted {
 		// Read the reminder settings before taking the specialist's lock.
 		if _, err := reminders.settings(ctx, Appointment{OrgID: p.OrgID, CenterID: in.CenterID, ServiceID: bc.svc.ID, ClientID: in.ClientID}); err != nil {

@@ -302,10 +302,11 @@ type CatalogueStore interface {
 type BookingStore interface {
 	Directory
 	CatalogueReader
-	// SpecialistRefs reads, in one query, a specialist's timezone, schedule
-	// and centres and whether a client exists (clientID "" skips it);
+	// SpecialistRefs reads, in one query, a specialist's timezone, schedule,
+	// time off and centres, whether a client exists (clientID "" skips it),
+	// and a service with its reminder policies (serviceID "" skips them);
 	// NotFound when the specialist does not exist.
-	SpecialistRefs(ctx context.Context, orgID, specialistID, clientID string) (SpecialistRefs, error)
+	SpecialistRefs(ctx context.Context, orgID, specialistID, serviceID, clientID string) (SpecialistRefs, error)
 	GetClient(ctx context.Context, orgID, id string) (Client, error)
 	// InBookingTx runs fn in one transaction that first locks the given
 	// specialists and rooms (in a fixed order), so two bookings for the
@@ -351,6 +352,43 @@ type SpecialistRefs struct {
 	// CenterIDs are the centres the specialist works in, sorted: a visit
 	// takes its specialist's only centre.
 	CenterIDs []string
+
+	// What a store may read in the same query (each read only when its
+	// …Read flag is set; otherwise the caller asks for it):
+	// the service named (nil: no such service), the specialist's time off,
+	// and the reminder policies a visit of the service may follow.
+	ServiceRead bool
+	Service     *Offering
+	TimeOffRead bool
+	TimeOff     []Exception
+	Reminders   *ReminderPolicies
+}
+
+// ReminderPolicies are the stored reminder policies a visit of one service
+// may follow, by scope: the service's, the centres', the organization's.
+type ReminderPolicies struct {
+	ServiceID    string
+	Service, Org *ReminderPolicy
+	Centers      map[string]ReminderPolicy
+}
+
+// For resolves the policy of a visit of the service in a centre as
+// ReminderPolicyOf does (service, else centre, else organization, else the
+// default); ok is false when rp does not cover that service.
+func (rp *ReminderPolicies) For(centerID, serviceID string) (p ReminderPolicy, ok bool) {
+	if rp == nil || serviceID != rp.ServiceID {
+		return ReminderPolicy{}, false
+	}
+	if rp.Service != nil {
+		return *rp.Service, true
+	}
+	if c, found := rp.Centers[centerID]; found && centerID != "" {
+		return c, true
+	}
+	if rp.Org != nil {
+		return *rp.Org, true
+	}
+	return DefaultReminderPolicy(), true
 }
 
 // Busy is time held by an appointment: all availability needs of it.

@@ -109,7 +109,7 @@ func (f *bookingFake) ListExceptions(_ context.Context, orgID, ownerID string) (
 	return slices.Clone(f.exceptions[ownerID]), nil
 }
 
-func (f *bookingFake) SpecialistRefs(ctx context.Context, orgID, specialistID, clientID string) (SpecialistRefs, error) {
+func (f *bookingFake) SpecialistRefs(ctx context.Context, orgID, specialistID, _, clientID string) (SpecialistRefs, error) {
 	st, err := f.GetStaff(ctx, orgID, specialistID)
 	if err != nil {
 		return SpecialistRefs{}, err

@@ -217,6 +217,8 @@ type reminderPlanner struct {
 	// zones are reminder zones already read with the booking's references
 	// (SpecialistRefs.ReminderZone), by client: no second read.
 	zones map[string]string
+	// policies were read with the booking's references (nil: read each).
+	policies *ReminderPolicies
 }
 
 // knowZone records a client's reminder zone read already ("" is unknown).
@@ -244,10 +246,14 @@ func (r *reminderPlanner) settings(ctx context.Context, a Appointment) (reminder
 	if st, ok := r.seen[key]; ok {
 		return st, nil
 	}
-	p, err := ReminderPolicyOf(ctx, r.s.store, a.OrgID, a.CenterID, a.ServiceID)
-	if err != nil {
-		return reminderSettings{}, err
+	p, known := r.policies.For(a.CenterID, a.ServiceID)
+	if !known {
+		var err error
+		if p, err = ReminderPolicyOf(ctx, r.s.store, a.OrgID, a.CenterID, a.ServiceID); err != nil {
+			return reminderSettings{}, err
+		}
 	}
+	var err error
 	tz, known := r.zones[a.ClientID]
 	if !known {
 		if tz, err = r.s.store.ClientTimezone(ctx, a.OrgID, a.ClientID); err != nil {

@@ -26,10 +26,11 @@ func (w *writeBatch) add(stmt string, args ...any) {
 	w.args = append(w.args, args...)
 }
 
-// flush sends the queued inserts, if any, as one statement.
-func (w *writeBatch) flush(ctx context.Context, q querier) error {
+// statement renders the queued inserts as one statement and empties the
+// batch; ok is false when nothing is queued.
+func (w *writeBatch) statement() (stmt string, args []any, ok bool) {
 	if len(w.parts) == 0 {
-		return nil
+		return "", nil, false
 	}
 	var sb strings.Builder
 	last := len(w.parts) - 1
@@ -44,9 +45,18 @@ func (w *writeBatch) flush(ctx context.Context, q querier) error {
 		sb.WriteByte(' ')
 	}
 	sb.WriteString(w.parts[last])
-	args := w.args
+	args = w.args
 	w.parts, w.args = w.parts[:0], nil
-	if _, err := q.ExecContext(ctx, sb.String(), args...); err != nil {
+	return sb.String(), args, true
+}
+
+// flush sends the queued inserts, if any, as one statement.
+func (w *writeBatch) flush(ctx context.Context, q querier) error {
+	stmt, args, ok := w.statement()
+	if !ok {
+		return nil
+	}
+	if _, err := q.ExecContext(ctx, stmt, args...); err != nil {
 		return fmt.Errorf("store: write booking: %w", err)
 	}
 	return nil

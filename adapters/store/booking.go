@@ -6,10 +6,11 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/bookinggw/gateway/core"
 )
@@ -324,14 +325,25 @@ func (s *Store) ListAppointments(ctx context.Context, orgID string, f core.Appoi
 	})
 }
 
-func holding(ctx context.Context, q querier, orgID string, kind core.OwnerKind, ownerID string, from, to time.Time) ([]core.Appointment, error) {
-	col := "specialist_id"
+// holdingSQL is holding's query and arguments.
+func holdingSQL(orgID string, kind core.OwnerKind, ownerID string, from, to time.Time) (string, []any) {
+	q := holdingSpecialistSQL
 	if kind == core.OwnerRoom {
-		col = "room_id"
+		q = holdingRoomSQL
 	}
-	rows, err := q.QueryContext(ctx, `SELECT `+apptCols+` FROM appointments WHERE `+col+` = $1 AND org_id = $2 AND holds
-		AND start_at >= $3 AND start_at < $4 AND end_at > $5 ORDER BY start_at`,
-		ownerID, orgID, ms(from.Add(-maxVisit)), ms(to), ms(from))
+	return q, []any{ownerID, orgID, ms(from.Add(-maxVisit)), ms(to), ms(from)}
+}
+
+var holdingSpecialistSQL, holdingRoomSQL = holdingOn("specialist_id"), holdingOn("room_id")
+
+func holdingOn(col string) string {
+	return `SELECT ` + apptCols + ` FROM appointments WHERE ` + col + ` = $1 AND org_id = $2 AND holds
+		AND start_at >= $3 AND start_at < $4 AND end_at > $5 ORDER BY start_at`
+}
+
+func holding(ctx context.Context, q querier, orgID string, kind core.OwnerKind, ownerID string, from, to time.Time) ([]core.Appointment, error) {
+	stmt, args := holdingSQL(orgID, kind, ownerID, from, to)
+	rows, err := q.QueryContext(ctx, stmt, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: holding appointments: %w", err)
 	}
@@ -344,11 +356,20 @@ func holding(ctx context.Context, q querier, orgID string, kind core.OwnerKind, 
 // busy month of 2,000 visits is one row through database/sql rather than
 // 2,000 (each a Next, four Scans and a string): the per-row driver work
 // dominated availability. Service ids repeat, so each is allocated once.
+// The answer is cached (busyCache: this process's writes drop it at once,
+// other processes' within busyCacheTTL) and shared: callers must not
+// change it.
 func (s *Store) Busy(ctx context.Context, orgID string, kind core.OwnerKind, ownerID string, from, to time.Time) ([]core.Busy, error) {
+	owner := busyOwner{orgID, kind, ownerID}
+	cached, gen, ok := s.busy.get(owner, from, to)
+	if ok {
+		return cached, nil
+	}
 	q := busySpecialistSQL[s.dialect]
 	if kind == core.OwnerRoom {
 		q = busyRoomSQL[s.dialect]
 	}
+	readAt := time.Now()
 	var agg sql.NullString
 	if err := s.stmtRow(ctx, s.r, q, ownerID, orgID, ms(from.Add(-maxVisit)), ms(to), ms(from)).Scan(&agg); err != nil {
 		return nil, fmt.Errorf("store: busy times: %w", err)
@@ -357,6 +378,7 @@ func (s *Store) Busy(ctx context.Context, orgID string, kind core.OwnerKind, own
 	if err != nil {
 		return nil, fmt.Errorf("store: busy times: %w", err)
 	}
+	s.busy.put(owner, from, to, gen, out, readAt)
 	return out, nil
 }
 
@@ -413,49 +435,57 @@ func parseBusy(agg string) ([]core.Busy, error) {
 
 // InBookingTx runs fn in a transaction that holds the locks of the named
 // specialists and rooms. PostgreSQL takes row locks (SELECT … FOR UPDATE,
-// in id order so two transactions never deadlock); SQLite's IMMEDIATE
+// in id order so two transactions never deadlock), sent in one round trip
+// with BEGIN and the transaction's first read (pgPipe); SQLite's IMMEDIATE
 // transaction already holds the database's single write lock.
 func (s *Store) InBookingTx(ctx context.Context, orgID string, lock []string, fn func(core.BookingTx) error) error {
-	ids := slices.Clone(lock)
-	slices.Sort(ids)
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if s.dialect == Postgres {
-			for _, id := range ids {
-				var got string
-				err := tx.QueryRowContext(ctx, `SELECT id FROM staff WHERE id = $1 AND org_id = $2 FOR UPDATE`, id, orgID).Scan(&got)
-				if err == sql.ErrNoRows {
-					err = tx.QueryRowContext(ctx, `SELECT id FROM rooms WHERE id = $1 AND org_id = $2 FOR UPDATE`, id, orgID).Scan(&got)
-				}
-				if err != nil {
-					return notFound(err, "specialist or room")
-				}
-			}
-		}
-		b := &bookingTx{tx: tx, org: orgID, batched: s.dialect == Postgres}
+	if s.dialect == Postgres {
+		return s.inPipedBookingTx(ctx, orgID, lock, fn)
+	}
+	var b *bookingTx
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		b = &bookingTx{tx: tx, org: orgID}
 		if err := fn(b); err != nil {
 			return err
 		}
 		return b.flush(ctx)
 	})
+	if b != nil {
+		s.busy.changed(b.owners) // also after a failed commit: dropping more is harmless
+	}
+	return err
 }
 
 // bookingTx is a booking transaction. On PostgreSQL its inserts wait in a
 // writeBatch until the next statement of any other kind (flush), so what
-// the transaction reads always includes what it wrote.
+// the transaction reads always includes what it wrote, and its BEGIN and
+// locks wait in pipe until its first statement.
 type bookingTx struct {
-	tx      *sql.Tx
+	tx      querier // *sql.Tx, or on PostgreSQL the *sql.Conn pipe began the transaction on
 	org     string
 	batched bool
 	batch   writeBatch
+	pipe    *pgPipe
 	// fresh are the appointments inserted by this transaction, with
 	// whether their reminders were set: a new visit has no reminders or
 	// reminder messages to void.
 	fresh map[string]bool
+	// owners are the specialists and rooms whose appointments it wrote:
+	// their cached busy times are dropped once it commits.
+	owners []busyOwner
 }
 
-// flush sends the batched inserts; every method but the inserts calls it
-// first.
-func (b *bookingTx) flush(ctx context.Context) error { return b.batch.flush(ctx, b.tx) }
+// flush begins the transaction if it is not yet, and sends the batched
+// inserts; every method but the inserts calls it first.
+func (b *bookingTx) flush(ctx context.Context) error {
+	if b.pipe != nil && !b.pipe.begun {
+		if stmt, args, ok := b.batch.statement(); ok {
+			return b.pipe.send(ctx, pipeQuery{sql: stmt, args: args})
+		}
+		return b.pipe.send(ctx)
+	}
+	return b.batch.flush(ctx, b.tx)
+}
 
 // insert runs (PostgreSQL: queues) one INSERT.
 func (b *bookingTx) insert(ctx context.Context, stmt string, args ...any) error {
@@ -468,6 +498,25 @@ func (b *bookingTx) insert(ctx context.Context, stmt string, args ...any) error 
 }
 
 func (b *bookingTx) Holding(ctx context.Context, kind core.OwnerKind, ownerID string, from, to time.Time) ([]core.Appointment, error) {
+	if b.pipe != nil && !b.pipe.begun && len(b.batch.parts) == 0 {
+		// The transaction's first statement: with BEGIN and the locks.
+		out := []core.Appointment{}
+		q, args := holdingSQL(b.org, kind, ownerID, from, to)
+		err := b.pipe.send(ctx, pipeQuery{sql: q, args: args, read: func(rows pgx.Rows) error {
+			for rows.Next() {
+				a, err := scanAppt(rows)
+				if err != nil {
+					return err
+				}
+				out = append(out, a)
+			}
+			return nil
+		}})
+		if err != nil {
+			return nil, fmt.Errorf("store: holding appointments: %w", err)
+		}
+		return out, nil
+	}
 	if err := b.flush(ctx); err != nil {
 		return nil, err
 	}
@@ -497,6 +546,7 @@ func (b *bookingTx) InsertAppointment(ctx context.Context, a core.Appointment) e
 		b.fresh = map[string]bool{}
 	}
 	b.fresh[a.ID] = false
+	b.owners = wrote(b.owners, b.org, a)
 	err := b.insert(ctx, `INSERT INTO appointments (`+apptCols+`, holds) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
 		$13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)`,
 		a.ID, b.org, a.CenterID, a.SpecialistID, a.ServiceID, a.RoomID, a.ClientID, ms(a.Start), ms(a.End), a.Seats, string(a.Status),
@@ -512,6 +562,7 @@ func (b *bookingTx) UpdateAppointment(ctx context.Context, a core.Appointment) e
 	if err := b.flush(ctx); err != nil {
 		return err
 	}
+	b.owners = wrote(b.owners, b.org, a)
 	res, err := b.tx.ExecContext(ctx, `UPDATE appointments SET start_at = $1, end_at = $2, status = $3, holds = $4, location_kind = $5,
 		location_details = $6, notes = $7, price_minor = $8, confirmed_at = $9, cancel_reason = $10, late_cancel = $11, updated_at = $12,
 		package_sale_id = $13 WHERE org_id = $14 AND id = $15`,
@@ -787,36 +838,22 @@ func (s *Store) ClientVisits(ctx context.Context, orgID string, clientIDs []stri
 	return out, rows.Err()
 }
 
-// SpecialistRefs reads a specialist's timezone, schedule and centres and
-// checks a client exists (with the zone of its reminders), in one round
-// trip: one row per centre.
-func (s *Store) SpecialistRefs(ctx context.Context, orgID, specialistID, clientID string) (core.SpecialistRefs, error) {
+// SpecialistRefs reads, in one round trip and one row, what a booking
+// checks against: the specialist's timezone, schedule, centres and time off,
+// whether the client exists (with the zone of its reminders), and the
+// service with the reminder policies a visit of it may follow. Booking is
+// the hot path: these were four round trips before its transaction.
+func (s *Store) SpecialistRefs(ctx context.Context, orgID, specialistID, serviceID, clientID string) (core.SpecialistRefs, error) {
 	var r core.SpecialistRefs
-	var clientTZ, orgTZ, tz, weekly sql.NullString
-	rows, err := s.r.QueryContext(ctx, `SELECT st.timezone, (SELECT timezone FROM clients WHERE org_id = $1 AND id = $3),
-		(SELECT timezone FROM organizations WHERE id = $1), sc.timezone, sc.weekly, stc.center_id FROM staff st LEFT JOIN schedules sc ON sc.owner_id = st.id AND sc.org_id = st.org_id
-		LEFT JOIN staff_centers stc ON stc.staff_id = st.id
-		WHERE st.org_id = $1 AND st.id = $2 ORDER BY stc.center_id`, orgID, specialistID, clientID)
+	var clientTZ, orgTZ, tz, weekly, centers, timeOff, policies sql.NullString
+	var svcFound bool
+	svc, err := scanService(scanFirst{row: s.stmtRow(ctx, s.r, refsSQL[s.dialect], orgID, specialistID, clientID, serviceID),
+		before: []any{&r.Timezone, &clientTZ, &orgTZ, &tz, &weekly, &centers, &timeOff, &policies, &svcFound}})
 	if err != nil {
-		return r, fmt.Errorf("store: staff member: %w", err)
+		return r, notFound(err, "staff member")
 	}
-	defer rows.Close()
-	found := false
-	for rows.Next() {
-		var center sql.NullString
-		if err := rows.Scan(&r.Timezone, &clientTZ, &orgTZ, &tz, &weekly, &center); err != nil {
-			return r, fmt.Errorf("store: staff member: %w", err)
-		}
-		found = true
-		if center.Valid {
-			r.CenterIDs = append(r.CenterIDs, center.String)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return r, fmt.Errorf("store: staff member: %w", err)
-	}
-	if !found {
-		return r, core.NotFound("staff member")
+	if centers.String != "" {
+		r.CenterIDs = strings.Split(centers.String, ",")
 	}
 	r.ClientFound = clientTZ.Valid
 	if r.ClientFound {
@@ -829,7 +866,146 @@ func (s *Store) SpecialistRefs(ctx context.Context, orgID, specialistID, clientI
 		}
 		r.Schedule = &sc
 	}
+	if r.TimeOff, err = parseTimeOff(orgID, specialistID, timeOff.String); err != nil {
+		return r, fmt.Errorf("store: time off of %s: %w", specialistID, err)
+	}
+	r.TimeOffRead = true
+	if serviceID == "" {
+		return r, nil
+	}
+	r.ServiceRead = true
+	if svcFound {
+		r.Service = &svc
+	}
+	if r.Reminders, err = parsePolicies(serviceID, policies.String); err != nil {
+		return r, fmt.Errorf("store: reminder policies: %w", err)
+	}
 	return r, nil
+}
+
+// refsSQL is SpecialistRefs' query per dialect ($1 org, $2 specialist,
+// $3 client, $4 service): one row, the lists folded into text (centres
+// comma-separated; time off and policies as JSON arrays of arrays), the
+// service's columns kept scannable when it is missing.
+var refsSQL = map[Dialect]string{SQLite: refsQuery(SQLite), Postgres: refsQuery(Postgres)}
+
+func refsQuery(d Dialect) string {
+	agg, arr, tuple := "group_concat", "json_group_array", "json_array"
+	if d == Postgres {
+		agg, arr, tuple = "string_agg", "json_agg", "json_build_array"
+	}
+	var svc []string
+	for _, c := range strings.Split(serviceCols, ",") {
+		c = strings.TrimSpace(c)
+		switch c {
+		case "price_minor":
+			svc = append(svc, "sv."+c)
+		case "duration_min", "interval_min", "capacity", "created_at":
+			svc = append(svc, "COALESCE(sv."+c+", 0)")
+		case "is_package", "active", "auto_accept":
+			svc = append(svc, "COALESCE(sv."+c+", false)")
+		default:
+			svc = append(svc, "COALESCE(sv."+c+", '')")
+		}
+	}
+	return `SELECT st.timezone, (SELECT timezone FROM clients WHERE org_id = $1 AND id = $3),
+		(SELECT timezone FROM organizations WHERE id = $1), sc.timezone, sc.weekly,
+		(SELECT ` + agg + `(center_id, ',' ORDER BY center_id) FROM staff_centers WHERE staff_id = st.id),
+		(SELECT ` + arr + `(` + tuple + `(id, kind, from_date, to_date, start_at, end_at, note, created_at) ORDER BY id)
+			FROM schedule_exceptions WHERE org_id = $1 AND owner_id = st.id),
+		(SELECT ` + arr + `(` + tuple + `(scope, scope_id, offsets, CASE WHEN ask_confirm THEN 1 ELSE 0 END, window_start, window_end))
+			FROM reminder_policies WHERE org_id = $1 AND (scope IN ('org', 'center') OR scope = 'service' AND scope_id = $4)),
+		sv.id IS NOT NULL, ` + strings.Join(svc, ", ") + `
+		FROM staff st LEFT JOIN schedules sc ON sc.owner_id = st.id AND sc.org_id = st.org_id
+		LEFT JOIN services sv ON sv.org_id = st.org_id AND sv.id = $4
+		WHERE st.org_id = $1 AND st.id = $2`
+}
+
+// parseTimeOff reads refsSQL's time off.
+func parseTimeOff(orgID, ownerID, text string) ([]core.Exception, error) {
+	out := []core.Exception{}
+	if text == "" {
+		return out, nil
+	}
+	var rows []struct {
+		ID, Kind, From, To string
+		Start, End         *int64
+		Note               string
+		Created            int64
+	}
+	if err := unmarshalTuples(text, &rows, func(i int) []any {
+		r := &rows[i]
+		return []any{&r.ID, &r.Kind, &r.From, &r.To, &r.Start, &r.End, &r.Note, &r.Created}
+	}); err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		e := core.Exception{ID: r.ID, OrgID: orgID, OwnerID: ownerID, Kind: core.ExceptionKind(r.Kind), FromDate: r.From, ToDate: r.To,
+			Note: r.Note, CreatedAt: fromMS(r.Created)}
+		if r.Start != nil {
+			t := fromMS(*r.Start)
+			e.StartAt = &t
+		}
+		if r.End != nil {
+			t := fromMS(*r.End)
+			e.EndAt = &t
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// parsePolicies reads refsSQL's reminder policies.
+func parsePolicies(serviceID, text string) (*core.ReminderPolicies, error) {
+	out := &core.ReminderPolicies{ServiceID: serviceID, Centers: map[string]core.ReminderPolicy{}}
+	if text == "" {
+		return out, nil
+	}
+	var rows []struct {
+		Scope, ScopeID, Offsets string
+		Ask                     int
+		WindowStart, WindowEnd  string
+	}
+	if err := unmarshalTuples(text, &rows, func(i int) []any {
+		r := &rows[i]
+		return []any{&r.Scope, &r.ScopeID, &r.Offsets, &r.Ask, &r.WindowStart, &r.WindowEnd}
+	}); err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		p := core.ReminderPolicy{OffsetsMin: splitInts(r.Offsets), AskConfirm: r.Ask != 0, WindowStart: r.WindowStart, WindowEnd: r.WindowEnd}
+		switch r.Scope {
+		case "service":
+			out.Service = &p
+		case "center":
+			out.Centers[r.ScopeID] = p
+		case "org":
+			out.Org = &p
+		}
+	}
+	return out, nil
+}
+
+// unmarshalTuples decodes a JSON array of arrays into *rows (a slice),
+// each inner array's values into fields(i)'s pointers in order.
+func unmarshalTuples[T any](text string, rows *[]T, fields func(i int) []any) error {
+	var raw [][]json.RawMessage
+	if err := json.Unmarshal([]byte(text), &raw); err != nil {
+		return err
+	}
+	*rows = make([]T, len(raw))
+	for i, tuple := range raw {
+		dst := fields(i)
+		if len(tuple) != len(dst) {
+			return fmt.Errorf("%d values, want %d", len(tuple), len(dst))
+		}
+		for j, v := range tuple {
+			if err := json.Unmarshal(v, dst[j]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // GetAppointmentAnyOrg reads an appointment by id alone: for signed client

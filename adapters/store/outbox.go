@@ -84,6 +84,9 @@ func (s *Store) ApplyStatusOnce(ctx context.Context, provider, eventID string, r
 	var first bool
 	var m core.Message
 	var out core.StatusOutcome
+	if s.dialect == Postgres {
+		return s.applyStatusOncePG(ctx, provider, eventID, r) // one statement (statuscb.go)
+	}
 	if done, err := s.handled(ctx, provider, eventID); err != nil || done {
 		return false, m, out, err
 	}

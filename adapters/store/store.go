@@ -44,6 +44,8 @@ type Store struct {
 	r *sql.DB
 	// stmts caches SQLite's prepared statements of the hot paths.
 	stmts stmtCache
+	// busy caches availability's busy times (busycache.go).
+	busy busyCache
 }
 
 // Open connects to url (postgres://… or sqlite:path), and runs the embedded
