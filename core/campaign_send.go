@@ -91,6 +91,11 @@ func (s *CampaignService) FanOut(ctx context.Context, id string) error {
 	return err
 }
 
+// fanoutStall is how long a fan-out may write no batch before Tick takes
+// its runner for dead and starts another. A live runner writes a batch in
+// well under a second; a second runner would only lose the cursor race.
+const fanoutStall = 10 * time.Second
+
 // Tick starts due campaigns, restarts fan-outs that died (a killed
 // worker), and finishes campaigns with nothing pending. It runs
 // periodically on every worker; each step is a conditional update.
@@ -105,6 +110,11 @@ func (s *CampaignService) Tick(ctx context.Context) error {
 		switch {
 		case c.Status == CampaignScheduled:
 			_, err = s.Start(ctx, c.ID)
+		case !c.FanoutDone && now.Sub(c.UpdatedAt) > fanoutStall:
+			// No batch written for a while: its runner died (a killed
+			// worker's task stays "active" in Asynq until its lease runs
+			// out). Another run resumes from the cursor; one per stall.
+			err = s.queue.RestartFanout(ctx, c.ID, c.UpdatedAt)
 		case !c.FanoutDone:
 			err = s.queue.EnqueueFanout(ctx, c.ID)
 		default:

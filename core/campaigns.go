@@ -203,6 +203,9 @@ type CampaignFormat interface {
 type CampaignQueue interface {
 	EnqueueSends(ctx context.Context, msgs []Message) error
 	EnqueueFanout(ctx context.Context, campaignID string) error
+	// RestartFanout queues another fan-out run of a campaign whose runner
+	// stalled at since (its last write): one task per stall point.
+	RestartFanout(ctx context.Context, campaignID string, since time.Time) error
 }
 
 // CampaignBatch is one fan-out step written in one transaction: the

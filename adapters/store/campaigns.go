@@ -373,7 +373,8 @@ func (s *Store) ActiveCampaigns(ctx context.Context, now time.Time, limit int) (
 }
 
 // RecentCampaignFailures counts failures among the campaign's last n
-// finished messages.
+// finished messages: failed at the send, or reported undelivered or failed
+// by the provider afterwards (the report's time is the row's updated_at).
 func (s *Store) RecentCampaignFailures(ctx context.Context, id string, n int) (int, int, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT status FROM messages WHERE campaign_id = $1
 		AND status IN ('sent', 'delivered', 'failed', 'undelivered') ORDER BY updated_at DESC LIMIT $2`, id, n)
@@ -386,7 +387,7 @@ func (s *Store) RecentCampaignFailures(ctx context.Context, id string, n int) (i
 	})
 	failed := 0
 	for _, st := range sts {
-		if st == string(core.MsgFailed) {
+		if st == string(core.MsgFailed) || st == string(core.MsgUndelivered) {
 			failed++
 		}
 	}
