@@ -503,6 +503,31 @@ func (s *Store) ClientOptOuts(ctx context.Context, orgID, clientID, sender strin
 	})
 }
 
+// OptedOutClients reads an organization's opted-out clients at once: their
+// own channel opt-outs, and the SMS and WhatsApp opt-outs of their phone
+// from sender (STOP). complete is false when there are more than limit
+// rows (the map then holds limit of them).
+func (s *Store) OptedOutClients(ctx context.Context, orgID, sender string, limit int) (map[string][]core.Channel, bool, error) {
+	rows, err := s.stmtQuery(ctx, s.r, `SELECT client_id, channel FROM client_channels WHERE org_id = $1 AND opted_out_at IS NOT NULL
+		UNION SELECT c.id, o.channel FROM sender_optouts o JOIN clients c ON c.phone = o.phone AND c.org_id = $1
+		WHERE o.channel IN ('sms', 'whatsapp') AND o.sender = $2 LIMIT $3`, orgID, sender, limit+1)
+	if err != nil {
+		return nil, false, fmt.Errorf("store: opted-out clients: %w", err)
+	}
+	out, n := map[string][]core.Channel{}, 0
+	err = each(rows, func(r *sql.Rows) error {
+		var id, ch string
+		if err := r.Scan(&id, &ch); err != nil {
+			return err
+		}
+		if n++; n <= limit {
+			out[id] = append(out[id], core.Channel(ch))
+		}
+		return nil
+	})
+	return out, n <= limit, err
+}
+
 // each scans every row with fn and closes the rows.
 func each(rows *sql.Rows, fn func(*sql.Rows) error) error {
 	defer rows.Close()
