@@ -140,7 +140,7 @@ func TestCampaignWorkerKilled(t *testing.T) {
 	third := startGateway(t, "third", dir, env3)
 	c2 := &gatewayClient{t: t, base: "http://" + addr3, key: boot["api_key"]}
 	var got core.Campaign
-	deadline = time.Now().Add(150 * time.Second)
+	deadline = time.Now().Add(campaignDeadline)
 	for got.Status != core.CampaignFinished {
 		if time.Now().After(deadline) {
 			t.Fatalf("campaign %s after the restart: %+v\n%s", got.Status, got.Progress, third.logTail())

@@ -132,6 +132,10 @@ func TestCampaignCallbackErrorsPause(t *testing.T) {
 	waitFor(t, "the recipients inside their window at the provider", 30*time.Second, func() bool {
 		return e.campaign(id).Progress.Sent == k
 	})
+	// The service's clock follows real time in steps (campaignEnv); the
+	// reports must come after the sends on it, as they do at Twilio.
+	sentBy := e.clock.Now()
+	waitFor(t, "the service clock past the sends", 10*time.Second, func() bool { return e.clock.Now().After(sentBy.Add(5 * time.Millisecond)) })
 	msgs := fake.Messages()
 	if code := e.statusReport(msgs[0].SID, "undelivered", "30007", "wrong-token"); code != http.StatusForbidden {
 		t.Fatalf("forged report: %d, want 403", code)
