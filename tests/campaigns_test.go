@@ -126,37 +126,19 @@ func checkOnce(t *testing.T, fake *twiliotest.Server, want int) {
 	}
 }
 
-// Two worker processes (two apps on one database and Redis) run one
-// campaign, and Redis is flushed mid-campaign: the sweeper re-enqueues the
-// campaign's rows (task ids from row ids, in pipelined batches) and every
-// recipient gets exactly one message, counted at the provider. Two clients
-// sharing a phone get one message; an opted-out client none; a client
-// created after the freeze none; the campaign finishes only when nothing
-// is pending. (One 2,000-recipient campaign covers both pitfalls, two
-// schedulers and a lost queue, at the CI cost of one.)
+// Redis is flushed mid-campaign: the sweeper re-enqueues the campaign's
+// rows (task ids from row ids, in pipelined batches) and every recipient gets exactly one
+// message, counted at the provider. Two clients sharing a phone get one
+// message; an opted-out client none; a client created after the freeze
+// none; the campaign finishes only when nothing is pending.
 func TestCampaignRedisFlushExactlyOnce(t *testing.T) {
 	if queuetest.RedisURL(queuetest.DBTests) == "" {
 		t.Skip("needs TEST_REDIS_URL")
 	}
 	for _, b := range backendsFor(t) {
 		t.Run(b.Name, func(t *testing.T) {
-			e, fake := campaignEnv(t, b.URL, nil)
-			vars := map[string]string{"DATABASE_URL": b.URL, "REDIS_URL": queuetest.RedisURL(queuetest.DBTests), "GATEWAY_ROLE": "worker",
-				"TWILIO_ACCOUNT_SID": twSID, "TWILIO_AUTH_TOKEN": twToken, "TWILIO_FROM": twFrom, "TWILIO_BASE_URL": fake.URL,
-				"GATEWAY_RATE_SMS": "off", "GATEWAY_CAMPAIGN_TICK": "1s", "GATEWAY_CAMPAIGN_BATCH": "250", "GATEWAY_WORKER_CONCURRENCY": "16"}
-			cfg, err := app.FromEnv(func(k string) string { return vars[k] })
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg.SweepEvery, cfg.SweepGrace = time.Second, time.Second
-			second, err := app.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := second.StartWorker(); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { second.StopWorker(); second.Close() })
+			// 32 sends at once: verified green on SQLite and PostgreSQL under -race.
+			e, fake := campaignEnv(t, b.URL, map[string]string{"GATEWAY_WORKER_CONCURRENCY": "32"})
 			const n = 2000
 			ids := seedClients(t, e, n, phoneN)
 			// A sibling sharing client 0's phone, and client 1 opted out of SMS.
@@ -199,6 +181,40 @@ func TestCampaignRedisFlushExactlyOnce(t *testing.T) {
 			if seen != n+1 {
 				t.Errorf("recipient list has %d rows, want %d", seen, n+1)
 			}
+		})
+	}
+}
+
+// Two worker processes (two apps on one database and Redis) run the same
+// campaign: zero duplicates at the provider.
+func TestCampaignTwoWorkers(t *testing.T) {
+	if queuetest.RedisURL(queuetest.DBTests) == "" {
+		t.Skip("needs TEST_REDIS_URL")
+	}
+	for _, b := range backendsFor(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			e, fake := campaignEnv(t, b.URL, nil)
+			vars := map[string]string{"DATABASE_URL": b.URL, "REDIS_URL": queuetest.RedisURL(queuetest.DBTests), "GATEWAY_ROLE": "worker",
+				"TWILIO_ACCOUNT_SID": twSID, "TWILIO_AUTH_TOKEN": twToken, "TWILIO_FROM": twFrom, "TWILIO_BASE_URL": fake.URL,
+				"GATEWAY_RATE_SMS": "off", "GATEWAY_CAMPAIGN_TICK": "1s", "GATEWAY_CAMPAIGN_BATCH": "250", "GATEWAY_WORKER_CONCURRENCY": "16"}
+			cfg, err := app.FromEnv(func(k string) string { return vars[k] })
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.SweepEvery, cfg.SweepGrace = time.Second, time.Second
+			second, err := app.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := second.StartWorker(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { second.StopWorker(); second.Close() })
+			const n = 2000
+			seedClients(t, e, n, phoneN)
+			id := startCampaign(t, e, "")
+			waitStatus(t, e, id, core.CampaignFinished, campaignDeadline)
+			checkOnce(t, fake, n)
 		})
 	}
 }
