@@ -116,7 +116,7 @@ func (a *App) wire() error {
 	}
 	a.Chats = ch
 	counter := newMessageCounter(reg)
-	d, err := notify.New(notify.Config{Chats: ch, LinkSecret: secret, Actions: svc.Booking, Links: links, Store: withCampaignFinish(a.Store), Templates: tmpl, Senders: senders, Enqueuer: qc,
+	d, err := notify.New(notify.Config{Chats: ch, LinkSecret: secret, Actions: svc.Booking, Links: links, Store: a.Store, Templates: tmpl, Senders: senders, Enqueuer: qc,
 		Counter: counter, Inbound: counter, Problems: newProblemCounter(reg), DefaultSMSFrom: a.Config.Providers.TwilioFrom,
 		Pacer: queue.NewPacer(a.Broker, a.Config.Rates, queue.PaceMaxWait, a.Config.Providers.TwilioFrom),
 		Clock: clock, Log: a.Log, PublicURL: a.Config.PublicURL})

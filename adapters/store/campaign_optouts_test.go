@@ -2,10 +2,7 @@ package store_test
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,52 +10,6 @@ import (
 	"github.com/bookinggw/gateway/adapters/store/storetest"
 	"github.com/bookinggw/gateway/core"
 )
-
-// Outcomes finished at once through the batcher are each written as
-// FinishAttempt writes them, fence included: a stale attempt among them
-// gets ErrStaleAttempt and changes nothing, the others are written.
-func TestFinishBatcher(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
-		ctx := context.Background()
-		org, _, _ := newOrg(t, s, "A")
-		now := time.Now().UTC().Truncate(time.Millisecond)
-		const n = 40
-		claimed := make([]core.Message, n)
-		for i := range n {
-			claimed[i] = claim(t, s, queuedMessage(t, s, org.ID, now).ID, now)
-		}
-		b := store.NewFinishBatcher(s)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		for i, m := range claimed {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				attempt := m.Attempts
-				if i == 7 {
-					attempt++ // a worker whose attempt is not the row's
-				}
-				_, errs[i] = b.FinishAttempt(ctx, sentAs(m, fmt.Sprintf("SM%d", i), now.Add(time.Second)), attempt)
-			}()
-		}
-		wg.Wait()
-		for i, m := range claimed {
-			got, err := s.GetMessageByID(ctx, m.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if i == 7 {
-				if !errors.Is(errs[i], core.ErrStaleAttempt) || got.Status != core.MsgSending {
-					t.Errorf("stale attempt: err %v, row %s", errs[i], got.Status)
-				}
-				continue
-			}
-			if errs[i] != nil || got.Status != core.MsgSent || got.ProviderID != fmt.Sprintf("SM%d", i) {
-				t.Errorf("message %d: err %v, row %s %q", i, errs[i], got.Status, got.ProviderID)
-			}
-		}
-	})
-}
 
 // The send gate's snapshot of opted-out clients has both kinds of
 // opt-out, of this organization and sender only, and says when it is cut.
