@@ -41,7 +41,7 @@ func TestCampaignWorkerKilled(t *testing.T) {
 	common := []string{"DATABASE_URL=" + dbURL, "REDIS_URL=" + redisURL, "GATEWAY_LOG_LEVEL=warn", "GATEWAY_SHUTDOWN_TIMEOUT=2s",
 		"TWILIO_ACCOUNT_SID=" + twSID, "TWILIO_AUTH_TOKEN=" + twToken, "TWILIO_FROM=" + twFrom, "TWILIO_BASE_URL=" + fake.URL,
 		"GATEWAY_RATE_SMS=off", "GATEWAY_CAMPAIGN_TICK=1s", "GATEWAY_CAMPAIGN_BATCH=50", "GATEWAY_WORKER_CONCURRENCY=16",
-		"GATEWAY_SWEEP_EVERY=1s", "GATEWAY_SWEEP_GRACE=1s", "GATEWAY_SEND_TIMEOUT=10s", "GATEWAY_SEND_LEASE=20s"}
+		"GATEWAY_SWEEP_EVERY=1s", "GATEWAY_SWEEP_GRACE=1s", "GATEWAY_SEND_TIMEOUT=30s", "GATEWAY_SEND_LEASE=40s"}
 	env := baseEnv(append(common, "GATEWAY_HTTP_ADDR="+addr, "GATEWAY_PUBLIC_URL=http://"+addr)...)
 	boot := bootstrapOrg(t, dir, env, "Campaign Crash")
 	orgID := boot["organization_id"]
@@ -109,10 +109,10 @@ func TestCampaignWorkerKilled(t *testing.T) {
 	addr2 := freePort(t)
 	env2 := baseEnv(append(common, "GATEWAY_HTTP_ADDR="+addr2, "GATEWAY_PUBLIC_URL=http://"+addr2)...)
 	second := startGateway(t, "second", dir, env2)
-	deadline = time.Now().Add(150 * time.Second)
+	deadline = time.Now().Add(campaignDeadline)
 	for len(fake.Messages()) < n/3 {
 		if time.Now().After(deadline) {
-			t.Fatalf("only %d messages reached Twilio in 150s after the restart\n%s", len(fake.Messages()), second.logTail())
+			t.Fatalf("only %d messages reached Twilio in %s after the restart\n%s", len(fake.Messages()), campaignDeadline, second.logTail())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
