@@ -143,11 +143,15 @@ func TestCampaignWorkerKilled(t *testing.T) {
 	deadline = time.Now().Add(campaignDeadline)
 	for got.Status != core.CampaignFinished {
 		if time.Now().After(deadline) {
+			c2.must(200, "GET", "/api/v1/campaigns/"+cp.ID, nil, &got)
 			t.Fatalf("campaign %s after the restart: %+v\n%s", got.Status, got.Progress, third.logTail())
 		}
 		time.Sleep(200 * time.Millisecond)
-		c2.must(200, "GET", "/api/v1/campaigns/"+cp.ID, nil, &got)
+		if got, err = st.GetCampaignByID(context.Background(), cp.ID); err != nil {
+			t.Fatal(err)
+		}
 	}
+	c2.must(200, "GET", "/api/v1/campaigns/"+cp.ID, nil, &got)
 	counts := perPhone(fake)
 	dups := 0
 	for i := range n {
