@@ -91,6 +91,11 @@ func (s *CampaignService) FanOut(ctx context.Context, id string) error {
 	return err
 }
 
+// fanoutStall is how long a fan-out may write no batch before Tick takes
+// its runner for dead and starts another. A live runner writes a batch in
+// well under a second; a second runner would only lose the cursor race.
+const fanoutStall = 10 * time.Second
+
 // Tick starts due campaigns, restarts fan-outs that died (a killed
 // worker), and finishes campaigns with nothing pending. It runs
 // periodically on every worker; each step is a conditional update.
@@ -105,6 +110,11 @@ func (s *CampaignService) Tick(ctx context.Context) error {
 		switch {
 		case c.Status == CampaignScheduled:
 			_, err = s.Start(ctx, c.ID)
+		case !c.FanoutDone && now.Sub(c.UpdatedAt) > fanoutStall:
+			// No batch written for a while: its runner died (a killed
+			// worker's task stays "active" in Asynq until its lease runs
+			// out). Another run resumes from the cursor; one per stall.
+			err = s.queue.RestartFanout(ctx, c.ID, c.UpdatedAt)
 		case !c.FanoutDone:
 			err = s.queue.EnqueueFanout(ctx, c.ID)
 		default:
@@ -163,7 +173,7 @@ func (s *CampaignService) CheckSend(ctx context.Context, m Message) (SendVerdict
 			sender = s.cfg.DefaultSMSFrom
 		}
 	}
-	outs, err := s.store.ClientOptOuts(ctx, c.OrgID, m.RecipientID, sender)
+	outs, err := s.optOuts(ctx, c.OrgID, m.RecipientID, sender)
 	if err != nil {
 		return v, err
 	}
@@ -224,6 +234,63 @@ func (s *CampaignService) cached(ctx context.Context, id string) (Campaign, Orga
 	s.cache.m[id] = cachedCampaign{c: c, org: org, at: time.Now()}
 	s.cache.mu.Unlock()
 	return c, org, nil
+}
+
+// optOutSnapshotMax bounds the opted-out rows the send gate keeps per
+// organization and sender; past it, each message is checked on its own.
+const optOutSnapshotMax = 20000
+
+// optOutCache keeps each organization's opted-out clients (per sender) for
+// campaignCacheTTL: a campaign sending hundreds of messages a second
+// reads the few opted-out rows a few times a second instead of making one
+// query per message. An opt-out reaches the gate within the TTL, as a
+// pause does.
+type optOutCache struct {
+	mu   sync.Mutex
+	load sync.Mutex // one refresh at a time: the others wait for it
+	m    map[string]optOutSnapshot
+}
+
+type optOutSnapshot struct {
+	out      map[string][]Channel
+	complete bool
+	at       time.Time
+}
+
+// optOuts lists the channels a client opted out of, and those their phone
+// opted out of on sender, from the organization's snapshot.
+func (s *CampaignService) optOuts(ctx context.Context, orgID, clientID, sender string) ([]Channel, error) {
+	key := orgID + "\x00" + sender
+	get := func() (optOutSnapshot, bool) {
+		s.optouts.mu.Lock()
+		defer s.optouts.mu.Unlock()
+		e, ok := s.optouts.m[key]
+		return e, ok && time.Since(e.at) < campaignCacheTTL
+	}
+	e, ok := get()
+	if !ok {
+		s.optouts.load.Lock()
+		if e, ok = get(); !ok {
+			at := time.Now()
+			out, complete, err := s.store.OptedOutClients(ctx, orgID, sender, optOutSnapshotMax)
+			if err != nil {
+				s.optouts.load.Unlock()
+				return nil, err
+			}
+			e = optOutSnapshot{out: out, complete: complete, at: at}
+			s.optouts.mu.Lock()
+			if s.optouts.m == nil || len(s.optouts.m) > 1000 {
+				s.optouts.m = map[string]optOutSnapshot{}
+			}
+			s.optouts.m[key] = e
+			s.optouts.mu.Unlock()
+		}
+		s.optouts.load.Unlock()
+	}
+	if !e.complete {
+		return s.store.ClientOptOuts(ctx, orgID, clientID, sender)
+	}
+	return e.out[clientID], nil
 }
 
 // CampaignStatus reads a campaign's status (the pipeline's last look

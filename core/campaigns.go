@@ -203,6 +203,9 @@ type CampaignFormat interface {
 type CampaignQueue interface {
 	EnqueueSends(ctx context.Context, msgs []Message) error
 	EnqueueFanout(ctx context.Context, campaignID string) error
+	// RestartFanout queues another fan-out run of a campaign whose runner
+	// stalled at since (its last write): one task per stall point.
+	RestartFanout(ctx context.Context, campaignID string, since time.Time) error
 }
 
 // CampaignBatch is one fan-out step written in one transaction: the
@@ -227,6 +230,9 @@ type CampaignStore interface {
 	// ClientOptOuts lists the channels a client opted out of, and those
 	// their phone opted out of on sender (STOP).
 	ClientOptOuts(ctx context.Context, orgID, clientID, sender string) ([]Channel, error)
+	// OptedOutClients reads the organization's opted-out clients at once
+	// (ClientOptOuts for every client); complete is false past limit rows.
+	OptedOutClients(ctx context.Context, orgID, sender string, limit int) (map[string][]Channel, bool, error)
 	CreateCampaign(ctx context.Context, c Campaign) error
 	GetCampaign(ctx context.Context, orgID, id string) (Campaign, error)
 	ListCampaigns(ctx context.Context, orgID string, p Page) ([]Campaign, error)
@@ -272,12 +278,13 @@ type CampaignConfig struct {
 // CampaignService: mass mailings.
 type CampaignService struct {
 	base
-	cache  campaignCache
-	store  CampaignStore
-	queue  CampaignQueue
-	format CampaignFormat
-	live   LiveEvents
-	cfg    CampaignConfig
+	cache   campaignCache
+	optouts optOutCache
+	store   CampaignStore
+	queue   CampaignQueue
+	format  CampaignFormat
+	live    LiveEvents
+	cfg     CampaignConfig
 }
 
 // NewCampaignService wires campaigns; live may be nil.

@@ -283,7 +283,7 @@ func (d *Dispatcher) Sweep(ctx context.Context, grace, sendingLease time.Duratio
 	if err != nil {
 		note(ProblemSweep, "stranded messages", err)
 	}
-	n := 0
+	var due []core.Message
 	for _, m := range ms {
 		if m.Status == core.MsgSending {
 			// The worker died between claiming and recording the outcome;
@@ -301,11 +301,11 @@ func (d *Dispatcher) Sweep(ctx context.Context, grace, sendingLease time.Duratio
 			}
 			m = rq
 		}
-		if err := d.c.Enqueuer.EnqueueSend(ctx, m); err != nil {
-			note(ProblemEnqueue, "enqueue send", err, "message_id", m.ID)
-			continue
-		}
-		n++
+		due = append(due, m)
+	}
+	n, err := d.enqueueAll(ctx, due)
+	if err != nil {
+		note(ProblemEnqueue, "enqueue sends", err)
 	}
 	return n, errors.Join(errs...)
 }

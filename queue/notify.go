@@ -85,7 +85,7 @@ func (q *Client) WithSendTimeout(d time.Duration) *Client {
 // sweeper) makes one task.
 func (q *Client) EnqueueSend(ctx context.Context, m core.Message) error {
 	p, _ := json.Marshal(sendPayload{ID: m.ID})
-	id := fmt.Sprintf("send:%s:%d:%d", m.ID, m.Attempts, m.DueAt.UnixMilli())
+	id := sendTaskID(m)
 	queue := SendQueue(m)
 	opts := []asynq.Option{asynq.Queue(queue), asynq.ProcessAt(m.DueAt), asynq.MaxRetry(5), asynq.Timeout(q.sendTimeout)}
 	_, err := q.c.EnqueueContext(ctx, asynq.NewTask(TypeSend, p), append(opts, asynq.TaskID(id))...)
@@ -121,21 +121,43 @@ func SendQueue(m core.Message) string {
 // enqueueParallel is how many enqueues of a batch are in flight at once.
 const enqueueParallel = 16
 
-// EnqueueSends enqueues a batch of messages with enqueueParallel
-// enqueues in flight (Asynq has no batch call: each task is one Lua script,
-// so the batch overlaps them on the connection pool instead of waiting
-// for each round trip). Task ids are EnqueueSend's, so a repeat (the
-// sweeper) makes no second task.
+// EnqueueSends enqueues a batch of messages. One pipelined round trip
+// first reads the state of every task the batch would create (Asynq keeps
+// a task as a hash, asynq:{queue}:t:<id>, with its state): a task that
+// waits already (a sweeper pass over messages still in the queue) costs
+// nothing more. The others are enqueued with enqueueParallel in flight
+// (Asynq has no batch call: each enqueue is one Lua script). Task ids are
+// EnqueueSend's, so a repeat makes no second task.
 func (q *Client) EnqueueSends(ctx context.Context, msgs []core.Message) error {
-	if len(msgs) == 0 {
+	var todo []core.Message
+	for _, m := range msgs {
+		if m.Status == core.MsgQueued {
+			todo = append(todo, m)
+		}
+	}
+	if len(todo) == 0 {
 		return nil
 	}
-	sem := make(chan struct{}, enqueueParallel)
-	errs := make(chan error, len(msgs))
-	for _, m := range msgs {
-		if m.Status != core.MsgQueued {
-			continue
+	if q.rdb != nil {
+		pipe := q.rdb.Pipeline()
+		states := make([]*redis.StringCmd, len(todo))
+		for i, m := range todo {
+			states[i] = pipe.HGet(ctx, taskKey(SendQueue(m), sendTaskID(m)), "state")
 		}
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return fmt.Errorf("queue: task states: %w", err)
+		}
+		missing := todo[:0:0]
+		for i, m := range todo {
+			if st := states[i].Val(); st == "" || st == "active" || st == "archived" || st == "completed" {
+				missing = append(missing, m) // absent, or one that may never run: EnqueueSend decides
+			}
+		}
+		todo = missing
+	}
+	sem := make(chan struct{}, enqueueParallel)
+	errs := make(chan error, len(todo))
+	for _, m := range todo {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem }()
@@ -155,6 +177,14 @@ func (q *Client) EnqueueSends(ctx context.Context, msgs []core.Message) error {
 	return errors.Join(all...)
 }
 
+// sendTaskID is the id of a message's send task in its current state.
+func sendTaskID(m core.Message) string {
+	return fmt.Sprintf("send:%s:%d:%d", m.ID, m.Attempts, m.DueAt.UnixMilli())
+}
+
+// taskKey is where Asynq keeps a task (its base.TaskKey).
+func taskKey(queue, id string) string { return "asynq:{" + queue + "}:t:" + id }
+
 // Campaign task types.
 const (
 	TypeCampaignFanout = "campaign:fanout" // write a frozen audience's messages
@@ -167,6 +197,21 @@ func (q *Client) EnqueueFanout(ctx context.Context, campaignID string) error {
 	p, _ := json.Marshal(sendPayload{ID: campaignID})
 	_, err := q.c.EnqueueContext(ctx, asynq.NewTask(TypeCampaignFanout, p), asynq.TaskID("fanout:"+campaignID), asynq.Queue(Default),
 		asynq.MaxRetry(10), asynq.Timeout(30*time.Minute))
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	return err
+}
+
+// RestartFanout queues another fan-out run when the one holding the
+// campaign's task died (Asynq keeps a killed worker's task active until
+// its lease runs out): its id names the stall point, so each tick that
+// sees the same stall adds nothing.
+func (q *Client) RestartFanout(ctx context.Context, campaignID string, since time.Time) error {
+	p, _ := json.Marshal(sendPayload{ID: campaignID})
+	_, err := q.c.EnqueueContext(ctx, asynq.NewTask(TypeCampaignFanout, p),
+		asynq.TaskID(fmt.Sprintf("fanout:%s:%d", campaignID, since.UnixMilli())), asynq.Queue(Default), asynq.MaxRetry(10),
+		asynq.Timeout(30*time.Minute))
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil
 	}

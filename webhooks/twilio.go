@@ -93,6 +93,15 @@ func (h *Handlers) twilioStatus(c *gin.Context) {
 				h.c.Log.WarnContext(ctx, "twilio status: enqueue fallback", "message_id", m.ID, "error", err.Error())
 			}
 		}
+		if rep.Permanent && m.Kind == core.KindCampaign && m.CampaignID != "" && h.c.Campaigns != nil {
+			// A permanent error known only from the report (a carrier's
+			// refusal after Twilio accepted the message) counts toward
+			// the campaign's pause like one the send returned. Best
+			// effort: the report is recorded either way.
+			if err := h.c.Campaigns.Failed(ctx, m); err != nil {
+				h.c.Log.WarnContext(ctx, "twilio status: campaign failure check", "campaign_id", m.CampaignID, "error", err.Error())
+			}
+		}
 	case out == core.StatusUnknown:
 		h.c.Log.InfoContext(ctx, "twilio status for an unknown message", "sid", sid)
 	}

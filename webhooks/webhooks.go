@@ -92,6 +92,15 @@ type Config struct {
 	SlackSigningSecret string
 	ChatInbox          ChatInbox
 	ChatQueue          ChatQueue
+	// Campaigns is told of campaign messages a provider reported failed
+	// for good, which count toward the campaign's auto-pause; nil: not told.
+	Campaigns CampaignFailures
+}
+
+// CampaignFailures is told of a campaign message that failed permanently
+// (core.CampaignService.Failed).
+type CampaignFailures interface {
+	Failed(ctx context.Context, m core.Message) error
 }
 
 // Handlers serves the provider callbacks.

@@ -373,7 +373,8 @@ func (s *Store) ActiveCampaigns(ctx context.Context, now time.Time, limit int) (
 }
 
 // RecentCampaignFailures counts failures among the campaign's last n
-// finished messages.
+// finished messages: failed at the send, or reported undelivered or failed
+// by the provider afterwards (the report's time is the row's updated_at).
 func (s *Store) RecentCampaignFailures(ctx context.Context, id string, n int) (int, int, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT status FROM messages WHERE campaign_id = $1
 		AND status IN ('sent', 'delivered', 'failed', 'undelivered') ORDER BY updated_at DESC LIMIT $2`, id, n)
@@ -386,7 +387,7 @@ func (s *Store) RecentCampaignFailures(ctx context.Context, id string, n int) (i
 	})
 	failed := 0
 	for _, st := range sts {
-		if st == string(core.MsgFailed) {
+		if st == string(core.MsgFailed) || st == string(core.MsgUndelivered) {
 			failed++
 		}
 	}
@@ -500,6 +501,31 @@ func (s *Store) ClientOptOuts(ctx context.Context, orgID, clientID, sender strin
 		err := r.Scan(&ch)
 		return core.Channel(ch), err
 	})
+}
+
+// OptedOutClients reads an organization's opted-out clients at once: their
+// own channel opt-outs, and the SMS and WhatsApp opt-outs of their phone
+// from sender (STOP). complete is false when there are more than limit
+// rows (the map then holds limit of them).
+func (s *Store) OptedOutClients(ctx context.Context, orgID, sender string, limit int) (map[string][]core.Channel, bool, error) {
+	rows, err := s.stmtQuery(ctx, s.r, `SELECT client_id, channel FROM client_channels WHERE org_id = $1 AND opted_out_at IS NOT NULL
+		UNION SELECT c.id, o.channel FROM sender_optouts o JOIN clients c ON c.phone = o.phone AND c.org_id = $1
+		WHERE o.channel IN ('sms', 'whatsapp') AND o.sender = $2 LIMIT $3`, orgID, sender, limit+1)
+	if err != nil {
+		return nil, false, fmt.Errorf("store: opted-out clients: %w", err)
+	}
+	out, n := map[string][]core.Channel{}, 0
+	err = each(rows, func(r *sql.Rows) error {
+		var id, ch string
+		if err := r.Scan(&id, &ch); err != nil {
+			return err
+		}
+		if n++; n <= limit {
+			out[id] = append(out[id], core.Channel(ch))
+		}
+		return nil
+	})
+	return out, n <= limit, err
 }
 
 // each scans every row with fn and closes the rows.
