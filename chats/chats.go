@@ -167,7 +167,7 @@ func (h *Handler) telegramUpdate(ctx context.Context, d core.MessengerDelivery) 
 	chatID := strconv.FormatInt(msg.Chat.ID, 10)
 	key := "tg:" + chatID + ":" + strconv.Itoa(msg.MessageID)
 	if edited {
-		_, err := h.c.Conversations.Edit(ctx, route.OrgID, key, messageText(msg))
+		_, err := h.c.Conversations.Edit(ctx, route.OrgID, key, telegramGroupKey(chatID, msg), messageText(msg))
 		if core.ErrorCode(err) == core.CodeNotFound {
 			return nil // an edit of a message we never stored (before linking)
 		}
@@ -185,9 +185,7 @@ func (h *Handler) telegramUpdate(ctx context.Context, d core.MessengerDelivery) 
 	}
 	in := core.ChatReceive{OrgID: route.OrgID, CenterID: route.CenterID, ClientID: cl.ID, Channel: core.ChannelTelegram, Address: chatID,
 		Text: messageText(msg), Attachments: telegramAttachments(msg), ProviderKey: key, At: time.Unix(int64(msg.Date), 0)}
-	if msg.MediaGroupID != "" {
-		in.GroupKey = "tg-group:" + chatID + ":" + msg.MediaGroupID
-	}
+	in.GroupKey = telegramGroupKey(chatID, msg)
 	if in.Text == "" && len(in.Attachments) == 0 {
 		h.c.Log.InfoContext(ctx, "telegram message with nothing conversations keep (sticker, location…); acknowledged", "update_id", d.EventID)
 		return nil
@@ -218,7 +216,25 @@ func messageText(m *tgbotapi.Message) string {
 
 // telegramAttachments keeps photos (the largest size), documents, voice
 // notes, videos and audio as references (file_id, type, size).
+// telegramGroupKey is the key of the media group a message belongs to, or "".
+func telegramGroupKey(chatID string, m *tgbotapi.Message) string {
+	if m.MediaGroupID == "" {
+		return ""
+	}
+	return "tg-group:" + chatID + ":" + m.MediaGroupID
+}
+
 func telegramAttachments(m *tgbotapi.Message) []core.Attachment {
+	out := telegramFiles(m)
+	if m.MediaGroupID != "" {
+		for i := range out {
+			out[i].Part = m.MessageID
+		}
+	}
+	return out
+}
+
+func telegramFiles(m *tgbotapi.Message) []core.Attachment {
 	var out []core.Attachment
 	if n := len(m.Photo); n > 0 {
 		p := m.Photo[n-1]

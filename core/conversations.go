@@ -69,9 +69,11 @@ type Attachment struct {
 	Kind        string `json:"kind" doc:"photo, document, voice, video, audio or media"`
 	ContentType string `json:"content_type,omitempty"`
 	Size        int64  `json:"size,omitempty" doc:"bytes, when the provider says"`
-	FileID      string `json:"file_id,omitempty" doc:"Telegram file_id"`
-	URL         string `json:"url,omitempty" doc:"provider media URL (Twilio)"`
-	Name        string `json:"name,omitempty"`
+	// Part orders an album whose parts arrive in any order.
+	Part   int    `json:"part,omitempty" doc:"position in a media group (the Telegram message_id of its part)"`
+	FileID string `json:"file_id,omitempty" doc:"Telegram file_id"`
+	URL    string `json:"url,omitempty" doc:"provider media URL (Twilio)"`
+	Name   string `json:"name,omitempty"`
 	// Untrusted: the URL is not on the provider's media hosts, so the
 	// gateway never fetched it with the account's credentials.
 	Untrusted bool `json:"untrusted,omitempty"`
@@ -219,7 +221,7 @@ type ConversationStore interface {
 	ReceiveChat(ctx context.Context, in ChatReceive, newConv Conversation, msg ChatMessage) (c Conversation, m ChatMessage, created, reopened, added bool, err error)
 	// EditChat replaces the text of the client's message with a provider
 	// key, keeping its attachments.
-	EditChat(ctx context.Context, orgID, providerKey, text string, at time.Time) (ChatMessage, error)
+	EditChat(ctx context.Context, orgID, providerKey, groupKey, text string, at time.Time) (ChatMessage, error)
 	// AddReply writes a staff message and the outbox row that carries it
 	// in one transaction.
 	AddReply(ctx context.Context, cm ChatMessage, m Message) (ChatMessage, error)
@@ -599,9 +601,11 @@ func (s *ConversationService) Receive(ctx context.Context, in ChatReceive) (Chat
 }
 
 // Edit applies a client's edit of a message (Telegram edited_message): the
-// text changes, the attachments stay.
-func (s *ConversationService) Edit(ctx context.Context, orgID, providerKey, text string) (ChatMessage, error) {
-	m, err := s.store.EditChat(ctx, orgID, providerKey, text, s.Now())
+// text changes, the attachments stay. groupKey is the media group the
+// edited message was sent in, if any: the album is one stored message,
+// keyed by whichever of its parts arrived first.
+func (s *ConversationService) Edit(ctx context.Context, orgID, providerKey, groupKey, text string) (ChatMessage, error) {
+	m, err := s.store.EditChat(ctx, orgID, providerKey, groupKey, text, s.Now())
 	if err != nil {
 		return m, err
 	}

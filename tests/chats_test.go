@@ -309,8 +309,10 @@ func testTelegramChat(t *testing.T, ce *chatEnv) {
 		}
 		return map[string]any{"message": tgMessage(id, extra)}
 	}
-	ce.update(t, tgSecret, photo(10, "PHOTO1", "my prescription"))
+	// The album's second part comes first: the stored message keeps the
+	// album's order, and an edit of the first part still finds it.
 	ce.update(t, tgSecret, photo(11, "PHOTO2", ""))
+	ce.update(t, tgSecret, photo(10, "PHOTO1", "my prescription"))
 	ce.update(t, tgSecret, map[string]any{"message": tgMessage(12, map[string]any{"voice": map[string]any{"file_id": "VOICE1", "file_unique_id": "v1",
 		"duration": 3, "mime_type": "audio/ogg", "file_size": 2048}})})
 	waitFor(t, "media group as one message", 15*time.Second, func() bool {

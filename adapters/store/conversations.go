@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -212,6 +213,7 @@ func (s *Store) insertInboundChat(ctx context.Context, tx *sql.Tx, in core.ChatR
 			in.OrgID, in.GroupKey))
 		if err == nil {
 			g.Attachments = append(g.Attachments, msg.Attachments...)
+			sort.SliceStable(g.Attachments, func(i, j int) bool { return g.Attachments[i].Part < g.Attachments[j].Part })
 			if g.Text == "" {
 				g.Text = msg.Text
 			}
@@ -236,13 +238,17 @@ func (s *Store) insertInboundChat(ctx context.Context, tx *sql.Tx, in core.ChatR
 }
 
 // EditChat replaces the text of a client's message, keeping attachments.
-func (s *Store) EditChat(ctx context.Context, orgID, providerKey, text string, at time.Time) (core.ChatMessage, error) {
-	res, err := s.w.ExecContext(ctx, `UPDATE chat_messages SET body = $1, edited_at = $2 WHERE org_id = $3 AND provider_key = $4`,
-		text, ms(at), orgID, providerKey)
+// A part of a media group is found by the group's key: the group is one row,
+// keyed by the part that arrived first.
+func (s *Store) EditChat(ctx context.Context, orgID, providerKey, groupKey, text string, at time.Time) (core.ChatMessage, error) {
+	res, err := s.w.ExecContext(ctx, `UPDATE chat_messages SET body = $1, edited_at = $2
+		WHERE org_id = $3 AND (provider_key = $4 OR ($5 <> '' AND group_key = $5))`,
+		text, ms(at), orgID, providerKey, groupKey)
 	if err := checkAffected(res, err, "chat message"); err != nil {
 		return core.ChatMessage{}, err
 	}
-	m, err := scanChat(s.w.QueryRowContext(ctx, `SELECT `+chatCols+` FROM chat_messages m WHERE m.org_id = $1 AND m.provider_key = $2`, orgID, providerKey))
+	m, err := scanChat(s.w.QueryRowContext(ctx, `SELECT `+chatCols+` FROM chat_messages m
+		WHERE m.org_id = $1 AND (m.provider_key = $2 OR ($3 <> '' AND m.group_key = $3))`, orgID, providerKey, groupKey))
 	return m, notFoundOrNil(err, "chat message")
 }
 
