@@ -125,7 +125,9 @@ const enqueueParallel = 16
 // enqueues in flight (Asynq has no batch call: each task is one Lua script,
 // so the batch overlaps them on the connection pool instead of waiting
 // for each round trip). Task ids are EnqueueSend's, so a repeat (the
-// sweeper) makes no second task.
+// sweeper) makes no second task. A failed enqueue is tried again
+// (enqueueTries in all) before it is left to the sweeper, whose grace
+// would hold the message for half a minute or more.
 func (q *Client) EnqueueSends(ctx context.Context, msgs []core.Message) error {
 	if len(msgs) == 0 {
 		return nil
@@ -139,7 +141,7 @@ func (q *Client) EnqueueSends(ctx context.Context, msgs []core.Message) error {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem }()
-			if err := q.EnqueueSend(ctx, m); err != nil {
+			if err := q.enqueueRetrying(ctx, m); err != nil {
 				errs <- err
 			}
 		}()
@@ -153,6 +155,29 @@ func (q *Client) EnqueueSends(ctx context.Context, msgs []core.Message) error {
 		all = append(all, err)
 	}
 	return errors.Join(all...)
+}
+
+// enqueueTries is how many times EnqueueSends tries one enqueue, waiting
+// enqueueRetryWait, then twice that, in between.
+const (
+	enqueueTries     = 3
+	enqueueRetryWait = 50 * time.Millisecond
+)
+
+func (q *Client) enqueueRetrying(ctx context.Context, m core.Message) error {
+	wait := enqueueRetryWait
+	for try := 1; ; try++ {
+		err := q.EnqueueSend(ctx, m)
+		if err == nil || try == enqueueTries {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
 }
 
 // Campaign task types.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -77,8 +78,14 @@ func redisName(url string) string {
 	return "TEST_REDIS_URL's Redis"
 }
 
-// benchLog discards the service's logs.
-func benchLog() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)) }
+// benchLog discards the service's logs, or writes its warnings and errors
+// to stderr when BENCH_LOG is set (to see why a run stalls).
+func benchLog() *slog.Logger {
+	if os.Getenv("BENCH_LOG") != "" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	return slog.New(slog.NewJSONHandler(io.Discard, nil))
+}
 
 // dispatchEnv is the wired service with its worker running and Twilio
 // pointed at a fake.
