@@ -42,15 +42,17 @@ func BenchmarkDispatch(b *testing.B) {
 	}
 	wc := queue.WorkerConfig{Concurrency: def.WorkerConcurrency, ShutdownTimeout: def.ShutdownTimeout}
 
-	var baseline float64
-	func() {
-		q := newAsynqEmpty(b, redisURL, wc)
-		defer q.close()
-		b.Run("asynq-empty-handler", func(b *testing.B) { baseline = q.run(b) })
-	}()
 	for _, be := range storetest.Backends(b) {
-		// One backend at a time: two apps' workers on one Redis would
-		// take each other's tasks.
+		// The baseline runs right before each backend (the machine is
+		// shared: its load moves within a minute), and one backend at a
+		// time: two apps' workers on one Redis would take each other's
+		// tasks.
+		var baseline float64
+		func() {
+			q := newAsynqEmpty(b, redisURL, wc)
+			defer q.close()
+			b.Run("asynq-empty-handler-before-"+be.Name, func(b *testing.B) { baseline = q.run(b) })
+		}()
 		func() {
 			e := newDispatchEnv(b, be.URL, redisURL)
 			defer e.close()
