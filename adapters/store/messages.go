@@ -199,31 +199,11 @@ func (s *Store) GetMessageByID(ctx context.Context, id string) (core.Message, er
 const claimSQL = `UPDATE messages SET status = 'sending', attempts = attempts + 1, updated_at = $1
 	WHERE id = $2 AND status = 'queued' AND due_at <= $1 RETURNING ` + msgCols
 
-// claimAsyncSQL is claimSQL on PostgreSQL, whose commit does not wait for
-// its WAL flush (synchronous_commit off for this transaction only): a send
-// then waits for one flush, its outcome's, instead of two. Other sessions
-// see the claim at once as ever, so the fencing is the same; only a
-// PostgreSQL crash can lose it, and then the message is queued again and
-// sent again, as when the worker dies after the provider accepted it
-// (re-sending over losing). A durable outcome's flush carries the earlier
-// claim with it.
-const claimAsyncSQL = `WITH async AS (SELECT set_config('synchronous_commit', 'off', true))
-	UPDATE messages SET status = 'sending', attempts = attempts + 1, updated_at = $1 FROM async
-	WHERE id = $2 AND status = 'queued' AND due_at <= $1 RETURNING ` + msgCols
-
 // ClaimMessage moves a due queued message to sending and counts the
 // attempt, returning the row in the same statement; a conditional update,
 // so two workers holding the same task cannot both send it.
 func (s *Store) ClaimMessage(ctx context.Context, id string, now time.Time) (core.Message, bool, error) {
-	q := claimSQL
-	if s.dialect == Postgres {
-		q = claimAsyncSQL
-	}
-	var m core.Message
-	err := s.combinedRow(ctx, q, func(r *sql.Row) (err error) {
-		m, err = scanMsg(r)
-		return err
-	}, ms(now), id)
+	m, err := scanMsg(s.stmtRow(ctx, s.w, claimSQL, ms(now), id))
 	if err == nil {
 		return m, true, nil
 	}

@@ -37,11 +37,8 @@ func (s *Store) FinishAttempt(ctx context.Context, m core.Message, claimed int) 
 	if m.Status == core.MsgFailed && len(m.Fallback) > 0 && m.EventID != "" {
 		due = sql.NullInt64{Int64: ms(m.UpdatedAt), Valid: true}
 	}
-	var out core.Message
-	err := s.combinedRow(ctx, finishSQL, func(r *sql.Row) (err error) {
-		out, err = scanMsg(r)
-		return err
-	}, string(m.Status), m.ProviderID, m.LastError, m.ErrorCode, ms(m.UpdatedAt), nullMS(m.SentAt), ms(m.DueAt), m.Attempts, due, m.ID, claimed)
+	out, err := scanMsg(s.stmtRow(ctx, s.w, finishSQL, string(m.Status), m.ProviderID, m.LastError, m.ErrorCode, ms(m.UpdatedAt),
+		nullMS(m.SentAt), ms(m.DueAt), m.Attempts, due, m.ID, claimed))
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, core.ErrStaleAttempt
 	}

@@ -44,9 +44,6 @@ type Store struct {
 	r *sql.DB
 	// stmts caches SQLite's prepared statements of the hot paths.
 	stmts stmtCache
-	// comb shares SQLite transactions among concurrent send claims and
-	// outcomes (nil on PostgreSQL).
-	comb *combiner
 }
 
 // Open connects to url (postgres://… or sqlite:path), and runs the embedded
@@ -127,9 +124,7 @@ func open(url string) (*Store, error) {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}
 	r.SetMaxOpenConns(8)
-	s := &Store{dialect: SQLite, w: w, r: r}
-	s.startCombiner()
-	return s, nil
+	return &Store{dialect: SQLite, w: w, r: r}, nil
 }
 
 func (s *Store) ping(ctx context.Context) error {
@@ -179,9 +174,6 @@ func (s *Store) MigrateTo(ctx context.Context, version int64) error {
 
 // Close releases the connections.
 func (s *Store) Close() error {
-	if s.comb != nil {
-		s.comb.close()
-	}
 	s.stmts.close()
 	err := s.w.Close()
 	if s.r != s.w {
