@@ -37,6 +37,12 @@ type Store interface {
 	GetClient(ctx context.Context, orgID, id string) (core.Client, error)
 	GetService(ctx context.Context, orgID, id string) (core.Offering, error)
 	GetAppointment(ctx context.Context, orgID, id string) (core.Appointment, error)
+	// The relay's batch reads and writes (prefetch): one statement each
+	// for a whole batch of events.
+	AppointmentsByID(ctx context.Context, ids []string) ([]core.Appointment, error)
+	ClientsWithChannelsByID(ctx context.Context, ids []string) ([]core.Client, map[string][]core.ChannelPref, error)
+	SenderOptOutsOfPhones(ctx context.Context, phones []string) ([]core.SenderOptOut, error)
+	LinkTokens(ctx context.Context, ts []core.LinkToken) (map[string]string, error)
 	GetEvent(ctx context.Context, orgID, id string) (core.Event, error)
 	GetTemplateOverride(ctx context.Context, orgID, kind, locale string) (templates.Override, bool, error)
 	PutTemplateOverride(ctx context.Context, orgID, kind, locale string, o templates.Override, at time.Time) error
@@ -64,6 +70,8 @@ type Store interface {
 // message id, its attempt and due time, so enqueuing twice is harmless.
 type Enqueuer interface {
 	EnqueueSend(ctx context.Context, m core.Message) error
+	// EnqueueSends enqueues many messages' sends, overlapping the calls.
+	EnqueueSends(ctx context.Context, msgs []core.Message) error
 	EnqueueInbound(ctx context.Context, id string) error
 	// Publish nudges the relay.
 	Publish(ctx context.Context, e core.Event) error
@@ -212,10 +220,19 @@ func (d *Dispatcher) RelayEvents(ctx context.Context) (int, error) {
 		if err != nil {
 			return n, err
 		}
+		f, err := d.prefetch(ctx, events)
+		if err != nil {
+			if ctx.Err() != nil {
+				return n, ctx.Err()
+			}
+			// Each message reads its own records instead.
+			d.c.Log.WarnContext(ctx, "relay batch read failed; building event by event", "error", err.Error())
+			f = nil
+		}
 		planned := make([]core.PlannedEvent, 0, len(events))
 		for _, e := range events {
 			after = e.ID
-			msgs, err := d.plan(ctx, e)
+			msgs, err := d.plan(ctx, f, e)
 			if err != nil {
 				if ctx.Err() != nil {
 					return n, ctx.Err()
@@ -247,20 +264,18 @@ func (d *Dispatcher) RelayEvents(ctx context.Context) (int, error) {
 			}
 			n += ok
 		}
-		for _, m := range created {
-			d.dispatch(ctx, m)
-		}
+		d.dispatchAll(ctx, created)
 		if len(events) < relayBatch {
 			return n, nil
 		}
 	}
 }
 
-// plan builds one event's messages.
-func (d *Dispatcher) plan(ctx context.Context, e core.Event) ([]core.Message, error) {
+// plan builds one event's messages from the facts read for its batch.
+func (d *Dispatcher) plan(ctx context.Context, f *facts, e core.Event) ([]core.Message, error) {
 	var msgs []core.Message
 	for _, in := range core.PlanEvent(e) {
-		m, err := d.build(ctx, e, in, nil, "")
+		m, err := d.build(ctx, f, e, in, nil, "")
 		if err != nil {
 			return nil, fmt.Errorf("%s to %s %s: %w", in.Kind, in.Recipient.Kind, in.Recipient.ID, err)
 		}
@@ -298,6 +313,21 @@ func (d *Dispatcher) dispatch(ctx context.Context, m core.Message) {
 	}
 }
 
+// dispatchAll is dispatch for a batch of newly written messages, their
+// enqueues overlapped (Enqueuer.EnqueueSends).
+func (d *Dispatcher) dispatchAll(ctx context.Context, msgs []core.Message) {
+	queued := make([]core.Message, 0, len(msgs))
+	for _, m := range msgs {
+		d.c.Counter.Inc(m.Channel, m.Status)
+		if m.Status == core.MsgQueued {
+			queued = append(queued, m)
+		}
+	}
+	if err := d.c.Enqueuer.EnqueueSends(ctx, queued); err != nil {
+		d.c.Log.WarnContext(ctx, "enqueue failed; the sweeper will queue the messages", "error", err.Error())
+	}
+}
+
 // insert writes a message unless its dedupe key exists and dispatches it
 // when it is new; it returns the stored message either way.
 func (d *Dispatcher) insert(ctx context.Context, m core.Message) (core.Message, error) {
@@ -311,7 +341,7 @@ func (d *Dispatcher) insert(ctx context.Context, m core.Message) (core.Message, 
 // build renders one intent into a message for the first usable channel, or
 // for the given one (fallback). A recipient with no usable channel gets a
 // skipped message, so the outbox shows why nobody was told.
-func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, only []core.Channel, dedupeSuffix string) (core.Message, error) {
+func (d *Dispatcher) build(ctx context.Context, f *facts, e core.Event, in core.Intent, only []core.Channel, dedupeSuffix string) (core.Message, error) {
 	st := d.c.Store
 	now := d.now()
 	m := core.Message{ID: core.NewID(), OrgID: e.OrgID, RecipientKind: in.Recipient.Kind, RecipientID: in.Recipient.ID, Kind: in.Kind,
@@ -339,7 +369,7 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 	}
 	var center core.Center
 	if m.AppointmentID != "" {
-		a, err := st.GetAppointment(ctx, e.OrgID, m.AppointmentID)
+		a, err := d.appointment(ctx, f, e.OrgID, m.AppointmentID)
 		if err != nil {
 			return m, err
 		}
@@ -351,10 +381,7 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 			data.PreviousStart = *change.PreviousStart
 		}
 		if len(d.c.LinkSecret) > 0 && (a.Status == core.Accepted || a.Status == core.Pending) {
-			// A short random token (stored) instead of a signed one: the
-			// link costs 40 characters of an SMS, not 110.
-			tok, err := st.LinkToken(ctx, core.LinkToken{Token: core.NewLinkToken(), OrgID: a.OrgID, AppointmentID: a.ID,
-				Action: core.LinkManage, Expires: a.End})
+			tok, err := d.linkToken(ctx, f, a)
 			if err != nil {
 				return m, err
 			}
@@ -435,7 +462,7 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 	unreachable := "no usable channel"
 	switch in.Recipient.Kind {
 	case "client":
-		c, prefs, err := st.ClientWithChannels(ctx, e.OrgID, in.Recipient.ID)
+		c, prefs, err := d.clientWithChannels(ctx, f, e.OrgID, in.Recipient.ID)
 		if err != nil {
 			return m, err
 		}
@@ -452,7 +479,7 @@ func (d *Dispatcher) build(ctx context.Context, e core.Event, in core.Intent, on
 			core.ChannelTelegram: string(c.TelegramID), core.ChannelEmail: c.Email}
 		targets = core.RouteClient(addr, prefs, org.ChannelOrder)
 		if in.Kind != core.KindStopNotice { // the one answer a STOP gets
-			if targets, optedOut, err = d.dropOptedOut(ctx, targets, sender, c.Phone); err != nil {
+			if targets, optedOut, err = d.dropOptedOut(ctx, f, targets, sender, c.Phone); err != nil {
 				return m, err
 			}
 		}
@@ -540,11 +567,11 @@ func (d *Dispatcher) smsSender(org core.Organization, center core.Center) string
 
 // dropOptedOut removes SMS and WhatsApp targets whose phone sent STOP to
 // the sender: carriers block that pair whichever organization sends.
-func (d *Dispatcher) dropOptedOut(ctx context.Context, ts []core.Target, sender, phone string) ([]core.Target, []core.Channel, error) {
+func (d *Dispatcher) dropOptedOut(ctx context.Context, f *facts, ts []core.Target, sender, phone string) ([]core.Target, []core.Channel, error) {
 	if sender == "" || phone == "" || !hasChannel(ts, core.ChannelSMS) && !hasChannel(ts, core.ChannelWhatsApp) {
 		return ts, nil, nil
 	}
-	outs, err := d.c.Store.SenderOptOuts(ctx, sender, phone)
+	outs, err := d.senderOptOuts(ctx, f, sender, phone)
 	if err != nil || len(outs) == 0 {
 		return ts, nil, err
 	}

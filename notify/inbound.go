@@ -102,7 +102,7 @@ func (d *Dispatcher) HandleInbound(ctx context.Context, id string) error {
 		in.ClientID, in.AppointmentID = m.RecipientID, m.AppointmentID
 		e := synthetic("stop:"+in.ID, in.OrgID, &core.Notice{EventRefs: core.EventRefs{ClientID: m.RecipientID, AppointmentID: m.AppointmentID},
 			Via: string(in.Channel), ReplyFrom: replyFrom})
-		n, err := d.build(ctx, e, core.Intent{Kind: core.KindStopNotice, Recipient: core.Recipient{Kind: "client", ID: m.RecipientID}}, nil, "")
+		n, err := d.build(ctx, nil, e, core.Intent{Kind: core.KindStopNotice, Recipient: core.Recipient{Kind: "client", ID: m.RecipientID}}, nil, "")
 		if err != nil {
 			return err
 		}
@@ -134,7 +134,7 @@ func (d *Dispatcher) HandleInbound(ctx context.Context, id string) error {
 		if in.ClientID != "" {
 			e := synthetic("help:"+in.ID, in.OrgID, &core.Notice{EventRefs: core.EventRefs{ClientID: in.ClientID},
 				Via: string(in.Channel), CenterID: in.CenterID, ReplyFrom: replyFrom})
-			m, err := d.build(ctx, e, core.Intent{Kind: core.KindHelp, Recipient: core.Recipient{Kind: "client", ID: in.ClientID}}, nil, "")
+			m, err := d.build(ctx, nil, e, core.Intent{Kind: core.KindHelp, Recipient: core.Recipient{Kind: "client", ID: in.ClientID}}, nil, "")
 			if err != nil {
 				return err
 			}

@@ -77,7 +77,7 @@ func (d *Dispatcher) SendPaymentLink(ctx context.Context, orgID string, pp core.
 		data.SaleID = id
 	}
 	e := synthetic("paylink:"+purpose+":"+id+":"+fmt.Sprint(amount), orgID, data)
-	m, err := d.build(ctx, e, core.Intent{Kind: core.KindPaymentLink, Recipient: core.Recipient{Kind: "client", ID: clientID}}, nil, "")
+	m, err := d.build(ctx, nil, e, core.Intent{Kind: core.KindPaymentLink, Recipient: core.Recipient{Kind: "client", ID: clientID}}, nil, "")
 	if err != nil {
 		return core.LinkResult{}, err
 	}

@@ -92,11 +92,11 @@ func (d *Dispatcher) RemindNow(ctx context.Context, orgID string, as []core.Appo
 func (d *Dispatcher) buildReminder(ctx context.Context, e core.Event, clientID string, ask bool) (core.Message, error) {
 	to := core.Recipient{Kind: "client", ID: clientID}
 	if ask {
-		m, err := d.build(ctx, e, core.Intent{Kind: core.KindReminderAsk, Recipient: to}, nil, "")
+		m, err := d.build(ctx, nil, e, core.Intent{Kind: core.KindReminderAsk, Recipient: to}, nil, "")
 		if err != nil || m.Status != core.MsgSkipped {
 			return m, err
 		}
 		// No SMS or WhatsApp: remind without asking for a reply.
 	}
-	return d.build(ctx, e, core.Intent{Kind: core.KindReminder, Recipient: to}, nil, "")
+	return d.build(ctx, nil, e, core.Intent{Kind: core.KindReminder, Recipient: to}, nil, "")
 }

@@ -236,7 +236,7 @@ func (d *Dispatcher) fallback(ctx context.Context, m core.Message) error {
 	if err != nil {
 		return err
 	}
-	next, err := d.build(ctx, e, core.Intent{Kind: m.Kind, Recipient: core.Recipient{Kind: m.RecipientKind, ID: m.RecipientID}},
+	next, err := d.build(ctx, nil, e, core.Intent{Kind: m.Kind, Recipient: core.Recipient{Kind: m.RecipientKind, ID: m.RecipientID}},
 		m.Fallback, "/"+string(m.Fallback[0]))
 	if err != nil {
 		return err

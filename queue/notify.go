@@ -127,7 +127,9 @@ const enqueueParallel = 16
 // waits already (a sweeper pass over messages still in the queue) costs
 // nothing more. The others are enqueued with enqueueParallel in flight
 // (Asynq has no batch call: each enqueue is one Lua script). Task ids are
-// EnqueueSend's, so a repeat makes no second task.
+// EnqueueSend's, so a repeat makes no second task. A failed enqueue is
+// tried again (enqueueTries in all) before it is left to the sweeper, whose
+// grace would hold the message for half a minute or more.
 func (q *Client) EnqueueSends(ctx context.Context, msgs []core.Message) error {
 	var todo []core.Message
 	for _, m := range msgs {
@@ -161,7 +163,7 @@ func (q *Client) EnqueueSends(ctx context.Context, msgs []core.Message) error {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem }()
-			if err := q.EnqueueSend(ctx, m); err != nil {
+			if err := q.enqueueRetrying(ctx, m); err != nil {
 				errs <- err
 			}
 		}()
@@ -184,6 +186,29 @@ func sendTaskID(m core.Message) string {
 
 // taskKey is where Asynq keeps a task (its base.TaskKey).
 func taskKey(queue, id string) string { return "asynq:{" + queue + "}:t:" + id }
+
+// enqueueTries is how many times EnqueueSends tries one enqueue, waiting
+// enqueueRetryWait, then twice that, in between.
+const (
+	enqueueTries     = 3
+	enqueueRetryWait = 50 * time.Millisecond
+)
+
+func (q *Client) enqueueRetrying(ctx context.Context, m core.Message) error {
+	wait := enqueueRetryWait
+	for try := 1; ; try++ {
+		err := q.EnqueueSend(ctx, m)
+		if err == nil || try == enqueueTries {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+}
 
 // Campaign task types.
 const (

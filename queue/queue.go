@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -163,6 +164,7 @@ func NewWorker(b *Broker, log *slog.Logger, cfg WorkerConfig) *Worker {
 		ShutdownTimeout:          cfg.ShutdownTimeout,
 		DelayedTaskCheckInterval: cfg.PollInterval,
 		TaskCheckInterval:        cfg.TaskCheckInterval,
+		RetryDelayFunc:           retryDelay,
 		Logger:                   alog,
 		LogLevel:                 asynq.WarnLevel,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
@@ -171,6 +173,20 @@ func NewWorker(b *Broker, log *slog.Logger, cfg WorkerConfig) *Worker {
 	})
 	sch := asynq.NewScheduler(b.Opt, &asynq.SchedulerOpts{Logger: alog, LogLevel: asynq.WarnLevel, Location: time.UTC})
 	return &Worker{server: srv, scheduler: sch, mux: asynq.NewServeMux(), log: log, rdb: b.Redis}
+}
+
+// retryDelay is how long a failed task waits before its retry. Asynq's
+// default waits 15 to 45 s before the first one: a send task that failed
+// on the database or Redis under load (its message's state is in the row,
+// so a retry is safe) would hold a confirmation that long. Send tasks
+// retry after 1, 2, 4 … s (at most a minute, with jitter); other tasks
+// keep Asynq's schedule.
+func retryDelay(n int, err error, t *asynq.Task) time.Duration {
+	if t.Type() != TypeSend {
+		return asynq.DefaultRetryDelayFunc(n, err, t)
+	}
+	d := min(time.Second<<min(n, 6), time.Minute)
+	return d + rand.N(d/2+1)
 }
 
 // Handle registers the handler of a task type.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -41,15 +42,17 @@ func BenchmarkDispatch(b *testing.B) {
 	}
 	wc := queue.WorkerConfig{Concurrency: def.WorkerConcurrency, ShutdownTimeout: def.ShutdownTimeout}
 
-	var baseline float64
-	func() {
-		q := newAsynqEmpty(b, redisURL, wc)
-		defer q.close()
-		b.Run("asynq-empty-handler", func(b *testing.B) { baseline = q.run(b) })
-	}()
 	for _, be := range storetest.Backends(b) {
-		// One backend at a time: two apps' workers on one Redis would
-		// take each other's tasks.
+		// The baseline runs right before each backend (the machine is
+		// shared: its load moves within a minute), and one backend at a
+		// time: two apps' workers on one Redis would take each other's
+		// tasks.
+		var baseline float64
+		func() {
+			q := newAsynqEmpty(b, redisURL, wc)
+			defer q.close()
+			b.Run("asynq-empty-handler-before-"+be.Name, func(b *testing.B) { baseline = q.run(b) })
+		}()
 		func() {
 			e := newDispatchEnv(b, be.URL, redisURL)
 			defer e.close()
@@ -77,8 +80,14 @@ func redisName(url string) string {
 	return "TEST_REDIS_URL's Redis"
 }
 
-// benchLog discards the service's logs.
-func benchLog() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)) }
+// benchLog discards the service's logs, or writes its warnings and errors
+// to stderr when BENCH_LOG is set (to see why a run stalls).
+func benchLog() *slog.Logger {
+	if os.Getenv("BENCH_LOG") != "" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	return slog.New(slog.NewJSONHandler(io.Discard, nil))
+}
 
 // dispatchEnv is the wired service with its worker running and Twilio
 // pointed at a fake.

@@ -47,6 +47,9 @@ func jsonText(v any) string {
 	return string(b)
 }
 
+const insertMsgSQL = `INSERT INTO messages (` + msgCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+	$14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31) ON CONFLICT (org_id, dedupe_key) DO NOTHING`
+
 // insertMsg writes m unless (org, dedupe key) exists; it reports whether it wrote.
 func (s *Store) insertMsg(ctx context.Context, q querier, m core.Message) (bool, error) {
 	if m.Buttons == nil {
@@ -55,8 +58,7 @@ func (s *Store) insertMsg(ctx context.Context, q querier, m core.Message) (bool,
 	if m.Fallback == nil {
 		m.Fallback = []core.Channel{}
 	}
-	res, err := s.stmtExec(ctx, q, `INSERT INTO messages (`+msgCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
-		$14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31) ON CONFLICT (org_id, dedupe_key) DO NOTHING`,
+	res, err := s.stmtExec(ctx, q, insertMsgSQL,
 		m.ID, m.OrgID, m.CenterID, m.RecipientKind, m.RecipientID, string(m.Channel), m.To, m.From, m.Kind, m.Locale, m.Subject, m.Body,
 		m.HTML, jsonText(m.Buttons), string(m.Status), m.ProviderID, m.Attempts, m.LastError, m.ErrorCode, m.Segments, m.Encoding,
 		m.DedupeKey, jsonText(m.Fallback), m.EventID, m.AppointmentID, ms(m.DueAt), ms(m.CreatedAt), ms(m.UpdatedAt),
@@ -128,6 +130,8 @@ func (s *Store) CommitEvent(ctx context.Context, e core.Event, msgs []core.Messa
 	return s.CommitEvents(ctx, []core.PlannedEvent{{Event: e, Messages: msgs}}, at)
 }
 
+const dispatchEventSQL = `UPDATE events SET dispatched_at = $1 WHERE id = $2 AND dispatched_at IS NULL`
+
 // CommitEvents commits a batch of events with their messages in one
 // transaction (one commit for the relay's whole batch). An event another
 // relay committed first is left alone; messages whose dedupe key exists are
@@ -137,7 +141,7 @@ func (s *Store) CommitEvents(ctx context.Context, batch []core.PlannedEvent, at 
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		created = created[:0]
 		for _, p := range batch {
-			res, err := s.stmtExec(ctx, tx, `UPDATE events SET dispatched_at = $1 WHERE id = $2 AND dispatched_at IS NULL`, ms(at), p.Event.ID)
+			res, err := s.stmtExec(ctx, tx, dispatchEventSQL, ms(at), p.Event.ID)
 			if err != nil {
 				return fmt.Errorf("store: dispatch event: %w", err)
 			}
@@ -190,12 +194,16 @@ func (s *Store) GetMessageByID(ctx context.Context, id string) (core.Message, er
 	return m, nil
 }
 
+// claimSQL moves a due queued message to sending, counts the attempt and
+// starts its lease (updated_at), returning the row.
+const claimSQL = `UPDATE messages SET status = 'sending', attempts = attempts + 1, updated_at = $1
+	WHERE id = $2 AND status = 'queued' AND due_at <= $1 RETURNING ` + msgCols
+
 // ClaimMessage moves a due queued message to sending and counts the
 // attempt, returning the row in the same statement; a conditional update,
 // so two workers holding the same task cannot both send it.
 func (s *Store) ClaimMessage(ctx context.Context, id string, now time.Time) (core.Message, bool, error) {
-	m, err := scanMsg(s.stmtRow(ctx, s.w, `UPDATE messages SET status = 'sending', attempts = attempts + 1, updated_at = $1
-		WHERE id = $2 AND status = 'queued' AND due_at <= $1 RETURNING `+msgCols, ms(now), id))
+	m, err := scanMsg(s.stmtRow(ctx, s.w, claimSQL, ms(now), id))
 	if err == nil {
 		return m, true, nil
 	}

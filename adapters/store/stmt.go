@@ -91,7 +91,9 @@ func (s *Store) warm(ctx context.Context) error {
 	if s.dialect != SQLite {
 		return nil
 	}
-	qs := []string{receiptHandledSQL, statusLookupSQL}
+	// The relay's commit of a batch: each event marked dispatched and its
+	// messages inserted.
+	qs := []string{receiptHandledSQL, statusLookupSQL, dispatchEventSQL, insertMsgSQL}
 	for _, st := range []core.MessageStatus{core.MsgSent, core.MsgDelivered, core.MsgUndelivered, core.MsgFailed} {
 		qs = append(qs, statusApplySQL(st, true), statusApplySQL(st, false), statusParkSQL(st))
 	}

@@ -48,8 +48,8 @@ type Config struct {
 	// number in E.164 or a messaging service SID (MG…).
 	DefaultFrom string
 	// HTTPClient's Transport, Timeout and Jar are used; nil means a client
-	// with DefaultTimeout over http.DefaultTransport. Redirects are never
-	// followed.
+	// with DefaultTimeout over a transport of its own (see newTransport).
+	// Redirects are never followed.
 	HTTPClient *http.Client
 }
 
@@ -88,9 +88,22 @@ func New(cfg Config) (*Sender, error) {
 	}
 	rt := hc.Transport
 	if rt == nil {
-		rt = http.DefaultTransport
+		rt = newTransport()
 	}
 	return &Sender{cfg: cfg, base: base, rt: rt, hc: hc}, nil
+}
+
+// idleConns is how many idle connections to Twilio a Sender keeps: more
+// than the worker's concurrent sends.
+const idleConns = 64
+
+// newTransport is http.DefaultTransport keeping idleConns idle connections
+// to the one host: the default keeps two, so all the worker's other
+// concurrent sends opened (and closed) a connection each.
+func newTransport() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns, t.MaxIdleConnsPerHost = idleConns, idleConns
+	return t
 }
 
 // Send creates a Twilio Message. SMS goes to m.To as is; WhatsApp prefixes
