@@ -109,6 +109,13 @@ func TestCenterIsolation(t *testing.T) {
 				{Kind: core.LiveCallIncoming, OrgID: org, CenterID: centerA.ID, StaffID: colleague},
 			}, []core.LiveEvent{marker(org, centerA.ID, 1)})
 		}
+		// Nor does a specialist get its own centre's chats or campaign
+		// progress, which its key cannot read through the API either.
+		liveSeesOnly(t, a, spec, []core.LiveEvent{
+			{Kind: core.LiveMessageNew, OrgID: org, CenterID: centerA.ID},
+			{Kind: core.LiveConversationNew, OrgID: org, CenterID: centerA.ID},
+			{Kind: core.LiveCampaignProgress, OrgID: org, CenterID: centerA.ID},
+		}, []core.LiveEvent{marker(org, centerA.ID, 2)})
 
 		// Ids of centre B in queries and bodies: answered as made-up ids.
 		day := time.Now().UTC().Add(48 * time.Hour).Truncate(24 * time.Hour)

@@ -174,7 +174,7 @@ func waitSubscribers(t *testing.T, a *app.App, n int) {
 // marker is an event every caller of the test may see, published after the
 // hidden ones: when it arrives, a hidden event would have arrived before.
 func marker(org, center string, n int) core.LiveEvent {
-	return core.LiveEvent{Kind: core.LiveConversationChanged, OrgID: org, CenterID: center, Data: map[string]int{"marker": n}}
+	return core.LiveEvent{Kind: core.LiveCallUpdated, OrgID: org, CenterID: center, Data: map[string]int{"marker": n}}
 }
 
 // liveSeesOnly opens caller's stream, publishes hidden then visible

@@ -71,11 +71,23 @@ type LiveSubscription interface {
 }
 
 // LiveEvent reports whether p's screens may receive ev: same organization,
-// a centre p sees, and, for an event addressed to one staff member, only
-// that staff member (and only while they still see the centre).
+// a centre p sees, a role that may read what the event is about through the
+// API (chats: directors and administrators; campaigns: not specialists),
+// and, for an event addressed to one staff member, only that staff member
+// (and only while they still see the centre).
 func (Policy) LiveEvent(p Principal, ev LiveEvent) bool {
 	if ev.OrgID != p.OrgID || !p.CanCenter(ev.CenterID) {
 		return false
+	}
+	switch ev.Kind {
+	case LiveMessageNew, LiveConversationNew, LiveConversationChanged:
+		if canChat(p) != nil {
+			return false
+		}
+	case LiveCampaignProgress:
+		if canCampaign(p) != nil {
+			return false
+		}
 	}
 	return ev.StaffID == "" || ev.StaffID == p.StaffID
 }
