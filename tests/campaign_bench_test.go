@@ -103,7 +103,7 @@ func BenchmarkCampaign(b *testing.B) {
 					b.Fatal(err)
 				}
 				var fanout time.Duration
-				for len(e.fake.Messages()) < n {
+				for e.fake.Count() < n {
 					if fanout == 0 {
 						if cur, err := e.app.Store.GetCampaignByID(ctx, c.ID); err == nil && cur.FanoutDone {
 							fanout = time.Since(start)

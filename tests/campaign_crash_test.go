@@ -100,8 +100,8 @@ func TestCampaignWorkerKilled(t *testing.T) {
 	}
 	ob := outboxByStatus(t, dbURL, orgID)
 	written := len(ob[core.MsgQueued]) + len(ob[core.MsgSending])
-	if atKill.FanoutDone || len(fake.Messages()) != 0 {
-		t.Fatalf("not killed mid-fan-out: done %v, %d at Twilio", atKill.FanoutDone, len(fake.Messages()))
+	if atKill.FanoutDone || fake.Count() != 0 {
+		t.Fatalf("not killed mid-fan-out: done %v, %d at Twilio", atKill.FanoutDone, fake.Count())
 	}
 	t.Logf("first kill mid-fan-out: %d of %d messages written", written, n)
 	fake.Reset() // Twilio is back
@@ -110,9 +110,9 @@ func TestCampaignWorkerKilled(t *testing.T) {
 	env2 := baseEnv(append(common, "GATEWAY_HTTP_ADDR="+addr2, "GATEWAY_PUBLIC_URL=http://"+addr2)...)
 	second := startGateway(t, "second", dir, env2)
 	deadline = time.Now().Add(campaignDeadline)
-	for len(fake.Messages()) < n/3 {
+	for fake.Count() < n/3 {
 		if time.Now().After(deadline) {
-			t.Fatalf("only %d messages reached Twilio in %s after the restart\n%s", len(fake.Messages()), campaignDeadline, second.logTail())
+			t.Fatalf("only %d messages reached Twilio in %s after the restart\n%s", fake.Count(), campaignDeadline, second.logTail())
 		}
 		// Not faster: the fake Twilio runs in this process, and copying
 		// its growing list every few milliseconds took CPU from it.
@@ -134,7 +134,7 @@ func TestCampaignWorkerKilled(t *testing.T) {
 	for _, m := range atKill2[core.MsgSending] {
 		sending[m.To] = true
 	}
-	t.Logf("at the second kill: Twilio had %d; outbox %d sent, %d sending, %d queued", len(fake.Messages()), len(atKill2[core.MsgSent]),
+	t.Logf("at the second kill: Twilio had %d; outbox %d sent, %d sending, %d queued", fake.Count(), len(atKill2[core.MsgSent]),
 		len(atKill2[core.MsgSending]), len(atKill2[core.MsgQueued]))
 
 	addr3 := freePort(t)

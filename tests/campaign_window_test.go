@@ -73,7 +73,7 @@ func TestCampaignSendingWindow(t *testing.T) {
 	e, fake := campaignEnv(t, backendsFor(t)[0].URL, nil)
 	const k = 6
 	id, inside, outLoc := windowCampaign(t, e, k)
-	waitFor(t, "the recipients inside their window at the provider", 30*time.Second, func() bool { return len(fake.Messages()) >= k })
+	waitFor(t, "the recipients inside their window at the provider", 30*time.Second, func() bool { return fake.Count() >= k })
 	time.Sleep(2 * time.Second) // two more ticks and sweeps: nobody else is sent to
 	for to, n := range perPhone(fake) {
 		if !inside[to] || n != 1 {

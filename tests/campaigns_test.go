@@ -128,7 +128,7 @@ func checkOnce(t *testing.T, fake *twiliotest.Server, want int) {
 		}
 	}
 	if len(got) != want || dups > 0 {
-		t.Fatalf("provider reached %d phones (want %d), %d of them more than once; %d requests", len(got), want, dups, len(fake.Messages()))
+		t.Fatalf("provider reached %d phones (want %d), %d of them more than once; %d requests", len(got), want, dups, fake.Count())
 	}
 }
 
@@ -153,7 +153,7 @@ func TestCampaignRedisFlushExactlyOnce(t *testing.T) {
 			id := startCampaign(t, e, "")
 			// Flushed early, so most of the campaign runs on what the sweeper
 			// re-enqueued from the rows.
-			waitFor(t, "a tenth of the campaign at the provider", campaignDeadline, func() bool { return len(fake.Messages()) >= n/10 })
+			waitFor(t, "a tenth of the campaign at the provider", campaignDeadline, func() bool { return fake.Count() >= n/10 })
 			if err := e.app.Broker.Redis.FlushDB(context.Background()).Err(); err != nil {
 				t.Fatal(err)
 			}
@@ -308,12 +308,12 @@ func TestCampaignPauseResumeCancel(t *testing.T) {
 	e, fake := campaignEnv(t, backendsFor(t)[0].URL, nil)
 	seedClients(t, e, 300, phoneN)
 	id := startCampaign(t, e, `,"rate_per_minute":1200`)
-	waitFor(t, "sending", 30*time.Second, func() bool { return len(fake.Messages()) >= 20 })
+	waitFor(t, "sending", 30*time.Second, func() bool { return fake.Count() >= 20 })
 	e.must(200, "POST", "/api/v1/campaigns/"+id+"/pause", nil, nil)
 	time.Sleep(2 * time.Second) // in-flight sends (claimed before the pause) finish
-	held := len(fake.Messages())
+	held := fake.Count()
 	time.Sleep(2 * time.Second)
-	if got := len(fake.Messages()); got != held {
+	if got := fake.Count(); got != held {
 		t.Fatalf("paused campaign still sending: %d then %d", held, got)
 	}
 	if c := e.campaign(id); c.Status != core.CampaignPaused || c.Progress.Queued == 0 {
@@ -329,14 +329,14 @@ func TestCampaignPauseResumeCancel(t *testing.T) {
 	// finished but cancelled, and nothing more is sent.
 	fake.Reset()
 	id2 := startCampaign(t, e, `,"rate_per_minute":600`)
-	waitFor(t, "second campaign sending", 30*time.Second, func() bool { return len(fake.Messages()) >= 5 })
+	waitFor(t, "second campaign sending", 30*time.Second, func() bool { return fake.Count() >= 5 })
 	e.must(200, "POST", "/api/v1/campaigns/"+id2+"/cancel", nil, nil)
 	time.Sleep(2 * time.Second)
-	sent := len(fake.Messages())
+	sent := fake.Count()
 	time.Sleep(2 * time.Second)
 	c := e.campaign(id2)
-	if len(fake.Messages()) != sent || c.Status != core.CampaignCancelled || c.Progress.Reasons["campaign cancelled"] == 0 || c.Progress.Pending != 0 {
-		t.Fatalf("after cancel: %d then %d sent, %s %+v", sent, len(fake.Messages()), c.Status, c.Progress)
+	if fake.Count() != sent || c.Status != core.CampaignCancelled || c.Progress.Reasons["campaign cancelled"] == 0 || c.Progress.Pending != 0 {
+		t.Fatalf("after cancel: %d then %d sent, %s %+v", sent, fake.Count(), c.Status, c.Progress)
 	}
 }
 
@@ -384,7 +384,7 @@ func TestCampaignConfirmationFirst(t *testing.T) {
 	f := e.setup("Europe/Paris", allWeek(core.PeriodJSON{Start: "09:00", End: "18:00"}), core.ServiceInput{Name: "Massage", DurationMin: 60})
 	seedClients(t, e, 80, phoneN) // 20 s of backlog at 4/s
 	id := startCampaign(t, e, "")
-	waitFor(t, "campaign under way", 30*time.Second, func() bool { return len(fake.Messages()) >= 8 })
+	waitFor(t, "campaign under way", 30*time.Second, func() bool { return fake.Count() >= 8 })
 	day := time.Now().In(time.FixedZone("CET", 3600)).AddDate(0, 0, 2).Format("2006-01-02")
 	booked := time.Now()
 	e.book(f, day+"T10:00:00+01:00")
@@ -500,7 +500,7 @@ func TestCampaignTestAndWhatsApp(t *testing.T) {
 	if st := e.do(key, "POST", "/api/v1/campaigns/"+c.ID+"/test", rawJSON(`{}`), &m); st != 200 {
 		t.Fatalf("test send: %d", st)
 	}
-	waitFor(t, "the test at the provider", 15*time.Second, func() bool { return len(fake.Messages()) == 1 })
+	waitFor(t, "the test at the provider", 15*time.Second, func() bool { return fake.Count() == 1 })
 	time.Sleep(500 * time.Millisecond)
 	if got := fake.Messages(); len(got) != 1 || got[0].To != "+33655555555" || got[0].Body != "Bonjour Marie" {
 		t.Fatalf("test send reached %+v", got)

@@ -186,6 +186,15 @@ func (s *Server) Messages() []Message {
 	return out
 }
 
+// Count returns how many messages were accepted: what polling loops need,
+// without Messages' copy of every message under the lock that the
+// handlers wait for (at 100,000 messages the copies slowed the sends).
+func (s *Server) Count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.messages)
+}
+
 // Requests returns how many create-message requests arrived, failed ones
 // included.
 func (s *Server) Requests() int {
