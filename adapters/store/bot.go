@@ -106,15 +106,7 @@ func (s *Store) StaffByTelegram(ctx context.Context, chatID string) ([]core.Staf
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]string, len(list))
-	for i, st := range list {
-		ids[i] = st.ID
-	}
-	cs, err := s.staffCenters(ctx, ids...)
-	for i := range list {
-		list[i].CenterIDs = cs[list[i].ID]
-	}
-	return list, err
+	return s.withCenters(ctx, list)
 }
 
 // JoinTeam runs a specialist's join through a team invitation in one

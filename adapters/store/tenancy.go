@@ -186,6 +186,11 @@ func (s *Store) ListStaff(ctx context.Context, orgID string, p core.Page) ([]cor
 	if err != nil {
 		return nil, err
 	}
+	return s.withCenters(ctx, list)
+}
+
+// withCenters fills in the staff members' centres with one query.
+func (s *Store) withCenters(ctx context.Context, list []core.Staff) ([]core.Staff, error) {
 	ids := make([]string, len(list))
 	for i, st := range list {
 		ids[i] = st.ID
