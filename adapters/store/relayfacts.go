@@ -81,14 +81,7 @@ func (s *Store) SenderOptOutsOfPhones(ctx context.Context, phones []string) ([]c
 	if err != nil {
 		return nil, fmt.Errorf("store: sender opt-outs: %w", err)
 	}
-	return collect(rows, func(r interface{ Scan(...any) error }) (core.SenderOptOut, error) {
-		var o core.SenderOptOut
-		var channel string
-		var at int64
-		err := r.Scan(&channel, &o.Sender, &o.Phone, &at, &o.InboundID)
-		o.Channel, o.At = core.Channel(channel), fromMS(at)
-		return o, err
-	})
+	return collect(rows, scanSenderOptOut)
 }
 
 // LinkTokens is LinkToken for many appointments in one statement: each

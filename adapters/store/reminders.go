@@ -360,6 +360,16 @@ func (s *Store) SetSenderOptOut(ctx context.Context, o core.SenderOptOut, stop b
 	return nil
 }
 
+// scanSenderOptOut reads one row of channel, sender, phone, opted_out_at, inbound_id.
+func scanSenderOptOut(r interface{ Scan(...any) error }) (core.SenderOptOut, error) {
+	var o core.SenderOptOut
+	var channel string
+	var at int64
+	err := r.Scan(&channel, &o.Sender, &o.Phone, &at, &o.InboundID)
+	o.Channel, o.At = core.Channel(channel), fromMS(at)
+	return o, err
+}
+
 // SenderOptOuts lists a phone's opt-outs of one sender, on every channel.
 func (s *Store) SenderOptOuts(ctx context.Context, sender, phone string) ([]core.SenderOptOut, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT channel, sender, phone, opted_out_at, inbound_id FROM sender_optouts
@@ -367,14 +377,7 @@ func (s *Store) SenderOptOuts(ctx context.Context, sender, phone string) ([]core
 	if err != nil {
 		return nil, fmt.Errorf("store: sender opt-outs: %w", err)
 	}
-	return collect(rows, func(r interface{ Scan(...any) error }) (core.SenderOptOut, error) {
-		var o core.SenderOptOut
-		var channel string
-		var at int64
-		err := r.Scan(&channel, &o.Sender, &o.Phone, &at, &o.InboundID)
-		o.Channel, o.At = core.Channel(channel), fromMS(at)
-		return o, err
-	})
+	return collect(rows, scanSenderOptOut)
 }
 
 // UnmatchedInbound lists handled inbound messages that belong to no
