@@ -117,13 +117,9 @@ func (s *Store) StaffByTelegram(ctx context.Context, chatID string) ([]core.Staf
 func (s *Store) JoinTeam(ctx context.Context, orgID, code string, st core.Staff, check func(core.Invitation) error) (core.Staff, bool, error) {
 	existing := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		q := `SELECT ` + invLockCols + ` FROM invitations i WHERE i.org_id = $1 AND i.code = $2`
-		if s.dialect == Postgres {
-			q += ` FOR UPDATE`
-		}
-		inv, err := scanInvitation(tx.QueryRowContext(ctx, q, orgID, code))
+		inv, err := s.lockInvitation(ctx, tx, orgID, code)
 		if err != nil {
-			return notFound(err, "invitation")
+			return err
 		}
 		if st.TelegramChatID != "" {
 			old, err := scanStaff(tx.QueryRowContext(ctx, `SELECT `+staffCols+` FROM staff WHERE org_id = $1 AND telegram_chat_id = $2

@@ -445,6 +445,16 @@ func (s *Store) UpdateInvitation(ctx context.Context, inv core.Invitation) error
 	return checkAffected(res, err, "invitation")
 }
 
+// lockInvitation reads an invitation inside tx, locked against concurrent
+// joins until tx ends.
+func (s *Store) lockInvitation(ctx context.Context, tx *sql.Tx, orgID, code string) (core.Invitation, error) {
+	inv, err := scanInvitation(tx.QueryRowContext(ctx, `SELECT `+invLockCols+` FROM invitations i WHERE i.org_id = $1 AND i.code = $2`+s.lockSuffix(), orgID, code))
+	if err != nil {
+		return inv, notFound(err, "invitation")
+	}
+	return inv, nil
+}
+
 // JoinInvitation runs a join through a link in one transaction. The
 // invitation row is locked first (PostgreSQL: SELECT … FOR UPDATE; SQLite:
 // the write transaction is BEGIN IMMEDIATE on the single writer
@@ -456,13 +466,9 @@ func (s *Store) JoinInvitation(ctx context.Context, orgID, code, phone string,
 	join func(core.Invitation, []core.Client) (core.Joining, error)) (core.Client, error) {
 	var c core.Client
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		q := `SELECT ` + invLockCols + ` FROM invitations i WHERE i.org_id = $1 AND i.code = $2`
-		if s.dialect == Postgres {
-			q += ` FOR UPDATE`
-		}
-		inv, err := scanInvitation(tx.QueryRowContext(ctx, q, orgID, code))
+		inv, err := s.lockInvitation(ctx, tx, orgID, code)
 		if err != nil {
-			return notFound(err, "invitation")
+			return err
 		}
 		same := []core.Client{}
 		if phone != "" {
