@@ -415,3 +415,69 @@ func TestInvitations(t *testing.T) {
 		}
 	})
 }
+
+// ImportClients writes what CreateClient writes, across the boundaries of
+// its multi-row statements, and all or nothing.
+func TestImportClients(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		org, _, _ := newOrg(t, s, "Import")
+		now := org.CreatedAt
+		ce := core.Center{ID: core.NewID(), OrgID: org.ID, Name: "Left bank", Timezone: "Europe/Paris", CreatedAt: now}
+		if err := s.CreateCenter(ctx, ce); err != nil {
+			t.Fatal(err)
+		}
+		g := core.ClientGroup{ID: core.NewID(), OrgID: org.ID, Name: "VIP", CreatedAt: now}
+		if err := s.CreateClientGroup(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []int{0, 1, 499, 500, 501, 1001} {
+			t.Run(fmt.Sprint(n), func(t *testing.T) {
+				cs := make([]core.Client, n)
+				for i := range cs {
+					cs[i] = newTestClient(org.ID, fmt.Sprintf("Zoé%d", i), "Müller", fmt.Sprintf("+3361%07d", i), now)
+					if i%250 == 7 {
+						cs[i].Email, cs[i].Notes, cs[i].CenterIDs, cs[i].GroupIDs = "Zoe@Example.com", "n", []string{ce.ID}, []string{g.ID}
+					}
+				}
+				if err := s.ImportClients(ctx, cs); err != nil {
+					t.Fatal(err)
+				}
+				for _, i := range []int{0, 7, 499, 500, 757, n - 1} {
+					if i < 0 || i >= n {
+						continue
+					}
+					got, err := s.GetClient(ctx, org.ID, cs[i].ID)
+					if err != nil {
+						t.Fatalf("client %d: %v", i, err)
+					}
+					if got.Name != cs[i].Name || got.Phone != cs[i].Phone || got.Email != cs[i].Email || !got.CreatedAt.Equal(now) ||
+						!slices.Equal(got.CenterIDs, cs[i].CenterIDs) || !slices.Equal(got.GroupIDs, cs[i].GroupIDs) {
+						t.Fatalf("client %d: got %+v, want %+v", i, got, cs[i])
+					}
+				}
+				if n == 0 {
+					return
+				}
+				// Found by the search columns CreateClient fills.
+				found, err := s.ListClients(ctx, org.ID, core.ClientQuery{NameContains: core.SearchFold(cs[n-1].FirstName), AllCenters: true},
+					core.Page{Limit: 10})
+				if err != nil || len(found) != 1 || found[0].ID != cs[n-1].ID {
+					t.Fatalf("search %q: %v %v", cs[n-1].FirstName, testClientIDs(found), err)
+				}
+			})
+		}
+		// A bad row in the second statement writes nothing of the first.
+		cs := make([]core.Client, 600)
+		for i := range cs {
+			cs[i] = newTestClient(org.ID, "Bad", "Batch", "+33700000000", now)
+		}
+		cs[550].CenterIDs = []string{core.NewID()} // not a centre of the organization
+		if err := s.ImportClients(ctx, cs); err == nil {
+			t.Fatal("import with an unknown centre succeeded")
+		}
+		if _, err := s.GetClient(ctx, org.ID, cs[0].ID); core.ErrorCode(err) != core.CodeNotFound {
+			t.Fatalf("first client of a failed import: %v", err)
+		}
+	})
+}

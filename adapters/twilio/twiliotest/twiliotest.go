@@ -63,6 +63,9 @@ type Server struct {
 
 	mu       sync.Mutex
 	messages []Message
+	// countOnly: accepted messages are counted in dropped, not kept.
+	countOnly bool
+	dropped   int
 	failNext []Failure
 	failTo   map[string]Failure
 	requests int
@@ -192,7 +195,16 @@ func (s *Server) Messages() []Message {
 func (s *Server) Count() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.messages)
+	return len(s.messages) + s.dropped
+}
+
+// CountOnly makes the fake count the messages it accepts without keeping
+// them (Messages then lists none of them): a load test of 100,000
+// messages would otherwise hold every body and form in memory.
+func (s *Server) CountOnly() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.countOnly = true
 }
 
 // Requests returns how many create-message requests arrived, failed ones
@@ -244,7 +256,7 @@ func (s *Server) CloseWindow(to string) {
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.messages, s.failNext, s.requests = nil, nil, 0
+	s.messages, s.failNext, s.requests, s.dropped = nil, nil, 0, 0
 	s.failTo = map[string]Failure{}
 }
 
@@ -326,7 +338,11 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 		m.Status = "accepted"
 	}
 	s.mu.Lock()
-	s.messages = append(s.messages, m)
+	if s.countOnly {
+		s.dropped++
+	} else {
+		s.messages = append(s.messages, m)
+	}
 	s.mu.Unlock()
 
 	date := now.Format(time.RFC1123Z)

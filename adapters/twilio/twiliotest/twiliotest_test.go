@@ -113,3 +113,34 @@ func TestSendStatusCallbackIsSigned(t *testing.T) {
 		t.Fatal("unknown sid accepted")
 	}
 }
+
+func TestCountOnlyCountsWithoutKeeping(t *testing.T) {
+	s := twiliotest.New(t, "AC123", token)
+	post := func() {
+		t.Helper()
+		form := url.Values{"To": {"+33612345678"}, "From": {"+15005550006"}, "Body": {"Bonjour"}}
+		req, _ := http.NewRequest(http.MethodPost, s.URL+"/2010-04-01/Accounts/AC123/Messages.json", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth("AC123", token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusCreated {
+			t.Fatalf("status %d", res.StatusCode)
+		}
+	}
+	post()
+	s.CountOnly()
+	post()
+	post()
+	if n, kept := s.Count(), len(s.Messages()); n != 3 || kept != 1 {
+		t.Fatalf("Count %d, kept %d: want 3 counted, only the one before CountOnly kept", n, kept)
+	}
+	s.Reset()
+	if n := s.Count(); n != 0 {
+		t.Fatalf("Count after Reset %d", n)
+	}
+}
