@@ -6,14 +6,16 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/bookinggw/gateway/adapters/store"
 	"github.com/bookinggw/gateway/adapters/store/storetest"
+	"github.com/bookinggw/gateway/adapters/twilio/twiliotest"
 	"github.com/bookinggw/gateway/app"
 	"github.com/bookinggw/gateway/core"
 	"github.com/bookinggw/gateway/queue"
@@ -23,13 +25,17 @@ import (
 // BenchmarkCampaign sends an SMS campaign of CAMPAIGN_BENCH_N recipients
 // (default 2,000; the figure is 100,000) to a fake Twilio with
 // rate limits off, and measures the time from "schedule now" to the last
-// message accepted by the fake, the process's peak RSS over that time
-// (the worker runs in it; /proc/self/clear_refs resets the mark after the
-// seeding) and Redis's peak used_memory (sampled every 50 ms, less what
-// it used before). Baselines in the same run: raw Asynq enqueueing and
-// processing as many empty tasks (on bulk, one at a time as a plain loop
-// does), with the same memory figures, and the fan-out's write alone
-// (multi-row INSERTs of as many outbox rows, 500 per statement).
+// message accepted by the fake, the worker's peak RSS and Redis's peak
+// used_memory (sampled every 50 ms, less what it used before). The worker
+// is the gateway binary run as its own process (GATEWAY_ROLE=worker,
+// TEST_GATEWAY_BINARY or built once), started after the seeding: its
+// VmHWM is the worker's own peak, without this process's fake Twilio (which
+// only counts the messages) and API. CAMPAIGN_BENCH_INPROCESS=1 runs the
+// worker in this process instead, for -test.cpuprofile. Baselines in the
+// same run: raw Asynq enqueueing and processing as many empty tasks (on
+// bulk, one at a time as a plain loop does; its RSS is this process's),
+// and the fan-out's write alone (multi-row INSERTs of as many outbox rows,
+// 500 per statement).
 func BenchmarkCampaign(b *testing.B) {
 	redisURL := queuetest.RedisURL(queuetest.DBTests)
 	n := 2000
@@ -57,7 +63,8 @@ func BenchmarkCampaign(b *testing.B) {
 				}
 				asynqTime = time.Since(start)
 				b.ReportMetric(asynqTime.Seconds(), "s/run")
-				rss, redisMB := m.stop()
+				redisMB := m.stop()
+				rss := peakRSS(b, "self")
 				b.ReportMetric(rss, "peakRSS-MB")
 				b.ReportMetric(redisMB, "redis-MB")
 				fmt.Printf("BenchmarkCampaign raw Asynq: %d empty tasks in %s, peak RSS %.0f MB, Redis peak +%.1f MB\n", n,
@@ -68,7 +75,7 @@ func BenchmarkCampaign(b *testing.B) {
 	for _, be := range storetest.Backends(b) {
 		var insertTime, campaignTime time.Duration
 		b.Run("insert-"+be.Name, func(b *testing.B) {
-			e := newCampaignBench(b, be.URL, redisURL, n, false)
+			e := newCampaignBench(b, be.URL, redisURL, 0)
 			defer e.close()
 			for range b.N {
 				now := time.Now().UTC()
@@ -90,7 +97,8 @@ func BenchmarkCampaign(b *testing.B) {
 		})
 		b.Run("campaign-"+be.Name, func(b *testing.B) {
 			for range b.N {
-				e := newCampaignBench(b, be.URL, redisURL, n, true)
+				e := newCampaignBench(b, be.URL, redisURL, n)
+				e.startWorker(b, redisURL)
 				ctx := context.Background()
 				m := startMemWatch(b, e.app.Broker.Redis)
 				start := time.Now()
@@ -112,12 +120,13 @@ func BenchmarkCampaign(b *testing.B) {
 					time.Sleep(10 * time.Millisecond)
 				}
 				campaignTime = time.Since(start)
-				rss, redisMB := m.stop()
+				redisMB := m.stop()
+				rss := e.workerRSS(b)
 				b.ReportMetric(campaignTime.Seconds(), "s/run")
 				b.ReportMetric(float64(n)/campaignTime.Seconds(), "msgs/s")
 				b.ReportMetric(rss, "peakRSS-MB")
 				b.ReportMetric(redisMB, "redis-MB")
-				fmt.Printf("BenchmarkCampaign %s: %d recipients in %s (fan-out written after %s), peak RSS %.0f MB, Redis peak +%.1f MB\n",
+				fmt.Printf("BenchmarkCampaign %s: %d recipients in %s (fan-out written after %s), worker peak RSS %.0f MB, Redis peak +%.1f MB\n",
 					be.Name, n, campaignTime.Round(time.Millisecond), fanout.Round(time.Millisecond), rss, redisMB)
 				e.close()
 			}
@@ -131,58 +140,117 @@ func BenchmarkCampaign(b *testing.B) {
 }
 
 type campaignBench struct {
-	*dispatchEnv
-	p core.Principal
+	app    *app.App
+	fake   *twiliotest.Server
+	org    string
+	p      core.Principal
+	dbURL  string
+	worker *gatewayProcess // nil: the worker runs in this process
 }
 
-func newCampaignBench(b *testing.B, dbURL, redisURL string, n int, seed bool) *campaignBench {
+// newCampaignBench opens a fresh database with an organization and n
+// clients, through an API-only app (no worker yet) and a fake Twilio that
+// counts what it accepts.
+func newCampaignBench(b *testing.B, dbURL, redisURL string, n int) *campaignBench {
 	b.Helper()
 	// Each run on a fresh database: the campaign reaches everyone.
-	be := storetest.Backends(b)
-	for _, x := range be {
+	for _, x := range storetest.Backends(b) {
 		if (x.URL[:6] == "sqlite") == (dbURL[:6] == "sqlite") {
 			dbURL = x.URL
 		}
 	}
-	d := newDispatchEnv(b, dbURL, redisURL)
 	ctx := context.Background()
-	st, err := d.app.Store.ListStaff(ctx, d.org, core.Page{Limit: 1})
+	fake := twiliotest.New(b, twSID, twToken)
+	fake.CountOnly()
+	vars := map[string]string{"DATABASE_URL": dbURL, "REDIS_URL": redisURL, "GATEWAY_ROLE": "api", "TWILIO_ACCOUNT_SID": twSID,
+		"TWILIO_AUTH_TOKEN": twToken, "TWILIO_FROM": twFrom, "TWILIO_BASE_URL": fake.URL, "GATEWAY_RATE_SMS": "off"}
+	if os.Getenv("CAMPAIGN_BENCH_INPROCESS") != "" {
+		vars["GATEWAY_ROLE"] = "all"
+	}
+	cfg, err := app.FromEnv(func(k string) string { return vars[k] })
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := app.New(ctx, cfg, benchLog())
+	if err != nil {
+		b.Fatal(err)
+	}
+	a.Broker.Redis.FlushDB(ctx)
+	e := &campaignBench{app: a, fake: fake, dbURL: dbURL}
+	res, err := a.Services.Tenancy.Bootstrap(ctx, core.BootstrapInput{OrgName: "Campaign bench", Timezone: "Europe/Paris", Locale: "fr"})
+	if err != nil {
+		e.close()
+		b.Fatal(err)
+	}
+	e.org = res.Organization.ID
+	st, err := a.Store.ListStaff(ctx, e.org, core.Page{Limit: 1})
 	if err != nil || len(st) == 0 {
+		e.close()
 		b.Fatal("no director", err)
 	}
-	e := &campaignBench{dispatchEnv: d, p: core.Principal{OrgID: d.org, StaffID: st[0].ID, Role: core.RoleDirector}}
-	if seed {
-		// Eight writers: PostgreSQL takes them at once (100,000 clients
-		// one by one took minutes); SQLite serializes them.
-		now := time.Now().UTC().Add(-time.Minute).Truncate(time.Millisecond)
-		var wg sync.WaitGroup
-		errs := make(chan error, 8)
-		for w := range 8 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := w; i < n; i += 8 {
-					c := core.Client{ID: core.NewID(), OrgID: d.org, FirstName: fmt.Sprintf("C%d", i), Phone: phoneN(i), Language: "fr",
-						Timezone: "Europe/Paris", CreatedAt: now}
-					c.Name = c.FirstName
-					if err := d.app.Store.CreateClient(ctx, c); err != nil {
-						errs <- err
-						return
-					}
-				}
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		if err := <-errs; err != nil {
-			b.Fatal(err)
-		}
+	e.p = core.Principal{OrgID: e.org, StaffID: st[0].ID, Role: core.RoleDirector}
+	if err := importClients(ctx, a.Store, e.org, n); err != nil {
+		e.close()
+		b.Fatal(err)
 	}
 	return e
 }
 
-// memWatch samples Redis's used_memory while a run goes, and reads the
-// process's peak RSS since it started.
+// importClients writes n clients named C<i> with distinct phones, 10,000
+// per transaction: one CreateClient each took over 6 minutes for 100,000.
+func importClients(ctx context.Context, st *store.Store, orgID string, n int) error {
+	now := time.Now().UTC().Add(-time.Minute).Truncate(time.Millisecond)
+	for i := 0; i < n; i += 10_000 {
+		cs := make([]core.Client, 0, 10_000)
+		for j := i; j < min(i+10_000, n); j++ {
+			c := core.Client{ID: core.NewID(), OrgID: orgID, FirstName: fmt.Sprintf("C%d", j), Phone: phoneN(j), Language: "fr",
+				Timezone: "Europe/Paris", CreatedAt: now}
+			c.Name = c.FirstName
+			cs = append(cs, c)
+		}
+		if err := st.ImportClients(ctx, cs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startWorker starts the worker: the gateway binary with
+// GATEWAY_ROLE=worker and the gateway's defaults, or this process's own
+// worker under CAMPAIGN_BENCH_INPROCESS.
+func (e *campaignBench) startWorker(b *testing.B, redisURL string) {
+	b.Helper()
+	if os.Getenv("CAMPAIGN_BENCH_INPROCESS") != "" {
+		if err := e.app.StartWorker(); err != nil {
+			b.Fatal(err)
+		}
+		return
+	}
+	env := baseEnv("DATABASE_URL="+e.dbURL, "REDIS_URL="+redisURL, "GATEWAY_ROLE=worker", "GATEWAY_HTTP_ADDR="+freePort(b),
+		"GATEWAY_LOG_LEVEL=warn", "TWILIO_ACCOUNT_SID="+twSID, "TWILIO_AUTH_TOKEN="+twToken, "TWILIO_FROM="+twFrom,
+		"TWILIO_BASE_URL="+e.fake.URL, "GATEWAY_RATE_SMS=off")
+	e.worker = startGateway(b, "worker", b.TempDir(), env)
+}
+
+// workerRSS is the worker's peak RSS in MB: the worker process's, or this
+// process's since the seeding when the worker runs in it.
+func (e *campaignBench) workerRSS(b *testing.B) float64 {
+	if e.worker == nil {
+		return peakRSS(b, "self")
+	}
+	return peakRSS(b, strconv.Itoa(e.worker.cmd.Process.Pid))
+}
+
+func (e *campaignBench) close() {
+	if e.worker != nil && e.worker.wait(0) == nil {
+		_ = e.worker.cmd.Process.Signal(syscall.SIGTERM)
+		e.worker.wait(15 * time.Second)
+	}
+	e.app.StopWorker()
+	e.app.Close()
+}
+
+// memWatch samples Redis's used_memory while a run goes.
 type memWatch struct {
 	base, peak int64
 	stopc      chan struct{}
@@ -191,8 +259,8 @@ type memWatch struct {
 
 func startMemWatch(b *testing.B, rdb redis.UniversalClient) *memWatch {
 	b.Helper()
-	// Resets VmHWM (peak RSS) to the current RSS: the seeding before the
-	// run does not count.
+	// Resets this process's VmHWM (peak RSS) to its current RSS: the
+	// seeding before the run does not count.
 	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
 		b.Logf("peak RSS not reset: %v", err)
 	}
@@ -215,20 +283,27 @@ func startMemWatch(b *testing.B, rdb redis.UniversalClient) *memWatch {
 	return m
 }
 
-// stop returns the peak RSS (MB) and Redis's peak growth (MB).
-func (m *memWatch) stop() (float64, float64) {
+// stop returns Redis's peak growth (MB).
+func (m *memWatch) stop() float64 {
 	close(m.stopc)
 	<-m.done
-	rss := 0.0
-	if raw, err := os.ReadFile("/proc/self/status"); err == nil {
-		for _, l := range strings.Split(string(raw), "\n") {
-			if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-				kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-				rss = float64(kb) / 1024
-			}
+	return float64(m.peak-m.base) / (1 << 20)
+}
+
+// peakRSS reads a process's VmHWM (MB) from /proc/<pid>/status.
+func peakRSS(b *testing.B, pid string) float64 {
+	raw, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		b.Logf("peak RSS of %s: %v", pid, err)
+		return 0
+	}
+	for _, l := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return float64(kb) / 1024
 		}
 	}
-	return rss, float64(m.peak-m.base) / (1 << 20)
+	return 0
 }
 
 func redisUsedMemory(rdb redis.UniversalClient) int64 {
@@ -244,5 +319,3 @@ func redisUsedMemory(rdb redis.UniversalClient) int64 {
 	}
 	return 0
 }
-
-var _ = app.FromEnv

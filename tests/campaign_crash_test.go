@@ -2,7 +2,6 @@ package tests
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -52,14 +51,8 @@ func TestCampaignWorkerKilled(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer st.Close()
-		now := time.Now().UTC().Add(-time.Minute).Truncate(time.Millisecond)
-		for i := range n {
-			c := core.Client{ID: core.NewID(), OrgID: orgID, FirstName: fmt.Sprintf("C%d", i), Phone: phoneN(i), Language: "fr",
-				Timezone: "Europe/Paris", CreatedAt: now}
-			c.Name = c.FirstName
-			if err := st.CreateClient(context.Background(), c); err != nil {
-				t.Fatal(err)
-			}
+		if err := importClients(context.Background(), st, orgID, n); err != nil {
+			t.Fatal(err)
 		}
 	}()
 	st, err := store.Open(context.Background(), dbURL, false)

@@ -51,15 +51,16 @@ func campaignEnv(t *testing.T, dbURL string, env map[string]string) (*apiEnv, *t
 func seedClients(t *testing.T, e *apiEnv, n int, phone func(i int) string) []string {
 	t.Helper()
 	ids := make([]string, n)
+	cs := make([]core.Client, n)
 	now := e.clock.Now().UTC().Truncate(time.Millisecond)
 	for i := range n {
 		c := core.Client{ID: core.NewID(), OrgID: e.org, FirstName: fmt.Sprintf("Client%d", i), LastName: "Test", Phone: phone(i),
 			Language: "fr", Timezone: "Europe/Paris", CreatedAt: now}
 		c.Name = core.FullName(c.FirstName, c.LastName)
-		if err := e.app.Store.CreateClient(context.Background(), c); err != nil {
-			t.Fatal(err)
-		}
-		ids[i] = c.ID
+		cs[i], ids[i] = c, c.ID
+	}
+	if err := e.app.Store.ImportClients(context.Background(), cs); err != nil {
+		t.Fatal(err)
 	}
 	return ids
 }

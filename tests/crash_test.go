@@ -353,7 +353,7 @@ type gatewayProcess struct {
 
 // startGateway starts the binary and waits until it is ready. The process
 // is killed when the test ends if it still runs.
-func startGateway(t *testing.T, name, dir string, env []string) *gatewayProcess {
+func startGateway(t testing.TB, name, dir string, env []string) *gatewayProcess {
 	t.Helper()
 	g := &gatewayProcess{name: name, cmd: exec.Command(gatewayBinary(t)), exited: make(chan error, 1), stderr: &syncBuffer{}}
 	g.cmd.Dir, g.cmd.Env = dir, env

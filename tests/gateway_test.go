@@ -44,7 +44,7 @@ func TestMain(m *testing.M) {
 }
 
 // gatewayBinary returns the path of the built gateway binary.
-func gatewayBinary(t *testing.T) string {
+func gatewayBinary(t testing.TB) string {
 	t.Helper()
 	// make test builds it once for all the shards of this package.
 	if p := os.Getenv("TEST_GATEWAY_BINARY"); p != "" {
@@ -113,7 +113,7 @@ func baseEnv(extra ...string) []string {
 	return append(env, extra...)
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -368,7 +368,7 @@ func call(t *testing.T, method, url, key string, body []byte) result {
 }
 
 // waitReady polls /readyz until it answers 200, for at most 20 seconds.
-func waitReady(t *testing.T, base string, exited <-chan error) {
+func waitReady(t testing.TB, base string, exited <-chan error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
