@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bookinggw/gateway/core/sms"
@@ -34,10 +35,13 @@ func (s *CampaignService) Start(ctx context.Context, id string) (bool, error) {
 }
 
 // FanOut writes the frozen audience's messages batch by batch (one
-// transaction and one pipelined enqueue per batch) from where the last run
-// stopped. Two runs at once are harmless: a batch is written only if the
-// cursor is where its run read it. It stops when the campaign is no longer
-// sending (paused, cancelled).
+// transaction per batch) from where the last run stopped, and enqueues
+// each written batch. Three stages overlap, as each mostly waits on the
+// database or Redis: reading and planning the next batch, writing this
+// one, enqueuing the one before (sends start with the first batch). Two
+// runs at once are harmless: a batch is written only if the cursor is
+// where its run read it and the campaign is still sending, so a pause or
+// cancel stops the fan-out at its next batch.
 func (s *CampaignService) FanOut(ctx context.Context, id string) error {
 	c, err := s.store.GetCampaignByID(ctx, id)
 	if err != nil {
@@ -46,49 +50,89 @@ func (s *CampaignService) FanOut(ctx context.Context, id string) error {
 	if c.Status != CampaignSending || c.FanoutDone || c.FrozenAt == nil {
 		return nil
 	}
-	after := c.FanoutAfter
-	stopped := errors.New("stopped")
-	err = s.walk(ctx, c, after, *c.FrozenAt, func(rs []plannedRecipient, next string) (bool, error) {
-		b := CampaignBatch{CampaignID: c.ID, After: after, Next: next, Done: rs == nil}
-		now := s.Now()
-		for _, r := range rs {
-			rec := CampaignRecipient{ID: NewID(), ClientID: r.Client.ID, Channel: r.Channel, Address: r.Address, Locale: r.Locale,
-				State: MsgSkipped, Reason: r.Reason}
-			if r.Reason == "" {
-				m := Message{ID: NewID(), OrgID: c.OrgID, CenterID: r.CenterID, RecipientKind: "client", RecipientID: r.Client.ID,
-					Channel: r.Channel, To: r.Address, Kind: KindCampaign, Locale: r.Locale, Body: r.Body, Status: MsgQueued,
-					Segments: r.Segments, Encoding: r.Encoding, DedupeKey: "campaign:" + c.ID + ":" + string(r.Channel) + ":" + r.Address,
-					CampaignID: c.ID, DueAt: r.DueAt, CreatedAt: now, UpdatedAt: now}
-				rec.MessageID, rec.State = m.ID, MsgQueued
-				b.Messages = append(b.Messages, m)
+	type planned struct {
+		rs   []plannedRecipient
+		next string
+	}
+	// The reader runs at most one batch ahead of the writer.
+	walkCtx, stopWalk := context.WithCancel(ctx)
+	defer stopWalk()
+	plans, walked := make(chan planned, 1), make(chan error, 1)
+	go func() {
+		defer close(plans)
+		walked <- s.walk(walkCtx, c, c.FanoutAfter, *c.FrozenAt, func(rs []plannedRecipient, next string) (bool, error) {
+			select {
+			case plans <- planned{rs, next}:
+				return rs == nil, nil
+			case <-walkCtx.Done():
+				return true, walkCtx.Err()
 			}
-			b.Recipients = append(b.Recipients, rec)
+		})
+	}()
+	// The enqueuer runs at most one batch behind; its first error stops
+	// the writer (the rows are queued: the sweeper enqueues them, and the
+	// task's retry resumes from the cursor).
+	sends, enqueued := make(chan []Message, 1), make(chan error, 1)
+	var enqFailed atomic.Bool
+	go func() {
+		var first error
+		for msgs := range sends {
+			if first == nil {
+				if first = s.queue.EnqueueSends(ctx, msgs); first != nil {
+					enqFailed.Store(true)
+				}
+			}
 		}
-		msgs, ok, err := s.store.AppendCampaignBatch(ctx, c.OrgID, b, now)
-		if err != nil {
-			return true, err
+		enqueued <- first
+	}()
+	after, done, stopped := c.FanoutAfter, false, false
+	for p := range plans {
+		if enqFailed.Load() {
+			stopped = true
+			break
 		}
-		if !ok {
-			return true, stopped // another run moved the cursor
+		b := s.fanoutBatch(c, after, p.next, p.rs)
+		msgs, ok, werr := s.store.AppendCampaignBatch(ctx, c.OrgID, b, s.Now())
+		if werr != nil || !ok { // !ok: another run moved the cursor, or the campaign stopped sending
+			err, stopped = werr, true
+			break
 		}
-		after = next
-		if err := s.queue.EnqueueSends(ctx, msgs); err != nil {
-			return true, err // rows are queued: the sweeper enqueues them
-		}
-		if b.Done {
-			s.notifyProgress(ctx, c.ID)
-			return true, nil
-		}
-		cur, err := s.store.GetCampaignByID(ctx, c.ID)
-		if err != nil {
-			return true, err
-		}
-		return cur.Status != CampaignSending, nil
-	})
-	if errors.Is(err, stopped) {
-		return nil
+		after, done = p.next, b.Done
+		sends <- msgs
+	}
+	stopWalk()
+	for range plans { // let the reader see the cancel
+	}
+	close(sends)
+	werr, eerr := <-walked, <-enqueued
+	if stopped {
+		werr = nil // the reader was cancelled by the writer's stop
+	}
+	if err = errors.Join(err, werr, eerr); err == nil && done {
+		s.notifyProgress(ctx, c.ID)
 	}
 	return err
+}
+
+// fanoutBatch is one batch's recipients and messages; rs nil is the last
+// (empty) batch, which marks the fan-out done.
+func (s *CampaignService) fanoutBatch(c Campaign, after, next string, rs []plannedRecipient) CampaignBatch {
+	b := CampaignBatch{CampaignID: c.ID, After: after, Next: next, Done: rs == nil}
+	now := s.Now()
+	for _, r := range rs {
+		rec := CampaignRecipient{ID: NewID(), ClientID: r.Client.ID, Channel: r.Channel, Address: r.Address, Locale: r.Locale,
+			State: MsgSkipped, Reason: r.Reason}
+		if r.Reason == "" {
+			m := Message{ID: NewID(), OrgID: c.OrgID, CenterID: r.CenterID, RecipientKind: "client", RecipientID: r.Client.ID,
+				Channel: r.Channel, To: r.Address, Kind: KindCampaign, Locale: r.Locale, Body: r.Body, Status: MsgQueued,
+				Segments: r.Segments, Encoding: r.Encoding, DedupeKey: "campaign:" + c.ID + ":" + string(r.Channel) + ":" + r.Address,
+				CampaignID: c.ID, DueAt: r.DueAt, CreatedAt: now, UpdatedAt: now}
+			rec.MessageID, rec.State = m.ID, MsgQueued
+			b.Messages = append(b.Messages, m)
+		}
+		b.Recipients = append(b.Recipients, rec)
+	}
+	return b
 }
 
 // fanoutStall is how long a fan-out may write no batch before Tick takes
@@ -118,6 +162,8 @@ func (s *CampaignService) Tick(ctx context.Context) error {
 		case !c.FanoutDone:
 			err = s.queue.EnqueueFanout(ctx, c.ID)
 		default:
+			// One count of the recipients (a join over the whole audience)
+			// decides and, while sending, is what staff screens get.
 			var n CampaignCounts
 			if n, err = s.store.CampaignCounts(ctx, c.ID); err == nil && n.Pending == 0 {
 				var ok bool
@@ -126,7 +172,7 @@ func (s *CampaignService) Tick(ctx context.Context) error {
 					s.notifyProgress(ctx, c.ID)
 				}
 			} else if err == nil {
-				s.notifyProgress(ctx, c.ID)
+				s.publishProgress(ctx, c, n)
 			}
 		}
 		if err != nil {
@@ -396,6 +442,14 @@ func (s *CampaignService) notifyProgress(ctx context.Context, id string) {
 	}
 	n, err := s.store.CampaignCounts(ctx, id)
 	if err != nil {
+		return
+	}
+	s.publishProgress(ctx, c, n)
+}
+
+// publishProgress publishes counters already read.
+func (s *CampaignService) publishProgress(ctx context.Context, c Campaign, n CampaignCounts) {
+	if s.live == nil {
 		return
 	}
 	center := ""

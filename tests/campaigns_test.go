@@ -192,6 +192,32 @@ func TestCampaignRedisFlushExactlyOnce(t *testing.T) {
 	}
 }
 
+// The fan-out writes every recipient once across its batch boundaries
+// (audiences one short of a batch, exactly one, one over, two, two and
+// one), with its reader, writer and enqueuer overlapping: each campaign
+// reaches every client seeded so far, once, and finishes.
+func TestCampaignFanoutBatches(t *testing.T) {
+	for _, b := range backendsFor(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			e, fake := campaignEnv(t, b.URL, map[string]string{"GATEWAY_CAMPAIGN_BATCH": "50"})
+			seeded := 0
+			for _, n := range []int{1, 49, 50, 51, 100, 101} {
+				seedClients(t, e, n-seeded, func(i int) string { return phoneN(seeded + i) })
+				seeded = n
+				fake.Reset()
+				start := time.Now()
+				id := startCampaign(t, e, "")
+				c := waitStatus(t, e, id, core.CampaignFinished, campaignDeadline)
+				t.Logf("audience of %d: finished after %s", n, time.Since(start).Round(time.Millisecond))
+				if p := c.Progress; p.Total != n || p.Sent+p.Delivered != n {
+					t.Errorf("audience of %d: progress %+v", n, *p)
+				}
+				checkOnce(t, fake, n)
+			}
+		})
+	}
+}
+
 // Two worker processes (two apps on one database and Redis) run the same
 // campaign: zero duplicates at the provider.
 func TestCampaignTwoWorkers(t *testing.T) {
