@@ -251,6 +251,9 @@ type CampaignStore interface {
 	// messages written.
 	AppendCampaignBatch(ctx context.Context, orgID string, b CampaignBatch, at time.Time) ([]Message, bool, error)
 	CampaignCounts(ctx context.Context, id string) (CampaignCounts, error)
+	// CampaignPending reports whether any of the campaign's messages is
+	// still queued, sending or paused.
+	CampaignPending(ctx context.Context, id string) (bool, error)
 	ListCampaignRecipients(ctx context.Context, id string, p Page) ([]CampaignRecipient, error)
 	// ActiveCampaigns lists campaigns that are scheduled and due, or sending.
 	ActiveCampaigns(ctx context.Context, now time.Time, limit int) ([]Campaign, error)
@@ -278,13 +281,14 @@ type CampaignConfig struct {
 // CampaignService: mass mailings.
 type CampaignService struct {
 	base
-	cache   campaignCache
-	optouts optOutCache
-	store   CampaignStore
-	queue   CampaignQueue
-	format  CampaignFormat
-	live    LiveEvents
-	cfg     CampaignConfig
+	cache    campaignCache
+	optouts  optOutCache
+	progress progressClock
+	store    CampaignStore
+	queue    CampaignQueue
+	format   CampaignFormat
+	live     LiveEvents
+	cfg      CampaignConfig
 }
 
 // NewCampaignService wires campaigns; live may be nil.

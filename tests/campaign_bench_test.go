@@ -167,14 +167,7 @@ func newCampaignBench(b *testing.B, dbURL, redisURL string, n int) *campaignBenc
 	if os.Getenv("CAMPAIGN_BENCH_INPROCESS") != "" {
 		vars["GATEWAY_ROLE"] = "all"
 	}
-	cfg, err := app.FromEnv(func(k string) string { return vars[k] })
-	if err != nil {
-		b.Fatal(err)
-	}
-	a, err := app.New(ctx, cfg, benchLog())
-	if err != nil {
-		b.Fatal(err)
-	}
+	a := newBenchApp(b, vars)
 	a.Broker.Redis.FlushDB(ctx)
 	e := &campaignBench{app: a, fake: fake, dbURL: dbURL}
 	res, err := a.Services.Tenancy.Bootstrap(ctx, core.BootstrapInput{OrgName: "Campaign bench", Timezone: "Europe/Paris", Locale: "fr"})

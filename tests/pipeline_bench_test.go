@@ -105,14 +105,7 @@ func newDispatchEnv(b *testing.B, dbURL, redisURL string) *dispatchEnv {
 	fake := twiliotest.New(b, twSID, twToken)
 	vars := map[string]string{"DATABASE_URL": dbURL, "REDIS_URL": redisURL, "TWILIO_ACCOUNT_SID": twSID,
 		"TWILIO_AUTH_TOKEN": twToken, "TWILIO_FROM": twFrom, "TWILIO_BASE_URL": fake.URL, "GATEWAY_RATE_SMS": "off"}
-	cfg, err := app.FromEnv(func(k string) string { return vars[k] })
-	if err != nil {
-		b.Fatal(err)
-	}
-	a, err := app.New(ctx, cfg, benchLog())
-	if err != nil {
-		b.Fatal(err)
-	}
+	a := newBenchApp(b, vars)
 	if redisURL != "" {
 		a.Broker.Redis.FlushDB(ctx)
 	}
@@ -126,6 +119,20 @@ func newDispatchEnv(b *testing.B, dbURL, redisURL string) *dispatchEnv {
 		b.Fatal(err)
 	}
 	return &dispatchEnv{app: a, fake: fake, enq: queue.NewClient(a.Broker), org: res.Organization.ID, key: res.PlainKey}
+}
+
+// newBenchApp builds the service from vars, logging only warnings.
+func newBenchApp(b *testing.B, vars map[string]string) *app.App {
+	b.Helper()
+	cfg, err := app.FromEnv(func(k string) string { return vars[k] })
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := app.New(context.Background(), cfg, benchLog())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return a
 }
 
 func (e *dispatchEnv) close() {

@@ -46,3 +46,43 @@ func TestOptedOutClients(t *testing.T) {
 		}
 	})
 }
+
+// A campaign is pending while one of its recipients' messages is queued,
+// sending or paused; its test sends and other campaigns do not count.
+func TestCampaignPending(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		org, _, _ := newOrg(t, s, "A")
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		id, other := core.NewID(), core.NewID()
+		msg := func(campaign, kind string, st core.MessageStatus) core.Message {
+			return core.Message{ID: core.NewID(), OrgID: org.ID, RecipientKind: "client", RecipientID: core.NewID(), Channel: core.ChannelSMS,
+				To: "+33600000001", Kind: kind, Locale: "fr", Body: "x", Status: st, DedupeKey: core.NewID(), CampaignID: campaign,
+				DueAt: now, CreatedAt: now, UpdatedAt: now}
+		}
+		for _, tc := range []struct {
+			name string
+			add  core.Message
+			want bool
+		}{
+			{"no message", core.Message{}, false},
+			{"sent, skipped and failed", msg(id, core.KindCampaign, core.MsgSent), false},
+			{"a queued test send", msg(id, core.KindCampaignTest, core.MsgQueued), false},
+			{"another campaign's queued message", msg(other, core.KindCampaign, core.MsgQueued), false},
+			{"one paused", msg(id, core.KindCampaign, core.MsgPaused), true},
+		} {
+			if tc.add.ID != "" {
+				batch := []core.Message{tc.add}
+				if tc.add.Status == core.MsgSent {
+					batch = append(batch, msg(id, core.KindCampaign, core.MsgSkipped), msg(id, core.KindCampaign, core.MsgFailed))
+				}
+				if _, err := s.InsertMessages(ctx, batch); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got, err := s.CampaignPending(ctx, id); err != nil || got != tc.want {
+				t.Errorf("%s: pending %v, %v; want %v", tc.name, got, err, tc.want)
+			}
+		}
+	})
+}

@@ -66,10 +66,10 @@ type Server struct {
 	// countOnly: accepted messages are counted in dropped, not kept.
 	countOnly bool
 	dropped   int
-	failNext []Failure
-	failTo   map[string]Failure
-	requests int
-	calls    []Call
+	failNext  []Failure
+	failTo    map[string]Failure
+	requests  int
+	calls     []Call
 	// closedWindow are WhatsApp recipients whose 24-hour window closed.
 	closedWindow map[string]bool
 }
