@@ -32,7 +32,12 @@ func TestCampaignWorkerKilled(t *testing.T) {
 	if redisURL == "" {
 		t.Skip("needs TEST_REDIS_URL")
 	}
-	dbURL := storetest.Backends(t)[0].URL
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) { testCampaignWorkerKilled(t, b.URL, redisURL) })
+	}
+}
+
+func testCampaignWorkerKilled(t *testing.T, dbURL, redisURL string) {
 	flushRedis(t, redisURL)
 	fake := twiliotest.New(t, twSID, twToken)
 	dir := t.TempDir()

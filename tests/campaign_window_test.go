@@ -70,7 +70,13 @@ func TestCampaignSendingWindow(t *testing.T) {
 	if queuetest.RedisURL(queuetest.DBTests) == "" {
 		t.Skip("needs TEST_REDIS_URL")
 	}
-	e, fake := campaignEnv(t, backendsFor(t)[0].URL, nil)
+	for _, b := range backendsFor(t) {
+		t.Run(b.Name, func(t *testing.T) { testCampaignSendingWindow(t, b.URL) })
+	}
+}
+
+func testCampaignSendingWindow(t *testing.T, dbURL string) {
+	e, fake := campaignEnv(t, dbURL, nil)
 	const k = 6
 	id, inside, outLoc := windowCampaign(t, e, k)
 	waitFor(t, "the recipients inside their window at the provider", 30*time.Second, func() bool { return fake.Count() >= k })
