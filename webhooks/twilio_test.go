@@ -45,7 +45,9 @@ func (r *receipts) RecordStatus(_ context.Context, provider, eventID string, rep
 func (r *receipts) ClaimWebhook(context.Context, string, string, time.Time) (bool, error) {
 	return false, errors.New("not used")
 }
-func (r *receipts) FinishWebhook(context.Context, string, string, time.Time) error { return errors.New("not used") }
+func (r *receipts) FinishWebhook(context.Context, string, string, time.Time) error {
+	return errors.New("not used")
+}
 func (r *receipts) SaveInbound(context.Context, core.Inbound) (bool, error) {
 	return false, errors.New("not used")
 }
