@@ -113,9 +113,10 @@ func runCallbacks(b *testing.B, backend string, runs []callbackRun) {
 // each run's mean and median against the first's.
 func runInterleaved(b *testing.B, backend string, runs []callbackRun) {
 	u, _ := url.Parse(benchPath)
+	var took [][]time.Duration // the last (largest) b.N's
 	b.Run("fresh-interleaved", func(b *testing.B) {
 		cbs := make([][]signedCallback, len(runs))
-		took := make([][]time.Duration, len(runs))
+		took = make([][]time.Duration, len(runs))
 		for i, r := range runs {
 			cbs[i] = r.prepare(b, b.N)
 			took[i] = make([]time.Duration, 0, b.N)
@@ -132,23 +133,25 @@ func runInterleaved(b *testing.B, backend string, runs []callbackRun) {
 				took[j] = append(took[j], time.Since(t0))
 			}
 		}
-		b.StopTimer()
-		stats := func(d []time.Duration) (mean, median float64) {
-			var sum time.Duration
-			for _, x := range d {
-				sum += x
-			}
-			sorted := slices.Clone(d)
-			slices.Sort(sorted)
-			return float64(sum.Nanoseconds()) / float64(len(d)), float64(sorted[len(sorted)/2].Nanoseconds())
-		}
-		baseMean, baseMed := stats(took[0])
-		for k, r := range runs[1:] {
-			mean, med := stats(took[k+1])
-			fmt.Printf("BenchmarkStatusCallback %s fresh, interleaved (%d each): %s %.0f µs (median %.0f), %s %.0f µs (median %.0f): %.0f%% of the baseline's rate (medians: %.0f%%)\n",
-				backend, b.N, r.name, mean/1000, med/1000, runs[0].name, baseMean/1000, baseMed/1000, 100*baseMean/mean, 100*baseMed/med)
-		}
 	})
+	if len(took) == 0 || len(took[0]) == 0 {
+		return
+	}
+	stats := func(d []time.Duration) (mean, median float64) {
+		var sum time.Duration
+		for _, x := range d {
+			sum += x
+		}
+		sorted := slices.Clone(d)
+		slices.Sort(sorted)
+		return float64(sum.Nanoseconds()) / float64(len(d)), float64(sorted[len(sorted)/2].Nanoseconds())
+	}
+	baseMean, baseMed := stats(took[0])
+	for k, r := range runs[1:] {
+		mean, med := stats(took[k+1])
+		fmt.Printf("BenchmarkStatusCallback %s fresh, interleaved (%d each): %s %.0f µs (median %.0f), %s %.0f µs (median %.0f): %.0f%% of the baseline's rate (medians: %.0f%%)\n",
+			backend, len(took[0]), r.name, mean/1000, med/1000, runs[0].name, baseMean/1000, baseMed/1000, 100*baseMean/mean, 100*baseMed/med)
+	}
 }
 
 // BenchmarkStatusCallback: signed Twilio status callbacks through the gin
