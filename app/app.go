@@ -197,8 +197,8 @@ func (a *App) wire() error {
 	})
 	webhooks.Mount(a.HTTP.Engine, webhooks.Config{Store: a.Store, Clock: clock, Log: a.Log, PublicURL: a.Config.PublicURL,
 		TwilioAuthToken: a.Config.Providers.TwilioAuthToken, Registry: reg, MaxBody: a.Config.MaxBodyBytes, Queue: qc,
-		StripeSecret: a.Config.Providers.StripeWebhookKey, Payments: svc.Money, Refunds: a.Store, LinkStates: a.Store, Counter: counter,
-		Calls: svc.Calls, Centers: a.Store, Campaigns: svc.Campaigns,
+		StripeSecret: a.Config.Providers.StripeWebhookKey, Payments: svc.Money, Refunds: a.Store, LinkStates: a.Store,
+		Calls: svc.Calls, Centers: a.Store,
 		TelegramSecret: a.Config.Chats.TelegramWebhookSecret, TelegramBot: a.Config.Chats.TelegramBotUsername,
 		SlackSigningSecret: a.Config.Chats.SlackSigningSecret, ChatInbox: a.Store, ChatQueue: qc})
 	pages.Mount(a.HTTP.Engine, pages.Config{Store: a.Store, Actions: svc.Booking, Offers: svc.Offers, Secret: secret, Clock: clock})

@@ -41,6 +41,20 @@ const (
 	StatusUnknown                        // no such message (not ours, or a stale attempt's)
 )
 
+// StatusReceipt names a recorded status callback delivery: the provider's
+// name and its event id (webhooks.ProviderTwilioStatus, MessageSid:status).
+type StatusReceipt struct {
+	Provider, EventID string
+}
+
+// AppliedStatus is what applying a recorded status report did: the report,
+// its outcome and the message as written (zero when unknown).
+type AppliedStatus struct {
+	Report  StatusReport
+	Outcome StatusOutcome
+	Message Message
+}
+
 // FailedEvent is a domain event the relay could not turn into messages.
 type FailedEvent struct {
 	Event

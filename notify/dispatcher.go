@@ -29,6 +29,7 @@ type Store interface {
 	GetFallbackDue(ctx context.Context, id string) (core.Message, bool, error)
 	DueFallbacks(ctx context.Context, before time.Time, limit int) ([]core.Message, error)
 	ClearFallback(ctx context.Context, id string) error
+	StatusStore
 	// ClientWithChannels reads a client and its channel settings at once.
 	ClientWithChannels(ctx context.Context, orgID, id string) (core.Client, []core.ChannelPref, error)
 	GetOrganization(ctx context.Context, orgID string) (core.Organization, error)
@@ -124,6 +125,7 @@ const (
 	ProblemEnqueue      = "enqueue"       // a task could not be enqueued
 	ProblemFallback     = "fallback"      // a fallback message could not be written
 	ProblemStaleAttempt = "stale_attempt" // a late outcome of a stale attempt was dropped
+	ProblemStatus       = "status"        // a provider's status report could not be applied
 )
 
 // Config wires a Dispatcher.

@@ -247,8 +247,9 @@ func (d *Dispatcher) fallback(ctx context.Context, m core.Message) error {
 }
 
 // Sweep re-enqueues messages that should be in the queue but may not be (a
-// Redis flush, a worker killed mid-send), writes fallbacks still owed and
-// relays stranded events. Each step runs whatever the others do: an error
+// Redis flush, a worker killed mid-send), applies provider status reports
+// whose task was lost, writes fallbacks still owed and relays stranded
+// events. Each step runs whatever the others do: an error
 // is logged and counted, and the next item or step goes on.
 func (d *Dispatcher) Sweep(ctx context.Context, grace, sendingLease time.Duration) (int, error) {
 	var errs []error
@@ -270,6 +271,9 @@ func (d *Dispatcher) Sweep(ctx context.Context, grace, sendingLease time.Duratio
 			note(ProblemEnqueue, "enqueue inbound", err, "inbound_id", in.ID)
 		}
 	}
+	// Status reports before fallbacks: a permanent failure applied here
+	// owes its fallback, written at once.
+	d.sweepStatuses(ctx, now.Add(-grace), note)
 	owed, err := d.c.Store.DueFallbacks(ctx, now.Add(-grace), 200)
 	if err != nil {
 		note(ProblemSweep, "due fallbacks", err)

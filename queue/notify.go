@@ -22,6 +22,7 @@ const (
 	TypeInbound   = "inbound:handle"   // act on a client's SMS or WhatsApp message
 	TypeReminders = "reminders:queue"  // turn due reminders into messages
 	TypeFallback  = "message:fallback" // write the next channel's message of one that failed for good
+	TypeStatus    = "message:status"   // apply a recorded provider status report to its message
 )
 
 // SendTimeout bounds one send task (rate-limit wait, provider call and
@@ -55,6 +56,26 @@ func (q *Client) EnqueueInbound(ctx context.Context, id string) error {
 
 type sendPayload struct {
 	ID string `json:"id"`
+}
+
+// statusPayload names a status receipt (webhook_events' key).
+type statusPayload struct {
+	Provider string `json:"p"`
+	EventID  string `json:"e"`
+}
+
+// EnqueueStatus schedules the application of a recorded status report
+// (provider, eventID); the receipt's key is the task id, so repeats make one
+// task. The receipt is durable already: if this fails, the sweeper applies
+// it.
+func (q *Client) EnqueueStatus(ctx context.Context, provider, eventID string) error {
+	p, _ := json.Marshal(statusPayload{Provider: provider, EventID: eventID})
+	_, err := q.c.EnqueueContext(ctx, asynq.NewTask(TypeStatus, p), asynq.TaskID("status:"+provider+":"+eventID), asynq.Queue(Default),
+		asynq.MaxRetry(10))
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	return err
 }
 
 // Client enqueues the pipeline's tasks.
@@ -317,6 +338,8 @@ type Pipeline interface {
 	HandleInbound(ctx context.Context, id string) error
 	QueueDueReminders(ctx context.Context, lookahead time.Duration) (int, error)
 	Fallback(ctx context.Context, id string) error
+	// ApplyStatus applies a recorded provider status report, once.
+	ApplyStatus(ctx context.Context, provider, eventID string) error
 }
 
 // RegisterNotify adds the pipeline's handlers, the relay loop (woken by
@@ -347,6 +370,13 @@ func RegisterNotify(w *Worker, p Pipeline, log *slog.Logger, sweepEvery, grace, 
 			return fmt.Errorf("bad payload: %w", asynq.SkipRetry)
 		}
 		return p.Fallback(ctx, pl.ID)
+	})
+	w.Handle(TypeStatus, func(ctx context.Context, t *asynq.Task) error {
+		var pl statusPayload
+		if err := json.Unmarshal(t.Payload(), &pl); err != nil || pl.Provider == "" || pl.EventID == "" {
+			return fmt.Errorf("bad payload: %w", asynq.SkipRetry)
+		}
+		return p.ApplyStatus(ctx, pl.Provider, pl.EventID)
 	})
 	w.Handle(TypeInbound, func(ctx context.Context, t *asynq.Task) error {
 		var pl sendPayload

@@ -154,6 +154,9 @@ func TestCampaignCallbackErrorsPause(t *testing.T) {
 			t.Fatalf("report: %d", code)
 		}
 	}
+	// The reports are applied by the status task, a moment after each
+	// answer.
+	waitFor(t, "the campaign to pause", 15*time.Second, func() bool { return e.campaign(id).Status == core.CampaignPaused })
 	c := e.campaign(id)
 	if c.Status != core.CampaignPaused || !strings.Contains(c.StatusReason, "permanent provider errors") || !strings.Contains(c.StatusReason, "30007") {
 		t.Fatalf("after 5 permanent failure reports: %s %q", c.Status, c.StatusReason)

@@ -452,6 +452,11 @@ func TestCampaignDeliveryCounters(t *testing.T) {
 			t.Fatalf("callback: %d", code)
 		}
 	}
+	// The status task applies each report a moment after its answer.
+	waitFor(t, "the reports in the counters", 15*time.Second, func() bool {
+		p := e.campaign(id).Progress
+		return p.Delivered == 3 && p.Failed == 1
+	})
 	c := e.campaign(id)
 	if c.Progress.Delivered != 3 || c.Progress.Failed != 1 || c.Progress.Sent != 6 {
 		t.Fatalf("progress after callbacks %+v", c.Progress)

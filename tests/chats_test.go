@@ -597,7 +597,10 @@ func TestWhatsAppChat(t *testing.T) {
 			if err := fake.SendStatusCallback(context.Background(), m.SID, "delivered", 0); err != nil {
 				t.Fatal(err)
 			}
-			e.must(200, "GET", "/api/v1/conversations/"+conv.ID+"/messages", nil, &h)
+			waitFor(t, "the delivery in the history", 15*time.Second, func() bool { // applied by the status task
+				e.must(200, "GET", "/api/v1/conversations/"+conv.ID+"/messages", nil, &h)
+				return h.Items[len(h.Items)-1].Status == core.MsgDelivered
+			})
 			if last := h.Items[len(h.Items)-1]; last.ID != r.ID || last.Status != core.MsgDelivered {
 				t.Fatalf("delivery not in the history: %+v", last)
 			}

@@ -109,22 +109,29 @@ func TestBookingToDelivery(t *testing.T) {
 		if !strings.Contains(m.Body, "mars") || msg.Kind != core.KindAccepted || msg.Channel != core.ChannelSMS || msg.Segments < 1 {
 			t.Errorf("message %q, outbox %+v", m.Body, msg)
 		}
-		// A bad signature is 403 and changes nothing.
+		// A bad signature is 403 and changes nothing (the status task and
+		// the sweeper, every second here, would apply a recorded report).
 		if code := e.statusCallback(fake, m.SID, "delivered", false); code != 403 {
 			t.Fatalf("bad signature: %d", code)
 		}
+		time.Sleep(1500 * time.Millisecond)
 		if ms := e.messages("appointment_id=" + a.ID); ms[0].Status != core.MsgSent {
 			t.Fatalf("bad signature changed status to %s", ms[0].Status)
 		}
-		// Delivered; a repeat and a late "sent" change nothing.
+		// Delivered, applied by the status task a moment after the answer;
+		// a repeat and a late "sent" change nothing.
 		for _, st := range []string{"delivered", "delivered", "sent"} {
 			if code := e.statusCallback(fake, m.SID, st, true); code != 204 {
 				t.Fatalf("callback %s: %d", st, code)
 			}
 		}
-		ms := e.messages("appointment_id=" + a.ID)
-		if ms[0].Status != core.MsgDelivered || ms[0].DeliveredAt == nil {
-			t.Fatalf("after callbacks: %+v", ms[0])
+		waitFor(t, "the report to apply", 15*time.Second, func() bool {
+			ms := e.messages("appointment_id=" + a.ID)
+			return ms[0].Status == core.MsgDelivered && ms[0].DeliveredAt != nil
+		})
+		time.Sleep(500 * time.Millisecond) // the late "sent" is applied by now
+		if ms := e.messages("appointment_id=" + a.ID); ms[0].Status != core.MsgDelivered {
+			t.Fatalf("after the late sent: %+v", ms[0])
 		}
 		// The staff side: a client request tells the specialist, who has no
 		// channel configured here: the outbox says skipped.
@@ -138,6 +145,47 @@ func TestBookingToDelivery(t *testing.T) {
 				kinds[m.Kind] = m.Status
 			}
 			return kinds[core.KindRequested] == core.MsgSent && kinds[core.KindStaffRequest] == core.MsgSkipped
+		})
+	})
+}
+
+// TestLostStatusTaskSwept: a status callback whose task is lost (here: it
+// went to a queue no worker reads, as after a Redis flush) is applied by
+// the sweeper from its durable receipt; until the sweeper's grace has
+// passed it is not, so the task is what applies it normally.
+func TestLostStatusTaskSwept(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e0 *apiEnv) {
+		dbURL := freshURL(t, e0)
+		e, fake := twilioEnv(t, dbURL)
+		f := e.setup("Europe/Paris", allWeek(core.PeriodJSON{Start: "09:00", End: "12:00"}), core.ServiceInput{Name: "Massage", DurationMin: 60})
+		if err := e.app.StartWorker(); err != nil {
+			t.Fatal(err)
+		}
+		a := e.book(f, "2026-03-09T10:00:00+01:00")
+		var msg core.Message
+		waitFor(t, "the confirmation to be sent", 15*time.Second, func() bool {
+			ms := e.messages("appointment_id=" + a.ID)
+			if len(ms) == 1 && ms[0].Status == core.MsgSent {
+				msg = ms[0]
+				return true
+			}
+			return false
+		})
+		// Another process on the same database answers the callback; its
+		// queue is its own embedded one, which no worker reads.
+		other, _ := twilioEnvWith(t, dbURL, map[string]string{"REDIS_URL": ""})
+		other.clock.Set(e.clock.Now())
+		if code := other.statusCallback(fake, msg.ProviderID, "delivered", true); code != 204 {
+			t.Fatalf("callback: %d", code)
+		}
+		time.Sleep(1500 * time.Millisecond) // two sweeps, within the grace
+		if ms := e.messages("appointment_id=" + a.ID); ms[0].Status != core.MsgSent {
+			t.Fatalf("applied before the sweeper's grace: %s", ms[0].Status)
+		}
+		e.clock.Set(e.clock.Now().Add(2 * time.Second))
+		waitFor(t, "the sweeper to apply the report", 15*time.Second, func() bool {
+			ms := e.messages("appointment_id=" + a.ID)
+			return ms[0].Status == core.MsgDelivered && ms[0].DeliveredAt != nil
 		})
 	})
 }

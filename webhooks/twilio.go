@@ -49,12 +49,14 @@ func (h *Handlers) verifyTwilio(c *gin.Context) (map[string]string, bool) {
 	return params, true
 }
 
-// twilioStatus records delivery reports, once per (MessageSid, status).
-// Regressions (a late "sent" after "delivered") change nothing; a report
-// that overtakes the write of the send's outcome waits on the message row
-// (the callback URL names the message and attempt); an undelivered or
-// failed report with a permanent error code moves the message to the
-// recipient's next channel. Unknown SIDs are acknowledged so Twilio stops
+// twilioStatus records delivery reports, once per (MessageSid, status):
+// the answer waits only for the report's durable receipt (one INSERT … ON
+// CONFLICT DO NOTHING, whose "nothing inserted" is a repeat) and one
+// enqueue. The status task applies it to the message a few milliseconds
+// later (notify.Dispatcher.ApplyStatus: forward only, a report that
+// overtakes the send's outcome waits on the row, a permanent failure falls
+// back to the recipient's next channel); the sweeper applies a receipt
+// whose task was lost. Unknown SIDs are acknowledged so Twilio stops
 // retrying. The normal path logs nothing: the access log is the one line.
 func (h *Handlers) twilioStatus(c *gin.Context) {
 	p, ok := h.verifyTwilio(c)
@@ -78,32 +80,17 @@ func (h *Handlers) twilioStatus(c *gin.Context) {
 		rep.Attempt, _ = strconv.Atoi(c.Query("a"))
 	}
 	rep.Permanent = (st == core.MsgUndelivered || st == core.MsgFailed) && twilio.PermanentDeliveryError(rep.Code)
-	first, m, out, err := h.c.Store.ApplyStatusOnce(ctx, ProviderTwilioStatus, sid+":"+status, rep)
+	key := sid + ":" + status
+	first, err := h.c.Store.RecordStatus(ctx, ProviderTwilioStatus, key, rep)
 	if err != nil {
-		h.fail(c, "twilio status", err) // nothing recorded: Twilio's retry applies it
+		h.fail(c, "twilio status", err) // nothing recorded: Twilio's retry records it
 		return
 	}
-	switch {
-	case !first: // a repeat
-	case out == core.StatusApplied:
-		h.c.Counter.Inc(m.Channel, m.Status)
-		if rep.Permanent && len(m.Fallback) > 0 && m.EventID != "" {
-			if err := h.c.Queue.EnqueueFallback(ctx, m.ID); err != nil {
-				// The debt is on the row: the sweeper writes the fallback.
-				h.c.Log.WarnContext(ctx, "twilio status: enqueue fallback", "message_id", m.ID, "error", err.Error())
-			}
+	if first {
+		if err := h.c.Queue.EnqueueStatus(ctx, ProviderTwilioStatus, key); err != nil {
+			// The receipt is durable: the sweeper applies it.
+			h.c.Log.WarnContext(ctx, "twilio status: enqueue", "error", err.Error())
 		}
-		if rep.Permanent && m.Kind == core.KindCampaign && m.CampaignID != "" && h.c.Campaigns != nil {
-			// A permanent error known only from the report (a carrier's
-			// refusal after Twilio accepted the message) counts toward
-			// the campaign's pause like one the send returned. Best
-			// effort: the report is recorded either way.
-			if err := h.c.Campaigns.Failed(ctx, m); err != nil {
-				h.c.Log.WarnContext(ctx, "twilio status: campaign failure check", "campaign_id", m.CampaignID, "error", err.Error())
-			}
-		}
-	case out == core.StatusUnknown:
-		h.c.Log.InfoContext(ctx, "twilio status for an unknown message", "sid", sid)
 	}
 	c.Status(http.StatusNoContent)
 }

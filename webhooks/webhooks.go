@@ -24,9 +24,10 @@ type Store interface {
 	// delivery was not handled; FinishWebhook marks it handled.
 	ClaimWebhook(ctx context.Context, provider, eventID string, at time.Time) (bool, error)
 	FinishWebhook(ctx context.Context, provider, eventID string, at time.Time) error
-	// ApplyStatusOnce records a status callback delivery and applies its
-	// report in one transaction; first is false for a repeat.
-	ApplyStatusOnce(ctx context.Context, provider, eventID string, r core.StatusReport) (bool, core.Message, core.StatusOutcome, error)
+	// RecordStatus records a status callback delivery with its report, to
+	// be applied by the status task; first is false for a repeat, which
+	// writes nothing.
+	RecordStatus(ctx context.Context, provider, eventID string, r core.StatusReport) (bool, error)
 	SaveInbound(ctx context.Context, in core.Inbound) (bool, error)
 }
 
@@ -44,14 +45,8 @@ const (
 // Enqueuer hands slow work to the queue.
 type Enqueuer interface {
 	EnqueueInbound(ctx context.Context, id string) error
-	// EnqueueFallback queues the fallback of a message a provider reported
-	// failed for good.
-	EnqueueFallback(ctx context.Context, id string) error
-}
-
-// Counter counts messages by channel and status reached.
-type Counter interface {
-	Inc(channel core.Channel, status core.MessageStatus)
+	// EnqueueStatus queues the application of a recorded status report.
+	EnqueueStatus(ctx context.Context, provider, eventID string) error
 }
 
 // Config wires the webhook handlers.
@@ -73,8 +68,6 @@ type Config struct {
 	// LinkStates records what Stripe reports of a Checkout session, which
 	// the payment result page (/paid/<ref>) shows; nil: not recorded.
 	LinkStates LinkStates
-	// Counter counts status changes reported by providers; nil: not counted.
-	Counter Counter
 	// Calls takes voice calls and call events; nil leaves the voice and
 	// call-event webhooks out.
 	Calls Calls
@@ -92,15 +85,6 @@ type Config struct {
 	SlackSigningSecret string
 	ChatInbox          ChatInbox
 	ChatQueue          ChatQueue
-	// Campaigns is told of campaign messages a provider reported failed
-	// for good, which count toward the campaign's auto-pause; nil: not told.
-	Campaigns CampaignFailures
-}
-
-// CampaignFailures is told of a campaign message that failed permanently
-// (core.CampaignService.Failed).
-type CampaignFailures interface {
-	Failed(ctx context.Context, m core.Message) error
 }
 
 // Handlers serves the provider callbacks.
@@ -114,9 +98,6 @@ type Handlers struct {
 func Mount(r gin.IRouter, c Config) *Handlers {
 	if c.MaxBody <= 0 {
 		c.MaxBody = 1 << 20
-	}
-	if c.Counter == nil {
-		c.Counter = nopCounter{}
 	}
 	h := &Handlers{c: c, rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_webhook_rejections_total",
 		Help: "Webhook calls refused, by provider and reason."}, []string{"provider", "reason"})}
@@ -144,10 +125,6 @@ func (h *Handlers) reject(c *gin.Context, provider, reason string, status int) {
 	h.c.Log.WarnContext(c.Request.Context(), "webhook rejected", "provider", provider, "reason", reason)
 	c.AbortWithStatus(status)
 }
-
-type nopCounter struct{}
-
-func (nopCounter) Inc(core.Channel, core.MessageStatus) {}
 
 // tooLarge reports a body over the limit (http.MaxBytesReader's error).
 func tooLarge(err error) bool {

@@ -81,14 +81,24 @@ const receiptHandledSQL = `INSERT INTO webhook_events (provider, event_id, recei
 // which changes nothing. Either both are written or neither, so a failure
 // leaves the provider's retry to apply it.
 func (s *Store) ApplyStatusOnce(ctx context.Context, provider, eventID string, r core.StatusReport) (bool, core.Message, core.StatusOutcome, error) {
+	// A repeat (Twilio's retries) is answered by a plain read of its
+	// receipt: the statement or transaction below costs several times that
+	// read even when it writes nothing.
+	if done, err := s.handled(ctx, provider, eventID); err != nil || done {
+		return false, core.Message{}, 0, err
+	}
+	return s.applyStatusOnce(ctx, provider, eventID, r)
+}
+
+// applyStatusOnce is ApplyStatusOnce after the read of the receipt: the
+// receipt is marked handled (inserted if absent) in the commit of the
+// report's effect, and first is false when another delivery did it first.
+func (s *Store) applyStatusOnce(ctx context.Context, provider, eventID string, r core.StatusReport) (bool, core.Message, core.StatusOutcome, error) {
 	var first bool
 	var m core.Message
 	var out core.StatusOutcome
 	if s.dialect == Postgres {
 		return s.applyStatusOncePG(ctx, provider, eventID, r) // one statement (statuscb.go)
-	}
-	if done, err := s.handled(ctx, provider, eventID); err != nil || done {
-		return false, m, out, err
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var n int

@@ -3,9 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/bookinggw/gateway/core"
 )
@@ -108,8 +110,8 @@ var statusOnceSQLs = func() map[[2]string]string {
 // outcome: each loss means the row moved on, which happens once per attempt.
 const maxLostRetries = 5
 
-// applyStatusOncePG is ApplyStatusOnce on PostgreSQL: one statement per
-// callback (statusOnceSQL).
+// applyStatusOncePG is applyStatusOnce on PostgreSQL: one statement per
+// report (statusOnceSQL).
 func (s *Store) applyStatusOncePG(ctx context.Context, provider, eventID string, r core.StatusReport) (bool, core.Message, core.StatusOutcome, error) {
 	kind := "sid"
 	switch {
@@ -120,15 +122,17 @@ func (s *Store) applyStatusOncePG(ctx context.Context, provider, eventID string,
 	}
 	q, ok := statusOnceSQLs[[2]string{string(r.Status), kind}]
 	if !ok || (r.Channel != core.ChannelSMS && r.Channel != core.ChannelWhatsApp) {
-		// Nothing this report could change: record the receipt only.
-		first, err := s.RecordWebhook(ctx, provider, eventID, r.At)
-		return first, core.Message{}, core.StatusUnchanged, err
-	}
-	// A repeat (Twilio's retries) is answered by a plain read of its
-	// receipt: the statement below, planned with its five parts, costs
-	// several times that read even when it writes nothing.
-	if done, err := s.handled(ctx, provider, eventID); err != nil || done {
-		return false, core.Message{}, 0, err
+		// Nothing this report could change: mark the receipt handled only
+		// (inserted, or a recorded one applied: RecordStatus).
+		var n int
+		err := s.w.QueryRowContext(ctx, receiptHandledSQL, provider, eventID, ms(r.At)).Scan(&n)
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, core.Message{}, core.StatusUnchanged, nil
+		}
+		if err != nil {
+			return false, core.Message{}, core.StatusUnchanged, fmt.Errorf("store: webhook event: %w", err)
+		}
+		return true, core.Message{}, core.StatusUnchanged, nil
 	}
 	args := []any{provider, eventID, string(r.Status), ms(r.At), r.Code, r.Permanent, r.ProviderID, r.MessageID, r.Attempt}
 	args = args[:map[string]int{"sid": 7, "id": 8, "attempt": 9}[kind]] // the parameters its text uses
@@ -172,4 +176,91 @@ func (s scanFirst) Scan(dest ...any) error {
 	all := make([]any, 0, len(s.before)+len(dest)+len(s.after))
 	all = append(append(append(all, s.before...), dest...), s.after...)
 	return s.row.Scan(all...)
+}
+
+// recordStatusSQL writes a status callback's receipt with its report, not
+// yet applied (handled_at NULL). A repeat inserts nothing: a conflict that
+// does nothing takes no row lock and writes nothing, so the one statement
+// answers it as cheaply as a read would.
+const recordStatusSQL = `INSERT INTO webhook_events (provider, event_id, received_at, attempts, report) VALUES ($1, $2, $3, 1, $4)
+	ON CONFLICT (provider, event_id) DO NOTHING`
+
+// storedReport is a core.StatusReport as the receipt keeps it (JSON).
+type storedReport struct {
+	Channel    core.Channel       `json:"ch"`
+	ProviderID string             `json:"pid"`
+	MessageID  string             `json:"mid,omitempty"`
+	Attempt    int                `json:"att,omitempty"`
+	Status     core.MessageStatus `json:"st"`
+	Code       string             `json:"code,omitempty"`
+	Permanent  bool               `json:"perm,omitempty"`
+	At         int64              `json:"at"` // ms
+}
+
+// RecordStatus records a status callback delivery (provider, eventID) with
+// its report, to be applied later (ApplyStatusReceipt): one INSERT … ON
+// CONFLICT DO NOTHING. first is false for a repeat, which writes nothing,
+// whether or not the first delivery's report is applied yet (its task or
+// the sweeper applies it).
+func (s *Store) RecordStatus(ctx context.Context, provider, eventID string, r core.StatusReport) (bool, error) {
+	rep, err := json.Marshal(storedReport{Channel: r.Channel, ProviderID: r.ProviderID, MessageID: r.MessageID, Attempt: r.Attempt,
+		Status: r.Status, Code: r.Code, Permanent: r.Permanent, At: ms(r.At)})
+	if err != nil {
+		return false, fmt.Errorf("store: status receipt: %w", err)
+	}
+	res, err := s.stmtExec(ctx, s.w, recordStatusSQL, provider, eventID, ms(r.At), string(rep))
+	if err != nil {
+		return false, fmt.Errorf("store: status receipt: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: status receipt: %w", err)
+	}
+	return n == 1, nil
+}
+
+// ApplyStatusReceipt applies the report of a receipt RecordStatus wrote,
+// once: the receipt is marked handled in the commit of the report's effect
+// (the fenced update, the park, or nothing for a regression), as
+// ApplyStatusOnce does. applied is false when there is nothing to apply: no
+// such receipt, or applied already (by its task, a repeat of the task, or
+// the sweeper).
+func (s *Store) ApplyStatusReceipt(ctx context.Context, provider, eventID string) (core.AppliedStatus, bool, error) {
+	var raw sql.NullString
+	err := s.stmtRow(ctx, s.r, `SELECT report FROM webhook_events WHERE provider = $1 AND event_id = $2 AND handled_at IS NULL`,
+		provider, eventID).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !raw.Valid) {
+		// Applied, never recorded, or a delivery claimed but not handled
+		// (ClaimWebhook), not a status receipt: its provider's retry
+		// handles that one.
+		return core.AppliedStatus{}, false, nil
+	}
+	if err != nil {
+		return core.AppliedStatus{}, false, fmt.Errorf("store: status receipt: %w", err)
+	}
+	var sr storedReport
+	if err := json.Unmarshal([]byte(raw.String), &sr); err != nil {
+		return core.AppliedStatus{}, false, fmt.Errorf("store: status receipt %s: %w", eventID, err)
+	}
+	a := core.AppliedStatus{Report: core.StatusReport{Channel: sr.Channel, ProviderID: sr.ProviderID, MessageID: sr.MessageID,
+		Attempt: sr.Attempt, Status: sr.Status, Code: sr.Code, Permanent: sr.Permanent, At: fromMS(sr.At)}}
+	first, m, out, err := s.applyStatusOnce(ctx, provider, eventID, a.Report)
+	a.Message, a.Outcome = m, out
+	return a, first, err
+}
+
+// UnappliedStatuses lists status receipts received before the cutoff whose
+// report is not applied yet (their task was lost: a Redis flush, a failed
+// enqueue), oldest first, through the partial index of unapplied receipts.
+func (s *Store) UnappliedStatuses(ctx context.Context, before time.Time, limit int) ([]core.StatusReceipt, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT provider, event_id FROM webhook_events
+		WHERE report IS NOT NULL AND handled_at IS NULL AND received_at < $1 ORDER BY received_at LIMIT $2`, ms(before), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: unapplied statuses: %w", err)
+	}
+	return collect(rows, func(r interface{ Scan(...any) error }) (core.StatusReceipt, error) {
+		var rc core.StatusReceipt
+		err := r.Scan(&rc.Provider, &rc.EventID)
+		return rc, err
+	})
 }

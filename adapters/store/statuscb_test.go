@@ -209,3 +209,152 @@ func TestApplyStatusOnceLosesNoReport(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordStatus: a status callback's receipt is written once with its
+// report and applied later, once: a repeat writes nothing (the first
+// report stays the one applied), the receipt is listed as unapplied until
+// it is applied, and applying it again does nothing. A report recorded
+// before the send's outcome is parked by its application and applied by
+// the outcome.
+func TestRecordStatus(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		org, _, _ := newOrg(t, s, "A")
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		unapplied := func(t *testing.T, key string) bool {
+			t.Helper()
+			rcs, err := s.UnappliedStatuses(ctx, now.Add(time.Hour), 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, rc := range rcs {
+				if rc == (core.StatusReceipt{Provider: "twilio.status", EventID: key}) {
+					return true
+				}
+			}
+			return false
+		}
+		tests := []struct {
+			name    string
+			sent    bool // the outcome is written before the report is applied
+			want    core.StatusOutcome
+			wantMsg core.MessageStatus // the row after the application
+		}{
+			{"after the outcome: applied", true, core.StatusApplied, core.MsgUndelivered},
+			{"before the outcome: parked", false, core.StatusParked, core.MsgSending},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				m := claim(t, s, queuedMessage(t, s, org.ID, now).ID, now)
+				sid := "SM" + core.NewID()
+				key := sid + ":undelivered"
+				rep := core.StatusReport{Channel: core.ChannelSMS, ProviderID: sid, MessageID: m.ID, Attempt: m.Attempts,
+					Status: core.MsgUndelivered, Code: "30005", Permanent: true, At: now.Add(time.Second)}
+				if first, err := s.RecordStatus(ctx, "twilio.status", key, rep); err != nil || !first {
+					t.Fatalf("first delivery: %v %v", first, err)
+				}
+				if row, _ := s.GetMessageByID(ctx, m.ID); row.Status != core.MsgSending {
+					t.Fatalf("recording moved the message to %s", row.Status)
+				}
+				again := rep
+				again.Code, again.At = "30003", now.Add(2*time.Second)
+				if first, err := s.RecordStatus(ctx, "twilio.status", key, again); err != nil || first {
+					t.Fatalf("repeat: first %v %v, want false", first, err)
+				}
+				if !unapplied(t, key) {
+					t.Fatal("the receipt is not listed as unapplied")
+				}
+				if tt.sent {
+					if _, err := s.FinishAttempt(ctx, sentAs(m, sid, now), m.Attempts); err != nil {
+						t.Fatal(err)
+					}
+				}
+				a, applied, err := s.ApplyStatusReceipt(ctx, "twilio.status", key)
+				if err != nil || !applied || a.Outcome != tt.want || a.Message.ID != m.ID || a.Report.Code != "30005" || !a.Report.Permanent ||
+					!a.Report.At.Equal(rep.At) || a.Report.Attempt != m.Attempts {
+					t.Fatalf("apply: %v %+v %v", applied, a, err)
+				}
+				if row, _ := s.GetMessageByID(ctx, m.ID); row.Status != tt.wantMsg {
+					t.Fatalf("row %s, want %s", row.Status, tt.wantMsg)
+				}
+				if _, applied, err := s.ApplyStatusReceipt(ctx, "twilio.status", key); err != nil || applied {
+					t.Fatalf("applied twice: %v %v", applied, err)
+				}
+				if unapplied(t, key) {
+					t.Fatal("an applied receipt is still listed")
+				}
+				if first, err := s.RecordStatus(ctx, "twilio.status", key, rep); err != nil || first {
+					t.Fatalf("repeat after the application: first %v %v, want false", first, err)
+				}
+				if !tt.sent {
+					done, err := s.FinishAttempt(ctx, sentAs(m, sid, now), m.Attempts)
+					if err != nil || done.Status != core.MsgUndelivered || done.ErrorCode != "30005" {
+						t.Fatalf("outcome after the parked report: %s %q %v", done.Status, done.ErrorCode, err)
+					}
+				}
+				if got, _ := s.GetMessageByID(ctx, m.ID); got.ErrorCode != "30005" {
+					t.Fatalf("error code %q: the repeat's report was applied", got.ErrorCode)
+				}
+				if _, due, err := s.GetFallbackDue(ctx, m.ID); err != nil || !due {
+					t.Fatalf("a permanent failure owes its fallback: %v %v", due, err)
+				}
+			})
+		}
+		// Not a status receipt, or none: nothing to apply.
+		if _, applied, err := s.ApplyStatusReceipt(ctx, "twilio.status", "SM-none:delivered"); err != nil || applied {
+			t.Fatalf("no receipt: %v %v", applied, err)
+		}
+		if _, err := s.ClaimWebhook(ctx, "stripe", "evt_1", now); err != nil {
+			t.Fatal(err)
+		}
+		if _, applied, err := s.ApplyStatusReceipt(ctx, "stripe", "evt_1"); err != nil || applied {
+			t.Fatalf("a claimed delivery of another provider: %v %v", applied, err)
+		}
+	})
+}
+
+// TestApplyStatusReceiptRace: a receipt's task and the sweeper apply it at
+// once, racing the send's outcome: the report is applied, by exactly one.
+func TestApplyStatusReceiptRace(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		org, _, _ := newOrg(t, s, "A")
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		for i := 0; i < 20; i++ {
+			m := claim(t, s, queuedMessage(t, s, org.ID, now).ID, now)
+			sid := fmt.Sprintf("SM-receipt-%d", i)
+			if _, err := s.RecordStatus(ctx, "twilio.status", sid+":delivered", core.StatusReport{Channel: core.ChannelSMS,
+				ProviderID: sid, MessageID: m.ID, Attempt: m.Attempts, Status: core.MsgDelivered, At: now}); err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			applied := 0
+			wg.Add(3)
+			go func() {
+				defer wg.Done()
+				if _, err := s.FinishAttempt(ctx, sentAs(m, sid, now), m.Attempts); err != nil {
+					t.Error(err)
+				}
+			}()
+			for range 2 {
+				go func() {
+					defer wg.Done()
+					_, ok, err := s.ApplyStatusReceipt(ctx, "twilio.status", sid+":delivered")
+					if err != nil {
+						t.Error(err)
+					}
+					if ok {
+						mu.Lock()
+						applied++
+						mu.Unlock()
+					}
+				}()
+			}
+			wg.Wait()
+			if got, _ := s.GetMessageByID(ctx, m.ID); got.Status != core.MsgDelivered || applied != 1 {
+				t.Fatalf("round %d: %s applied %d times, want delivered and 1", i, got.Status, applied)
+			}
+		}
+	})
+}
