@@ -271,9 +271,11 @@ func (s *Store) FinishWebhook(ctx context.Context, provider, eventID string, at 
 	return nil
 }
 
-// PurgeWebhooks forgets deliveries received before the cutoff.
+// PurgeWebhooks forgets deliveries received before the cutoff. A status
+// receipt not applied yet is kept whatever its age: it is the only copy of
+// its report until the sweeper applies it.
 func (s *Store) PurgeWebhooks(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM webhook_events WHERE received_at < $1`, ms(before))
+	res, err := s.w.ExecContext(ctx, `DELETE FROM webhook_events WHERE received_at < $1 AND (report IS NULL OR handled_at IS NOT NULL)`, ms(before))
 	if err != nil {
 		return 0, fmt.Errorf("store: purge webhook events: %w", err)
 	}

@@ -209,11 +209,20 @@ func TestWebhookReceipts(t *testing.T) {
 		if _, err := s.ClaimWebhook(ctx, "stripe", "evt_old", now.Add(-40*24*time.Hour)); err != nil {
 			t.Fatal(err)
 		}
+		// An old status receipt not applied yet outlives the purge.
+		old := core.StatusReport{Channel: core.ChannelSMS, ProviderID: "SMold", MessageID: core.NewID(), Attempt: 1,
+			Status: core.MsgDelivered, At: now.Add(-40 * 24 * time.Hour)}
+		if first, err := s.RecordStatus(ctx, "twilio.status", "SMold:delivered", old); err != nil || !first {
+			t.Fatalf("record old receipt: %v %v", first, err)
+		}
 		if n, err := s.PurgeWebhooks(ctx, now.Add(-30*24*time.Hour)); err != nil || n != 1 {
 			t.Fatalf("purge: %d %v", n, err)
 		}
 		if first, _ := s.ClaimWebhook(ctx, "stripe", "evt_1", now); first {
 			t.Fatal("purge removed a recent record")
+		}
+		if rcs, err := s.UnappliedStatuses(ctx, now, 10); err != nil || len(rcs) != 1 || rcs[0].EventID != "SMold:delivered" {
+			t.Fatalf("purge removed an unapplied status receipt: %v %v", rcs, err)
 		}
 	})
 }
