@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -18,7 +19,8 @@ const CallLineTTL = 15 * time.Second
 // callLine is what answering a call to a centre needs. It changes rarely and
 // reading it took most of the voice webhook's time, so it is kept briefly.
 type callLine struct {
-	known    bool // false: no centre has this number
+	seq      uint64 // this load's number, unique in the process (never 0)
+	known    bool   // false: no centre has this number
 	settings CallSettings
 	center   Center
 	locale   string
@@ -39,6 +41,9 @@ type lineCache struct {
 	gen   uint64
 	lines map[string]callLine
 }
+
+// lineSeq numbers the loads of lines.
+var lineSeq atomic.Uint64
 
 func newLineCache(ttl time.Duration, now func() time.Time) *lineCache {
 	return &lineCache{ttl: ttl, now: now, lines: map[string]callLine{}}
@@ -65,6 +70,7 @@ func (lc *lineCache) get(ctx context.Context, key string, load func(ctx context.
 			return l, err
 		}
 		l.at = now
+		l.seq = lineSeq.Add(1)
 		lc.mu.Lock()
 		if lc.gen == gen {
 			lc.lines[key] = l

@@ -108,6 +108,8 @@ type Handlers struct {
 	c        Config
 	twilio   *client.RequestValidator
 	rejected *prometheus.CounterVec
+	// voiceDocs keeps the TwiML answered to incoming calls by answer shape.
+	voiceDocs twimlCache
 }
 
 // Mount registers the webhook routes on r.
