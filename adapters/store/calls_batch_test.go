@@ -231,3 +231,29 @@ func TestIncomingCallsGroupCommitCancel(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkRecordIncomingCalls: one group commit's write, per call, by
+// batch size (the voice webhook's share of a flush).
+func BenchmarkRecordIncomingCalls(b *testing.B) {
+	for _, be := range storetest.Backends(b) {
+		s := storetest.Open(b, be.URL)
+		org := core.NewID()
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		for _, size := range []int{1, 16, 64} {
+			b.Run(fmt.Sprintf("%s/%d", be.Name, size), func(b *testing.B) {
+				calls := make([]core.Call, size)
+				n := 0
+				for b.Loop() {
+					for i := range calls {
+						n++
+						calls[i] = ringing(org, fmt.Sprintf("CA-%d-%d", size, n), "+33698765432", now)
+					}
+					if _, err := s.RecordIncomingCalls(context.Background(), calls); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(n), "µs/call")
+			})
+		}
+	}
+}
