@@ -131,23 +131,29 @@ type CallAnnouncer interface {
 // message and the live pop-up follow in Announce, queued; when the queue
 // cannot take it, it runs here. A retried webhook is answered the same way
 // and announces nothing twice.
-func (s *CallService) Answer(ctx context.Context, in IncomingCall) (IncomingAnswer, error) {
-	ans, queued, err := s.answer(ctx, in, s.announcer != nil)
+func (s *CallService) Answer(ctx context.Context, in IncomingCall) (ans IncomingAnswer, err error) {
+	queued, err := s.answer(ctx, in, s.announcer != nil, &ans)
 	if err != nil || !ans.Known || ans.Repeat || queued {
 		return ans, err
 	}
-	if _, err := s.Announce(ctx, ans.Call.Provider, ans.Call.ProviderCallID); err != nil {
-		// The call is logged and answered; only the pop-up is lost.
-		s.log.ErrorContext(ctx, "call not announced", "call_sid", in.CallID, "error", err.Error())
-	}
+	s.announceNow(ctx, ans.Call)
 	return ans, nil
+}
+
+// announceNow announces a call whose announcement could not be queued.
+// Apart from Answer, whose stack it would otherwise enlarge on every call.
+func (s *CallService) announceNow(ctx context.Context, c Call) {
+	if _, err := s.Announce(ctx, c.Provider, c.ProviderCallID); err != nil {
+		// The call is logged and answered; only the pop-up is lost.
+		s.log.ErrorContext(ctx, "call not announced", "call_sid", c.ProviderCallID, "error", err.Error())
+	}
 }
 
 // Incoming is Answer with the announcement made before it returns, for
 // providers that show the card in their own answer (the provider-neutral
 // webhook) rather than wait on a timeout.
-func (s *CallService) Incoming(ctx context.Context, in IncomingCall) (IncomingAnswer, error) {
-	ans, _, err := s.answer(ctx, in, false)
+func (s *CallService) Incoming(ctx context.Context, in IncomingCall) (ans IncomingAnswer, err error) {
+	_, err = s.answer(ctx, in, false, &ans)
 	if err != nil || !ans.Known {
 		return ans, err
 	}
@@ -155,12 +161,14 @@ func (s *CallService) Incoming(ctx context.Context, in IncomingCall) (IncomingAn
 	return ans, err
 }
 
-// answer finds the line, logs the call through the group commit and, with
-// queue, has the commit queue its announcement (queued: it did).
-func (s *CallService) answer(ctx context.Context, in IncomingCall, queue bool) (ans IncomingAnswer, queued bool, err error) {
+// answer fills ans: it finds the line, logs the call through the group
+// commit and, with queue, has the commit queue its announcement (queued:
+// it did). ans is filled in place: it is large, and copies of it grew the
+// webhook's stack on every call.
+func (s *CallService) answer(ctx context.Context, in IncomingCall, queue bool, ans *IncomingAnswer) (queued bool, err error) {
 	from := s.callers.normalize(in.From)
 	var to string
-	var line callLine
+	var line *callLine
 	if in.OrgID == "" {
 		// Keyed by the number as the provider sent it: its normalization
 		// is done once per TTL, not per call.
@@ -190,7 +198,7 @@ func (s *CallService) answer(ctx context.Context, in IncomingCall, queue bool) (
 		})
 	}
 	if err != nil || !line.known {
-		return ans, false, err
+		return false, err
 	}
 	ans.Known, ans.Settings, ans.Center, ans.Locale = true, line.settings, line.center, line.locale
 	at := in.At
@@ -216,10 +224,10 @@ func (s *CallService) answer(ctx context.Context, in IncomingCall, queue bool) (
 	}
 	res, err := s.incoming().Do(ctx, incomingItem{call: c, queue: queue})
 	if err != nil {
-		return ans, false, err
+		return false, err
 	}
 	ans.Call, ans.Repeat = c, !res.created
-	return ans, res.queued, nil
+	return res.queued, nil
 }
 
 // loadLine reads what answering calls to a centre needs.

@@ -70,14 +70,23 @@ type twimlCache struct {
 
 const twimlCacheMax = 1024
 
-func (tc *twimlCache) get(shape uint64, render func() []byte) []byte {
+// lookup returns the document kept for shape (none for shape 0).
+func (tc *twimlCache) lookup(shape uint64) ([]byte, bool) {
 	if shape == 0 {
-		return render()
+		return nil, false
 	}
-	if v, ok := tc.m.Load(shape); ok {
-		return v.([]byte)
+	v, ok := tc.m.Load(shape)
+	if !ok {
+		return nil, false
 	}
-	doc := render()
+	return v.([]byte), true
+}
+
+// keep stores doc for shape (unless 0) and returns it.
+func (tc *twimlCache) keep(shape uint64, doc []byte) []byte {
+	if shape == 0 {
+		return doc
+	}
 	if tc.n.Add(1) > twimlCacheMax {
 		tc.m.Clear()
 		tc.n.Store(1)
@@ -160,16 +169,24 @@ func (h *Handlers) twilioVoice(c *gin.Context) {
 		writeDoc(c, unknownNumberTwiML)
 		return
 	}
-	writeDoc(c, h.voiceDocs.get(ans.Shape, func() []byte {
-		if !ans.Open || len(ans.Phones) == 0 {
-			return renderTwiML(h.voicemail(ans.Locale, ans.Center.Name))
-		}
-		return renderTwiML([]twiml.Element{h.dialStaff(ans)})
-	}))
+	if doc, ok := h.voiceDocs.lookup(ans.Shape); ok {
+		writeDoc(c, doc)
+		return
+	}
+	writeDoc(c, h.voiceDocs.keep(ans.Shape, h.renderAnswer(&ans)))
+}
+
+// renderAnswer is the TwiML of a known line's answer: ring the staff, or
+// voicemail.
+func (h *Handlers) renderAnswer(ans *core.IncomingAnswer) []byte {
+	if !ans.Open || len(ans.Phones) == 0 {
+		return renderTwiML(h.voicemail(ans.Locale, ans.Center.Name))
+	}
+	return renderTwiML([]twiml.Element{h.dialStaff(ans)})
 }
 
 // dialStaff rings every staff phone at once; the first leg to accept wins.
-func (h *Handlers) dialStaff(ans core.IncomingAnswer) *twiml.VoiceDial {
+func (h *Handlers) dialStaff(ans *core.IncomingAnswer) *twiml.VoiceDial {
 	base := h.c.PublicURL + voicePath
 	ring := ans.Settings.RingSeconds
 	if ring <= 0 {

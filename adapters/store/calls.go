@@ -350,19 +350,8 @@ func (s *Store) RecordIncomingCalls(ctx context.Context, calls []core.Call) ([]b
 	if err != nil {
 		return nil, fmt.Errorf("store: incoming calls: %w", err)
 	}
-	defer rs.Close()
-	inserted := make(map[string]bool, len(calls))
-	for rs.Next() {
-		var id string
-		if err := rs.Scan(&id); err != nil {
-			return nil, fmt.Errorf("store: incoming calls: %w", err)
-		}
-		inserted[id] = true
-	}
-	if err := rs.Err(); err != nil {
-		return nil, fmt.Errorf("store: incoming calls: %w", err)
-	}
-	if err := rs.Close(); err != nil {
+	inserted, err := idSet(rs, len(calls))
+	if err != nil {
 		return nil, fmt.Errorf("store: incoming calls: %w", err)
 	}
 	created := make([]bool, len(calls))

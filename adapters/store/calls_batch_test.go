@@ -47,6 +47,13 @@ func newCallLog(t *testing.T, s *store.Store) *callLog {
 	return l
 }
 
+// callLogEnv is an organization and a call log on s.
+func callLogEnv(t *testing.T, s *store.Store) (context.Context, core.Organization, time.Time, *callLog) {
+	t.Helper()
+	org, _, _ := newOrg(t, s, "A")
+	return context.Background(), org, time.Now().UTC().Truncate(time.Millisecond), newCallLog(t, s)
+}
+
 // hold makes the next flush wait until the returned func is called.
 func (l *callLog) hold() func() {
 	g := make(chan struct{})
@@ -65,11 +72,8 @@ func ringing(orgID, sid, from string, now time.Time) core.Call {
 // flight) is created once.
 func TestIncomingCallsGroupCommit(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
-		ctx := context.Background()
-		org, _, _ := newOrg(t, s, "A")
-		now := time.Now().UTC().Truncate(time.Millisecond)
+		ctx, org, now, l := callLogEnv(t, s)
 		client := mustCreateClient(t, s, newTestClient(org.ID, "Élodie", "Martin", "+33612345678", now))
-		l := newCallLog(t, s)
 		release := l.hold() // the first flush waits: the others pile up
 		const n = 200
 		var created atomic.Int64
@@ -125,10 +129,7 @@ func TestIncomingCallsGroupCommit(t *testing.T) {
 // not affected.
 func TestIncomingCallsGroupCommitFails(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
-		ctx := context.Background()
-		org, _, _ := newOrg(t, s, "A")
-		now := time.Now().UTC().Truncate(time.Millisecond)
-		l := newCallLog(t, s)
+		ctx, org, now, l := callLogEnv(t, s)
 		first := ringing(org.ID, "CA-first", "+33698765432", now)
 		if ok, err := l.Do(ctx, first); err != nil || !ok {
 			t.Fatalf("first call: %v %v", ok, err)
@@ -188,10 +189,7 @@ func TestIncomingCallsGroupCommitFails(t *testing.T) {
 // others (and for it).
 func TestIncomingCallsGroupCommitCancel(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
-		ctx := context.Background()
-		org, _, _ := newOrg(t, s, "A")
-		now := time.Now().UTC().Truncate(time.Millisecond)
-		l := newCallLog(t, s)
+		ctx, org, now, l := callLogEnv(t, s)
 		release := l.hold()
 		done := make(chan error, 4)
 		do := func(ctx context.Context, sid string) {
