@@ -127,10 +127,11 @@ type CallAnnouncer interface {
 // Answer is the synchronous part of an incoming call, kept to what the
 // provider waits for: the centre's line (cached), its hours and staff
 // phones, and one durable write, the call's row (its client found by the
-// caller's number in the same statement). The card, the staff channel's
-// message and the live pop-up follow in Announce, queued; when the queue
-// cannot take it, it runs here. A retried webhook is answered the same way
-// and announces nothing twice.
+// caller's number in the same statement), committed with the rows of
+// concurrent calls (calls_incoming.go) before Answer returns. The card,
+// the staff channel's message and the live pop-up follow in Announce,
+// queued; when the queue cannot take it, it runs here. A retried webhook
+// is answered the same way and announces nothing twice.
 func (s *CallService) Answer(ctx context.Context, in IncomingCall) (ans IncomingAnswer, err error) {
 	queued, err := s.answer(ctx, in, s.announcer != nil, &ans)
 	if err != nil || !ans.Known || ans.Repeat || queued {
