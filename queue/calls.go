@@ -43,17 +43,23 @@ func (q *Client) EnqueueCallAnnounces(ctx context.Context, calls []core.CallRef)
 	if len(calls) == 0 {
 		return nil
 	}
-	p := announcePayload{Calls: make([]announceEntry, len(calls))}
-	for i, c := range calls {
-		p.Calls[i] = announceEntry{Provider: c.Provider, CallID: c.CallID}
-	}
-	b, _ := json.Marshal(p)
+	b := batchPayload(calls)
 	_, err := q.c.EnqueueContext(ctx, asynq.NewTask(TypeCallAnnounce, b), asynq.TaskID("call-announce:"+calls[0].Provider+":"+calls[0].CallID),
 		asynq.Queue(Critical), asynq.MaxRetry(3))
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil
 	}
 	return err
+}
+
+// batchPayload is the payload of a task announcing calls.
+func batchPayload(calls []core.CallRef) []byte {
+	p := announcePayload{Calls: make([]announceEntry, len(calls))}
+	for i, c := range calls {
+		p.Calls[i] = announceEntry{Provider: c.Provider, CallID: c.CallID}
+	}
+	b, _ := json.Marshal(p)
+	return b
 }
 
 // AnnouncedCalls reads the calls a TypeCallAnnounce task announces.
