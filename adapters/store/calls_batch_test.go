@@ -24,20 +24,22 @@ type callLog struct {
 	mu      sync.Mutex
 	batches []int
 	gate    chan chan struct{} // a flush takes a gate if one is offered
+	held    chan struct{}      // told when a flush took a gate
 }
 
 func newCallLog(t *testing.T, s *store.Store) *callLog {
 	t.Helper()
-	l := &callLog{gate: make(chan chan struct{}, 1)}
+	l := &callLog{gate: make(chan chan struct{}, 1), held: make(chan struct{}, 1)}
 	b, err := groupcommit.New(256, 10*time.Second, func(ctx context.Context, calls []core.Call) ([]bool, error) {
-		select {
-		case g := <-l.gate:
-			<-g
-		default:
-		}
 		l.mu.Lock()
 		l.batches = append(l.batches, len(calls))
 		l.mu.Unlock()
+		select {
+		case g := <-l.gate:
+			l.held <- struct{}{}
+			<-g
+		default:
+		}
 		return s.RecordIncomingCalls(ctx, calls)
 	})
 	if err != nil {
@@ -52,6 +54,28 @@ func callLogEnv(t *testing.T, s *store.Store) (context.Context, core.Organizatio
 	t.Helper()
 	org, _, _ := newOrg(t, s, "A")
 	return context.Background(), org, time.Now().UTC().Truncate(time.Millisecond), newCallLog(t, s)
+}
+
+// waitSubmitted waits until total calls were submitted: taken by a flush
+// or waiting for one.
+func (l *callLog) waitSubmitted(t *testing.T, total int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		l.mu.Lock()
+		n := l.Pending()
+		for _, b := range l.batches {
+			n += b
+		}
+		l.mu.Unlock()
+		if n == total {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d calls submitted, want %d", n, total)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // hold makes the next flush wait until the returned func is called.
@@ -96,7 +120,8 @@ func TestIncomingCallsGroupCommit(t *testing.T) {
 				}
 			}()
 		}
-		time.Sleep(100 * time.Millisecond)
+		<-l.held
+		l.waitSubmitted(t, 2*n)
 		release()
 		wg.Wait()
 		close(errs)
@@ -143,7 +168,7 @@ func TestIncomingCallsGroupCommitFails(t *testing.T) {
 				t.Error(err)
 			}
 		}()
-		time.Sleep(50 * time.Millisecond)
+		<-l.held // the blocker is in the held flush
 		const n = 10
 		var wg sync.WaitGroup
 		errs := make([]error, n)
@@ -158,7 +183,7 @@ func TestIncomingCallsGroupCommitFails(t *testing.T) {
 				_, errs[i] = l.Do(ctx, c)
 			}()
 		}
-		time.Sleep(100 * time.Millisecond)
+		l.waitSubmitted(t, 2+n)
 		release()
 		wg.Wait()
 		blocker.Wait()
@@ -199,12 +224,12 @@ func TestIncomingCallsGroupCommitCancel(t *testing.T) {
 		// In flight: the held flush takes it; its caller gives up.
 		inFlight, cancelInFlight := context.WithCancel(ctx)
 		go do(inFlight, "CA-in-flight")
-		time.Sleep(50 * time.Millisecond)
+		<-l.held
 		// Pending behind it: one gives up, one waits.
 		pending, cancelPending := context.WithCancel(ctx)
 		go do(pending, "CA-withdrawn")
 		go do(ctx, "CA-kept")
-		time.Sleep(50 * time.Millisecond)
+		l.waitSubmitted(t, 3)
 		cancelInFlight()
 		cancelPending()
 		for range 2 {

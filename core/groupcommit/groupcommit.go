@@ -81,6 +81,14 @@ func (b *Batcher[T, R]) Do(ctx context.Context, item T) (R, error) {
 	}
 }
 
+// Pending is how many items wait for a flush to take them (withdrawn ones
+// included until a flush skips them): a gauge for metrics and tests.
+func (b *Batcher[T, R]) Pending() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.pending)
+}
+
 // run flushes until nothing is pending.
 func (b *Batcher[T, R]) run() {
 	for {

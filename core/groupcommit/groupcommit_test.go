@@ -72,6 +72,13 @@ func TestBatchBound(t *testing.T) {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
+	waitFor := func(cond func() bool) {
+		for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("timed out")
+			}
+		}
+	}
 	for i := range 11 {
 		wg.Add(1)
 		go func() {
@@ -80,11 +87,11 @@ func TestBatchBound(t *testing.T) {
 				t.Errorf("item %d: %d %v", i, r, err)
 			}
 		}()
-		if i == 0 {
-			time.Sleep(20 * time.Millisecond) // the first flush takes item 0 alone
+		if i == 0 { // the first flush takes item 0 alone, and waits
+			waitFor(func() bool { mu.Lock(); defer mu.Unlock(); return len(sizes) == 1 })
 		}
 	}
-	time.Sleep(50 * time.Millisecond)
+	waitFor(func() bool { return b.Pending() == 10 })
 	close(gate)
 	wg.Wait()
 	mu.Lock()
