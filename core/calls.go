@@ -382,11 +382,12 @@ type CallStore interface {
 	// one transaction that locks the call row, then writes what effects
 	// (given the call before and after) asks.
 	ApplyCall(ctx context.Context, a CallApply, effects func(before, after Call) CallEffects) (Call, CallApplied, error)
-	// RecordIncomingCall inserts a ringing call unless its provider call id
-	// is logged already (then it reports false and changes nothing). The
-	// call's client is the organization's client with the caller's number
-	// (From, E.164), found in the same statement.
-	RecordIncomingCall(ctx context.Context, c Call) (bool, error)
+	// RecordIncomingCalls inserts ringing calls in one transaction (all or,
+	// on an error, none), each unless its provider call id is logged
+	// already, by an earlier call of the batch too (then created[i] is
+	// false). A call's client is the organization's client with the
+	// caller's number (From, E.164), found in the same statement.
+	RecordIncomingCalls(ctx context.Context, calls []Call) (created []bool, err error)
 	// CallByProvider reads a call by its provider's id.
 	CallByProvider(ctx context.Context, provider, callID string) (Call, error)
 	// RecordCallNotice stores events once per delivery key (webhook_events

@@ -32,12 +32,14 @@ func (f *answerStore) GetCenter(context.Context, string, string) (Center, error)
 func (f *answerStore) CenterStaff(context.Context, string, string) ([]Staff, error) {
 	return []Staff{{ID: "s", Phone: "+33600000001"}}, nil
 }
-func (f *answerStore) RecordIncomingCall(_ context.Context, c Call) (bool, error) {
-	if _, ok := f.calls[c.ProviderCallID]; ok {
-		return false, nil
+func (f *answerStore) RecordIncomingCalls(_ context.Context, calls []Call) ([]bool, error) {
+	created := make([]bool, len(calls))
+	for i, c := range calls {
+		if _, ok := f.calls[c.ProviderCallID]; !ok {
+			f.calls[c.ProviderCallID], created[i] = c, true
+		}
 	}
-	f.calls[c.ProviderCallID] = c
-	return true, nil
+	return created, nil
 }
 func (f *answerStore) CallByProvider(_ context.Context, _, id string) (Call, error) {
 	c, ok := f.calls[id]
@@ -57,9 +59,11 @@ type announceQueue struct {
 	queued []string
 }
 
-func (q *announceQueue) EnqueueCallAnnounce(_ context.Context, _, id string) error {
+func (q *announceQueue) EnqueueCallAnnounces(_ context.Context, calls []CallRef) error {
 	if q.err == nil {
-		q.queued = append(q.queued, id)
+		for _, c := range calls {
+			q.queued = append(q.queued, c.CallID)
+		}
 	}
 	return q.err
 }

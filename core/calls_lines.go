@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -18,7 +19,8 @@ const CallLineTTL = 15 * time.Second
 // callLine is what answering a call to a centre needs. It changes rarely and
 // reading it took most of the voice webhook's time, so it is kept briefly.
 type callLine struct {
-	known    bool // false: no centre has this number
+	seq      uint64 // this load's number, unique in the process (never 0)
+	known    bool   // false: no centre has this number
 	settings CallSettings
 	center   Center
 	locale   string
@@ -37,16 +39,19 @@ type lineCache struct {
 
 	mu    sync.Mutex
 	gen   uint64
-	lines map[string]callLine
+	lines map[string]*callLine
 }
 
+// lineSeq numbers the loads of lines.
+var lineSeq atomic.Uint64
+
 func newLineCache(ttl time.Duration, now func() time.Time) *lineCache {
-	return &lineCache{ttl: ttl, now: now, lines: map[string]callLine{}}
+	return &lineCache{ttl: ttl, now: now, lines: map[string]*callLine{}}
 }
 
 // get returns the line of key, reading it with load when missing or older
-// than the TTL.
-func (lc *lineCache) get(ctx context.Context, key string, load func(ctx context.Context) (callLine, error)) (callLine, error) {
+// than the TTL. The line is shared: read only.
+func (lc *lineCache) get(ctx context.Context, key string, load func(ctx context.Context) (callLine, error)) (*callLine, error) {
 	now := lc.now()
 	lc.mu.Lock()
 	l, ok := lc.lines[key]
@@ -62,20 +67,21 @@ func (lc *lineCache) get(ctx context.Context, key string, load func(ctx context.
 		// other callers waiting on this read.
 		l, err := load(context.WithoutCancel(ctx))
 		if err != nil {
-			return l, err
+			return nil, err
 		}
 		l.at = now
+		l.seq = lineSeq.Add(1)
 		lc.mu.Lock()
 		if lc.gen == gen {
-			lc.lines[key] = l
+			lc.lines[key] = &l
 		}
 		lc.mu.Unlock()
-		return l, nil
+		return &l, nil
 	})
 	if err != nil {
-		return callLine{}, err
+		return nil, err
 	}
-	return v.(callLine), nil
+	return v.(*callLine), nil
 }
 
 // reset forgets every line: settings, staff or a centre changed.

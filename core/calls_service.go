@@ -8,7 +8,10 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/bookinggw/gateway/core/groupcommit"
 )
 
 // CallService: the call log, incoming-call pop-ups, missed calls, planned
@@ -25,6 +28,11 @@ type CallService struct {
 	// announcer queues incoming calls' announcements (nil: made inline).
 	announcer CallAnnouncer
 	lines     *lineCache
+	// callers keeps callers' numbers as normalized.
+	callers callerNumbers
+	// incomingOnce builds incomingLog, the group commit of new calls.
+	incomingOnce sync.Once
+	incomingLog  *groupcommit.Batcher[incomingItem, incomingResult]
 	// StatusCallback is the URL the provider reports a placed call's
 	// states to.
 	statusCallback string
@@ -94,48 +102,59 @@ type IncomingAnswer struct {
 	Center   Center
 	Locale   string
 	Open     bool     // in the centre's hours
-	Phones   []string // staff phones to ring at once
+	Phones   []string // staff phones to ring at once (shared: read only)
+	// Shape is the same for every answer made from the same load of the
+	// centre's line and hours state with the same phones: what is said to
+	// the caller can be kept by it. 0: an answer of its own (a staff phone
+	// calling its centre).
+	Shape uint64
 	// Repeat: the call was already logged (a retried webhook).
 	Repeat bool
 }
 
-// CallAnnouncer runs a call's announcement (card, staff channel, live
-// pop-up) after the answer has gone back to the provider.
+// CallRef names a call by its provider's id.
+type CallRef struct {
+	Provider, CallID string
+}
+
+// CallAnnouncer runs calls' announcements (card, staff channel, live
+// pop-up) after the answer has gone back to the provider. It takes the new
+// calls of one group commit at once (one queue round trip).
 type CallAnnouncer interface {
-	EnqueueCallAnnounce(ctx context.Context, provider, callID string) error
+	EnqueueCallAnnounces(ctx context.Context, calls []CallRef) error
 }
 
 // Answer is the synchronous part of an incoming call, kept to what the
 // provider waits for: the centre's line (cached), its hours and staff
 // phones, and one durable write, the call's row (its client found by the
-// caller's number in the same statement). The card, the staff channel's
-// message and the live pop-up follow in Announce, queued; when the queue
-// cannot take it, it runs here. A retried webhook is answered the same way
-// and announces nothing twice.
-func (s *CallService) Answer(ctx context.Context, in IncomingCall) (IncomingAnswer, error) {
-	ans, err := s.answer(ctx, in)
-	if err != nil || !ans.Known || ans.Repeat {
+// caller's number in the same statement), committed with the rows of
+// concurrent calls (calls_incoming.go) before Answer returns. The card,
+// the staff channel's message and the live pop-up follow in Announce,
+// queued; when the queue cannot take it, it runs here. A retried webhook
+// is answered the same way and announces nothing twice.
+func (s *CallService) Answer(ctx context.Context, in IncomingCall) (ans IncomingAnswer, err error) {
+	queued, err := s.answer(ctx, in, s.announcer != nil, &ans)
+	if err != nil || !ans.Known || ans.Repeat || queued {
 		return ans, err
 	}
-	if s.announcer != nil {
-		err := s.announcer.EnqueueCallAnnounce(ctx, ans.Call.Provider, ans.Call.ProviderCallID)
-		if err == nil {
-			return ans, nil
-		}
-		s.log.WarnContext(ctx, "call announcement not queued; announcing now", "call_sid", in.CallID, "error", err.Error())
-	}
-	if _, err := s.Announce(ctx, ans.Call.Provider, ans.Call.ProviderCallID); err != nil {
-		// The call is logged and answered; only the pop-up is lost.
-		s.log.ErrorContext(ctx, "call not announced", "call_sid", in.CallID, "error", err.Error())
-	}
+	s.announceNow(ctx, ans.Call)
 	return ans, nil
+}
+
+// announceNow announces a call whose announcement could not be queued.
+// Apart from Answer, whose stack it would otherwise enlarge on every call.
+func (s *CallService) announceNow(ctx context.Context, c Call) {
+	if _, err := s.Announce(ctx, c.Provider, c.ProviderCallID); err != nil {
+		// The call is logged and answered; only the pop-up is lost.
+		s.log.ErrorContext(ctx, "call not announced", "call_sid", c.ProviderCallID, "error", err.Error())
+	}
 }
 
 // Incoming is Answer with the announcement made before it returns, for
 // providers that show the card in their own answer (the provider-neutral
 // webhook) rather than wait on a timeout.
-func (s *CallService) Incoming(ctx context.Context, in IncomingCall) (IncomingAnswer, error) {
-	ans, err := s.answer(ctx, in)
+func (s *CallService) Incoming(ctx context.Context, in IncomingCall) (ans IncomingAnswer, err error) {
+	_, err = s.answer(ctx, in, false, &ans)
 	if err != nil || !ans.Known {
 		return ans, err
 	}
@@ -143,15 +162,14 @@ func (s *CallService) Incoming(ctx context.Context, in IncomingCall) (IncomingAn
 	return ans, err
 }
 
-func (s *CallService) answer(ctx context.Context, in IncomingCall) (IncomingAnswer, error) {
-	var ans IncomingAnswer
-	from, _ := NormalizePhone(in.From, "")
-	if from == "" {
-		from = in.From
-	}
+// answer fills ans: it finds the line, logs the call through the group
+// commit and, with queue, has the commit queue its announcement (queued:
+// it did). ans is filled in place: it is large, and copies of it grew the
+// webhook's stack on every call.
+func (s *CallService) answer(ctx context.Context, in IncomingCall, queue bool, ans *IncomingAnswer) (queued bool, err error) {
+	from := s.callers.normalize(in.From)
 	var to string
-	var line callLine
-	var err error
+	var line *callLine
 	if in.OrgID == "" {
 		// Keyed by the number as the provider sent it: its normalization
 		// is done once per TTL, not per call.
@@ -181,7 +199,7 @@ func (s *CallService) answer(ctx context.Context, in IncomingCall) (IncomingAnsw
 		})
 	}
 	if err != nil || !line.known {
-		return ans, err
+		return false, err
 	}
 	ans.Known, ans.Settings, ans.Center, ans.Locale = true, line.settings, line.center, line.locale
 	at := in.At
@@ -189,11 +207,14 @@ func (s *CallService) answer(ctx context.Context, in IncomingCall) (IncomingAnsw
 		at = s.Now()
 	}
 	ans.Open = ans.Settings.OpenAt(at, line.loc)
+	ans.Shape = line.seq << 1
 	if ans.Open {
-		for _, ph := range line.phones {
-			if ph != from {
-				ans.Phones = append(ans.Phones, ph)
-			}
+		ans.Shape |= 1
+		ans.Phones = line.phones
+		if slices.Contains(line.phones, from) {
+			// A staff phone calling its own centre is not rung: an
+			// answer of its own, not the line's.
+			ans.Phones, ans.Shape = slices.DeleteFunc(slices.Clone(line.phones), func(ph string) bool { return ph == from }), 0
 		}
 	}
 	c := Call{ID: NewID(), OrgID: line.settings.OrgID, CenterID: line.settings.CenterID, Provider: in.Provider, ProviderCallID: in.CallID,
@@ -202,12 +223,12 @@ func (s *CallService) answer(ctx context.Context, in IncomingCall) (IncomingAnsw
 	if len(ans.Phones) > 0 {
 		c.DialStatus = DialPending
 	}
-	created, err := s.store.RecordIncomingCall(ctx, c)
+	res, err := s.incoming().Do(ctx, incomingItem{call: c, queue: queue})
 	if err != nil {
-		return ans, err
+		return false, err
 	}
-	ans.Call, ans.Repeat = c, !created
-	return ans, nil
+	ans.Call, ans.Repeat = c, !res.created
+	return res.queued, nil
 }
 
 // loadLine reads what answering calls to a centre needs.

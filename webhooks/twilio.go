@@ -42,7 +42,7 @@ func (h *Handlers) verifyTwilio(c *gin.Context) (map[string]string, bool) {
 	}
 	url := h.c.PublicURL + c.Request.URL.RequestURI()
 	sig := c.GetHeader("X-Twilio-Signature")
-	if sig == "" || !h.twilio.Validate(url, params, sig) {
+	if sig == "" || !h.twilio.valid(url, params, sig) {
 		h.reject(c, "twilio", "bad_signature", http.StatusForbidden)
 		return nil, false
 	}

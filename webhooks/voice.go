@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -41,11 +43,56 @@ func (h *Handlers) mountVoice(g *gin.RouterGroup) {
 }
 
 func writeTwiML(c *gin.Context, verbs []twiml.Element) {
+	writeDoc(c, renderTwiML(verbs))
+}
+
+func renderTwiML(verbs []twiml.Element) []byte {
 	doc, err := twiml.Voice(verbs)
 	if err != nil { // only a marshalling bug: still answer something Twilio plays
 		doc = fallbackTwiML
 	}
-	c.Data(http.StatusOK, "text/xml; charset=utf-8", []byte(doc))
+	return []byte(doc)
+}
+
+func writeDoc(c *gin.Context, doc []byte) {
+	c.Data(http.StatusOK, "text/xml; charset=utf-8", doc)
+}
+
+// twimlCache keeps rendered answers to incoming calls by their shape
+// (core.IncomingAnswer.Shape: one load of a centre's line, open or not):
+// every call to a line answers the same document until the line is
+// reloaded (a change, or its TTL), which gives a new shape. Bounded: it
+// starts over past twimlCacheMax documents.
+type twimlCache struct {
+	m sync.Map // uint64 -> []byte
+	n atomic.Int64
+}
+
+const twimlCacheMax = 1024
+
+// lookup returns the document kept for shape (none for shape 0).
+func (tc *twimlCache) lookup(shape uint64) ([]byte, bool) {
+	if shape == 0 {
+		return nil, false
+	}
+	v, ok := tc.m.Load(shape)
+	if !ok {
+		return nil, false
+	}
+	return v.([]byte), true
+}
+
+// keep stores doc for shape (unless 0) and returns it.
+func (tc *twimlCache) keep(shape uint64, doc []byte) []byte {
+	if shape == 0 {
+		return doc
+	}
+	if tc.n.Add(1) > twimlCacheMax {
+		tc.m.Clear()
+		tc.n.Store(1)
+	}
+	tc.m.Store(shape, doc)
+	return doc
 }
 
 // twilioLanguage is the <Say> language of a locale.
@@ -73,6 +120,9 @@ func (h *Handlers) voicemail(locale, center string) []twiml.Element {
 		&twiml.VoiceHangup{},
 	}
 }
+
+// unknownNumberTwiML answers a call to a number no centre configured.
+var unknownNumberTwiML = renderTwiML([]twiml.Element{&twiml.VoiceSay{Message: templates.Phrase("en", "call.unknown"), Language: "en-US"}, &twiml.VoiceHangup{}})
 
 // fallbackTwiML is what the fallback URL answers when the voice webhook
 // failed or was too slow: a fixed voicemail, with no database behind it.
@@ -116,18 +166,27 @@ func (h *Handlers) twilioVoice(c *gin.Context) {
 	}
 	if !ans.Known {
 		h.c.Log.WarnContext(ctx, "call to a number no centre configured", "to", p["To"], "call_sid", sid)
-		writeTwiML(c, []twiml.Element{&twiml.VoiceSay{Message: templates.Phrase("en", "call.unknown"), Language: "en-US"}, &twiml.VoiceHangup{}})
+		writeDoc(c, unknownNumberTwiML)
 		return
 	}
+	if doc, ok := h.voiceDocs.lookup(ans.Shape); ok {
+		writeDoc(c, doc)
+		return
+	}
+	writeDoc(c, h.voiceDocs.keep(ans.Shape, h.renderAnswer(&ans)))
+}
+
+// renderAnswer is the TwiML of a known line's answer: ring the staff, or
+// voicemail.
+func (h *Handlers) renderAnswer(ans *core.IncomingAnswer) []byte {
 	if !ans.Open || len(ans.Phones) == 0 {
-		writeTwiML(c, h.voicemail(ans.Locale, ans.Center.Name))
-		return
+		return renderTwiML(h.voicemail(ans.Locale, ans.Center.Name))
 	}
-	writeTwiML(c, []twiml.Element{h.dialStaff(ans)})
+	return renderTwiML([]twiml.Element{h.dialStaff(ans)})
 }
 
 // dialStaff rings every staff phone at once; the first leg to accept wins.
-func (h *Handlers) dialStaff(ans core.IncomingAnswer) *twiml.VoiceDial {
+func (h *Handlers) dialStaff(ans *core.IncomingAnswer) *twiml.VoiceDial {
 	base := h.c.PublicURL + voicePath
 	ring := ans.Settings.RingSeconds
 	if ring <= 0 {

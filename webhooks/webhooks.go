@@ -12,7 +12,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/twilio/twilio-go/client"
 
 	"github.com/bookinggw/gateway/core"
 )
@@ -90,8 +89,10 @@ type Config struct {
 // Handlers serves the provider callbacks.
 type Handlers struct {
 	c        Config
-	twilio   *client.RequestValidator
+	twilio   *twilioSigner
 	rejected *prometheus.CounterVec
+	// voiceDocs keeps the TwiML answered to incoming calls by answer shape.
+	voiceDocs twimlCache
 }
 
 // Mount registers the webhook routes on r.
@@ -105,8 +106,7 @@ func Mount(r gin.IRouter, c Config) *Handlers {
 		c.Registry.MustRegister(h.rejected)
 	}
 	if c.TwilioAuthToken != "" {
-		v := client.NewRequestValidator(c.TwilioAuthToken)
-		h.twilio = &v
+		h.twilio = newTwilioSigner(c.TwilioAuthToken)
 	}
 	g := r.Group("/webhooks", func(ctx *gin.Context) {
 		ctx.Request.Body = http.MaxBytesReader(ctx.Writer, ctx.Request.Body, c.MaxBody)

@@ -286,25 +286,79 @@ func (s *Store) ApplyCall(ctx context.Context, a core.CallApply, effects func(be
 	return out, res, err
 }
 
-// RecordIncomingCall inserts a ringing call in one statement that also
-// finds its client by the caller's number (not archived first, then the
-// oldest, as ClientsWithPhone orders them): the voice webhook's only write.
-func (s *Store) RecordIncomingCall(ctx context.Context, c core.Call) (bool, error) {
-	// "WHERE true" lets SQLite tell the upsert clause from a join.
-	r, err := s.stmtExec(ctx, s.w, `INSERT INTO calls (`+callCols+`) SELECT $1, $2, $3,
-		COALESCE((SELECT id FROM clients WHERE org_id = $2 AND phone = $8 ORDER BY CASE WHEN archived_at IS NULL THEN 0 ELSE 1 END, id LIMIT 1), ''),
-		$4, $5, $6, $7, $8, $9, $10, $11, '', CAST($12 AS BIGINT), NULL, NULL, 0, '', '', CAST($13 AS BIGINT) WHERE true
-		ON CONFLICT (provider, provider_call_id) DO NOTHING`,
-		c.ID, c.OrgID, c.CenterID, c.StaffID, c.Provider, c.ProviderCallID, c.Direction, c.From, c.To, string(c.Status), string(c.DialStatus),
-		ms(c.StartedAt), ms(c.UpdatedAt))
-	if err != nil {
-		return false, fmt.Errorf("store: incoming call: %w", err)
+// incomingRow is one call of RecordIncomingCalls' JSON batch.
+type incomingRow struct {
+	ID             string `json:"id"`
+	OrgID          string `json:"org"`
+	CenterID       string `json:"center"`
+	StaffID        string `json:"staff"`
+	Provider       string `json:"provider"`
+	ProviderCallID string `json:"call"`
+	Direction      string `json:"dir"`
+	From           string `json:"from"`
+	To             string `json:"to"`
+	Status         string `json:"status"`
+	DialStatus     string `json:"dial"`
+	StartedAt      int64  `json:"started"`
+	UpdatedAt      int64  `json:"updated"`
+}
+
+// incomingCallsSQL inserts a batch of ringing calls given as one JSON array
+// (one statement text whatever the batch's size, so both databases keep it
+// prepared), each with the client of its caller's number (not archived
+// first, then the oldest, as ClientsWithPhone orders them), skipping calls
+// already logged; it returns the ids it inserted. "WHERE true" lets SQLite
+// tell the upsert clause from a join.
+func incomingCallsSQL(d Dialect) string {
+	rows := `json_each($1)`
+	if d == Postgres {
+		rows = `jsonb_array_elements(CAST($1 AS jsonb)) AS e(value)`
 	}
-	n, err := r.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("store: incoming call: %w", err)
+	return `INSERT INTO calls (` + callCols + `) SELECT v.id, v.org, v.center,
+		COALESCE((SELECT id FROM clients WHERE org_id = v.org AND phone = v.from_number ORDER BY CASE WHEN archived_at IS NULL THEN 0 ELSE 1 END, id LIMIT 1), ''),
+		v.staff, v.provider, v.cid, v.dir, v.from_number, v.to_number, v.status, v.dial, '', v.started, NULL, NULL, 0, '', '', v.updated
+		FROM (SELECT value ->> 'id' AS id, value ->> 'org' AS org, value ->> 'center' AS center, value ->> 'staff' AS staff,
+			value ->> 'provider' AS provider, value ->> 'call' AS cid, value ->> 'dir' AS dir, value ->> 'from' AS from_number,
+			value ->> 'to' AS to_number, value ->> 'status' AS status, value ->> 'dial' AS dial,
+			CAST(value ->> 'started' AS BIGINT) AS started, CAST(value ->> 'updated' AS BIGINT) AS updated FROM ` + rows + `) AS v WHERE true
+		ON CONFLICT (provider, provider_call_id) DO NOTHING RETURNING id`
+}
+
+var incomingCallsSQLite, incomingCallsPostgres = incomingCallsSQL(SQLite), incomingCallsSQL(Postgres)
+
+// RecordIncomingCalls inserts ringing calls in one statement, so in one
+// transaction: all of them or, on an error, none. created[i] is false for
+// a call whose provider call id was logged already (also by an earlier
+// call of the same batch). The voice webhook's only write; concurrent
+// webhooks share it (core's group commit).
+func (s *Store) RecordIncomingCalls(ctx context.Context, calls []core.Call) ([]bool, error) {
+	rows := make([]incomingRow, len(calls))
+	for i, c := range calls {
+		rows[i] = incomingRow{ID: c.ID, OrgID: c.OrgID, CenterID: c.CenterID, StaffID: c.StaffID, Provider: c.Provider, ProviderCallID: c.ProviderCallID,
+			Direction: c.Direction, From: c.From, To: c.To, Status: string(c.Status), DialStatus: string(c.DialStatus),
+			StartedAt: ms(c.StartedAt), UpdatedAt: ms(c.UpdatedAt)}
 	}
-	return n == 1, nil
+	batch, err := json.Marshal(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: incoming calls: %w", err)
+	}
+	q := incomingCallsSQLite
+	if s.dialect == Postgres {
+		q = incomingCallsPostgres
+	}
+	rs, err := s.stmtQuery(ctx, s.w, q, string(batch))
+	if err != nil {
+		return nil, fmt.Errorf("store: incoming calls: %w", err)
+	}
+	inserted, err := idSet(rs, len(calls))
+	if err != nil {
+		return nil, fmt.Errorf("store: incoming calls: %w", err)
+	}
+	created := make([]bool, len(calls))
+	for i, c := range calls {
+		created[i] = inserted[c.ID]
+	}
+	return created, nil
 }
 
 // CallByProvider reads a call by its provider's id.

@@ -239,16 +239,11 @@ func insertRecipients(ctx context.Context, tx *sql.Tx, sqlite bool, campaignID s
 	if err != nil {
 		return nil, fmt.Errorf("store: insert campaign recipients: %w", err)
 	}
-	defer rows.Close()
-	out := make(map[string]bool, len(rs))
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("store: insert campaign recipients: %w", err)
-		}
-		out[id] = true
+	out, err := idSet(rows, len(rs))
+	if err != nil {
+		return nil, fmt.Errorf("store: insert campaign recipients: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // insertMessages writes outbox rows in one statement (the relay's

@@ -200,6 +200,24 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return nil
 }
 
+// idSet reads the one-column rows of ids (an INSERT's RETURNING id) into a
+// set, and closes them; sized for n.
+func idSet(rows *sql.Rows, n int) (map[string]bool, error) {
+	defer rows.Close()
+	out := make(map[string]bool, n)
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, rows.Close()
+}
+
 // isUnique reports a unique-constraint violation.
 func isUnique(err error) bool {
 	var pe *pgconn.PgError
