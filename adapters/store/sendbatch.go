@@ -207,7 +207,16 @@ func (s *Store) claimMany(ctx context.Context, batch []*combined[claimReq, claim
 	for _, r := range batch {
 		byID[r.in.id] = r
 	}
-	err := s.pgxQuery(ctx, func(rows pgx.Rows) error {
+	err := s.pgxQuery(ctx, answerRows(byID), claimManySQL, ids, nows)
+	if err != nil {
+		failAll(batch, fmt.Errorf("store: claim message: %w", err))
+	}
+}
+
+// answerRows hands each row a group's statement returned to the request
+// of its message.
+func answerRows[Req any](byID map[string]*combined[Req, claimed]) func(pgx.Rows) error {
+	return func(rows pgx.Rows) error {
 		for rows.Next() {
 			m, err := scanMsg(rows)
 			if err != nil {
@@ -218,10 +227,21 @@ func (s *Store) claimMany(ctx context.Context, batch []*combined[claimReq, claim
 			}
 		}
 		return nil
-	}, claimManySQL, ids, nows)
-	if err != nil {
-		failAll(batch, fmt.Errorf("store: claim message: %w", err))
 	}
+}
+
+// answerRow answers a request from its single statement's row: no row
+// leaves it unanswered (not claimed, or stale); another error ends the
+// group's transaction.
+func answerRow[Req any](r *combined[Req, claimed], row *sql.Row) error {
+	m, err := scanMsg(row)
+	switch {
+	case err == nil:
+		r.out = claimed{m: m, ok: true}
+	case !errors.Is(err, sql.ErrNoRows):
+		return err
+	}
+	return nil
 }
 
 // claimed is a combined claim's answer.
@@ -275,18 +295,7 @@ func (s *Store) finishMany(ctx context.Context, batch []*combined[finishReq, cla
 		att[i], cl[i] = int32(m.Attempts), int32(r.in.claimed)
 		byID[m.ID] = r
 	}
-	err := s.pgxQuery(ctx, func(rows pgx.Rows) error {
-		for rows.Next() {
-			m, err := scanMsg(rows)
-			if err != nil {
-				return err
-			}
-			if r := byID[m.ID]; r != nil {
-				r.out = claimed{m: m, ok: true}
-			}
-		}
-		return nil
-	}, finishManySQL, ids, sts, pids, errs, codes, upd, sent, due, att, fdue, cl)
+	err := s.pgxQuery(ctx, answerRows(byID), finishManySQL, ids, sts, pids, errs, codes, upd, sent, due, att, fdue, cl)
 	if err != nil {
 		failAll(batch, fmt.Errorf("store: finish message: %w", err))
 	}
@@ -297,11 +306,7 @@ func (s *Store) finishMany(ctx context.Context, batch []*combined[finishReq, cla
 func (s *Store) claimTx(ctx context.Context, batch []*combined[claimReq, claimed]) {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		for _, r := range batch {
-			m, err := scanMsg(s.stmtRow(ctx, tx, claimSQL, r.in.now, r.in.id))
-			switch {
-			case err == nil:
-				r.out = claimed{m: m, ok: true}
-			case !errors.Is(err, sql.ErrNoRows):
+			if err := answerRow(r, s.stmtRow(ctx, tx, claimSQL, r.in.now, r.in.id)); err != nil {
 				return err
 			}
 		}
@@ -322,12 +327,9 @@ func (s *Store) finishTx(ctx context.Context, batch []*combined[finishReq, claim
 			if due.Valid {
 				due.Int64 = *r.in.due
 			}
-			out, err := scanMsg(s.stmtRow(ctx, tx, finishSQL, string(m.Status), m.ProviderID, m.LastError, m.ErrorCode,
-				ms(m.UpdatedAt), nullMS(m.SentAt), ms(m.DueAt), m.Attempts, due, m.ID, r.in.claimed))
-			switch {
-			case err == nil:
-				r.out = claimed{m: out, ok: true}
-			case !errors.Is(err, sql.ErrNoRows):
+			row := s.stmtRow(ctx, tx, finishSQL, string(m.Status), m.ProviderID, m.LastError, m.ErrorCode,
+				ms(m.UpdatedAt), nullMS(m.SentAt), ms(m.DueAt), m.Attempts, due, m.ID, r.in.claimed)
+			if err := answerRow(r, row); err != nil {
 				return err
 			}
 		}
