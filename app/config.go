@@ -119,7 +119,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		AdminToken:         getenv("GATEWAY_ADMIN_TOKEN"),
 		MaxBodyBytes:       1 << 20,
 		ShutdownTimeout:    30 * time.Second,
-		WorkerConcurrency:  10,
+		WorkerConcurrency:  50, // a send mostly waits on the provider (real ones: 100–500 ms); 10 capped a worker at 20–100 msgs/s
 		SweepEvery:         30 * time.Second,
 		SweepGrace:         30 * time.Second,
 		SendTimeout:        queue.SendTimeout,

@@ -30,10 +30,15 @@ func scanMsg(row interface{ Scan(...any) error }) (core.Message, error) {
 	m.Channel, m.Status = core.Channel(channel), core.MessageStatus(status)
 	m.DueAt, m.CreatedAt, m.UpdatedAt = fromMS(due), fromMS(created), fromMS(updated)
 	m.SentAt, m.DeliveredAt = fromNullMS(sent), fromNullMS(delivered)
-	if err := json.Unmarshal([]byte(buttons), &m.Buttons); err != nil {
+	// Most messages have neither (the send path scans each row twice).
+	if buttons == "[]" {
+		m.Buttons = []core.Button{}
+	} else if err := json.Unmarshal([]byte(buttons), &m.Buttons); err != nil {
 		return m, fmt.Errorf("buttons: %w", err)
 	}
-	if err := json.Unmarshal([]byte(fallback), &m.Fallback); err != nil {
+	if fallback == "[]" {
+		m.Fallback = []core.Channel{}
+	} else if err := json.Unmarshal([]byte(fallback), &m.Fallback); err != nil {
 		return m, fmt.Errorf("fallback: %w", err)
 	}
 	return m, nil
@@ -201,16 +206,15 @@ const claimSQL = `UPDATE messages SET status = 'sending', attempts = attempts + 
 
 // ClaimMessage moves a due queued message to sending and counts the
 // attempt, returning the row in the same statement; a conditional update,
-// so two workers holding the same task cannot both send it.
+// so two workers holding the same task cannot both send it. Concurrent
+// claims share one statement (PostgreSQL) or transaction (SQLite); see
+// sendbatch.go.
 func (s *Store) ClaimMessage(ctx context.Context, id string, now time.Time) (core.Message, bool, error) {
-	m, err := scanMsg(s.stmtRow(ctx, s.w, claimSQL, ms(now), id))
-	if err == nil {
-		return m, true, nil
+	c, err := s.claims.do(ctx, claimReq{id: id, now: ms(now)})
+	if err != nil || c.ok {
+		return c.m, c.ok, err
 	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return m, false, fmt.Errorf("store: claim message: %w", err)
-	}
-	m, err = s.GetMessageByID(ctx, id)
+	m, err := s.GetMessageByID(ctx, id)
 	return m, false, err
 }
 

@@ -33,19 +33,21 @@ const finishSQL = `UPDATE messages SET
 // the row is no longer sending that attempt it writes nothing and returns
 // core.ErrStaleAttempt.
 func (s *Store) FinishAttempt(ctx context.Context, m core.Message, claimed int) (core.Message, error) {
-	var due sql.NullInt64
+	req := finishReq{m: m, claimed: claimed}
 	if m.Status == core.MsgFailed && len(m.Fallback) > 0 && m.EventID != "" {
-		due = sql.NullInt64{Int64: ms(m.UpdatedAt), Valid: true}
+		due := ms(m.UpdatedAt)
+		req.due = &due
 	}
-	out, err := scanMsg(s.stmtRow(ctx, s.w, finishSQL, string(m.Status), m.ProviderID, m.LastError, m.ErrorCode, ms(m.UpdatedAt),
-		nullMS(m.SentAt), ms(m.DueAt), m.Attempts, due, m.ID, claimed))
-	if errors.Is(err, sql.ErrNoRows) {
-		return m, core.ErrStaleAttempt
+	// Concurrent outcomes share one statement (PostgreSQL) or transaction
+	// (SQLite); see sendbatch.go.
+	c, err := s.finishes.do(ctx, req)
+	if err == nil && !c.ok {
+		err = core.ErrStaleAttempt
 	}
 	if err != nil {
-		return m, fmt.Errorf("store: finish message: %w", err)
+		return m, err
 	}
-	return out, nil
+	return c.m, nil
 }
 
 // below lists the statuses that st advances from, for SQL IN lists.

@@ -93,7 +93,7 @@ func (s *Store) warm(ctx context.Context) error {
 	}
 	// The relay's commit of a batch: each event marked dispatched and its
 	// messages inserted.
-	qs := []string{receiptHandledSQL, statusLookupSQL, dispatchEventSQL, insertMsgSQL}
+	qs := []string{receiptHandledSQL, statusLookupSQL, dispatchEventSQL, insertMsgSQL, claimSQL, finishSQL}
 	for _, st := range []core.MessageStatus{core.MsgSent, core.MsgDelivered, core.MsgUndelivered, core.MsgFailed} {
 		qs = append(qs, statusApplySQL(st, true), statusApplySQL(st, false), statusParkSQL(st))
 	}

@@ -46,6 +46,10 @@ type Store struct {
 	stmts stmtCache
 	// busy caches availability's busy times (busycache.go).
 	busy busyCache
+	// claims and finishes combine concurrent workers' send-path writes
+	// (sendbatch.go).
+	claims   *combiner[claimReq, claimed]
+	finishes *combiner[finishReq, claimed]
 }
 
 // Open connects to url (postgres://… or sqlite:path), and runs the embedded
@@ -107,7 +111,9 @@ func open(url string) (*Store, error) {
 		db.SetMaxOpenConns(32)
 		db.SetMaxIdleConns(32)
 		db.SetConnMaxIdleTime(5 * time.Minute)
-		return &Store{dialect: Postgres, w: db, r: db}, nil
+		s := &Store{dialect: Postgres, w: db, r: db}
+		s.combine(combineRunners, s.claimMany, s.finishMany)
+		return s, nil
 	}
 	if dir := filepath.Dir(dsn); dir != "." {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
@@ -126,7 +132,10 @@ func open(url string) (*Store, error) {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}
 	r.SetMaxOpenConns(8)
-	return &Store{dialect: SQLite, w: w, r: r}, nil
+	s := &Store{dialect: SQLite, w: w, r: r}
+	// One runner: SQLite has one writer.
+	s.combine(1, s.claimTx, s.finishTx)
+	return s, nil
 }
 
 func (s *Store) ping(ctx context.Context) error {
@@ -176,6 +185,10 @@ func (s *Store) MigrateTo(ctx context.Context, version int64) error {
 
 // Close releases the connections.
 func (s *Store) Close() error {
+	if s.claims != nil {
+		s.claims.close()
+		s.finishes.close()
+	}
 	s.stmts.close()
 	err := s.w.Close()
 	if s.r != s.w {
