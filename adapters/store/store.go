@@ -50,6 +50,9 @@ type Store struct {
 	// (sendbatch.go).
 	claims   *combiner[claimReq, claimed]
 	finishes *combiner[finishReq, claimed]
+	// walStop ends the SQLite WAL watcher (walcap.go); walDone is closed
+	// when it has.
+	walStop, walDone chan struct{}
 }
 
 // Open connects to url (postgres://… or sqlite:path), and runs the embedded
@@ -120,7 +123,7 @@ func open(url string) (*Store, error) {
 			return nil, fmt.Errorf("store: create %s: %w", dir, err)
 		}
 	}
-	params := "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	params := fmt.Sprintf("?_pragma=journal_mode(WAL)&_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)", sqliteBusyTimeout)
 	w, err := sql.Open("sqlite", "file:"+dsn+params+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
@@ -135,6 +138,9 @@ func open(url string) (*Store, error) {
 	s := &Store{dialect: SQLite, w: w, r: r}
 	// One runner: SQLite has one writer.
 	s.combine(1, s.claimTx, s.finishTx)
+	if !strings.Contains(dsn, ":memory:") && !strings.Contains(dsn, "?") {
+		s.watchWAL(dsn+"-wal", walCheckEvery, walLimit)
+	}
 	return s, nil
 }
 
@@ -185,6 +191,11 @@ func (s *Store) MigrateTo(ctx context.Context, version int64) error {
 
 // Close releases the connections.
 func (s *Store) Close() error {
+	if s.walStop != nil {
+		close(s.walStop)
+		<-s.walDone
+		s.walStop = nil
+	}
 	if s.claims != nil {
 		s.claims.close()
 		s.finishes.close()
