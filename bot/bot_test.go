@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 )
@@ -25,8 +26,16 @@ func TestParseZone(t *testing.T) {
 		{"+0", "UTC", true},
 		{"utc", "UTC", true},
 		{"UTC+15", "", false},
-		{"UTC+5:30", "", false},
-		{"Париж", "", false},
+		{"UTC+5:30", "Asia/Kolkata", true},
+		{"+0545", "Asia/Kathmandu", true},
+		{"GMT-9:30", "Pacific/Marquesas", true},
+		{"UTC+5:15", "", false},
+		{"-3:30", "", false}, // St John's: only with its name (daylight saving)
+		{"Париж", "Europe/Paris", true},
+		{"  москва ", "Europe/Moscow", true},
+		{"Kraków", "Europe/Warsaw", true},
+		{"Санкт-Петербург", "Europe/Moscow", true},
+		{"Новгород", "", false},
 		{"Atlantis", "", false},
 		{"Europe/Nowhere", "", false},
 		{"", "", false},
@@ -104,4 +113,33 @@ func TestKeyboardIDsAreShort(t *testing.T) {
 // urlSafe: URL-safe characters only.
 func urlSafe(s string) bool {
 	return strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == ""
+}
+
+// TestZoneTablesLoad: every zone the offset and city tables name exists
+// in this machine's timezone database, and each fractional offset's zone
+// keeps that offset in January and in July.
+func TestZoneTablesLoad(t *testing.T) {
+	for _, table := range []map[string]string{fractionalOffsets, cityAliases} {
+		for in, zone := range table {
+			if _, err := time.LoadLocation(zone); err != nil {
+				t.Errorf("%q → %s: %v", in, zone, err)
+			}
+		}
+	}
+	for off, zone := range fractionalOffsets {
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			continue
+		}
+		for _, month := range []time.Month{time.January, time.July} {
+			_, secs := time.Date(2027, month, 15, 12, 0, 0, 0, loc).Zone()
+			sign, secs := "+", secs
+			if secs < 0 {
+				sign, secs = "-", -secs
+			}
+			if got := fmt.Sprintf("%s%d:%02d", sign, secs/3600, secs%3600/60); got != off {
+				t.Errorf("%s in %s is %s, want %s", zone, month, got, off)
+			}
+		}
+	}
 }
