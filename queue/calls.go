@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/hibiken/asynq"
 
@@ -87,25 +86,11 @@ func CallAnnounce(announce func(ctx context.Context, provider, callID string) er
 		if err != nil {
 			return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
 		}
-		var (
-			mu   sync.Mutex
-			errs []error
-			wg   sync.WaitGroup
-			sem  = make(chan struct{}, announceParallel)
-		)
-		for _, c := range calls {
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				if err := announce(ctx, c.Provider, c.CallID); err != nil {
-					mu.Lock()
-					errs = append(errs, fmt.Errorf("announce call %s: %w", c.CallID, err))
-					mu.Unlock()
-				}
-			}()
-		}
-		wg.Wait()
-		return errors.Join(errs...)
+		return eachParallel(calls, announceParallel, func(c core.CallRef) error {
+			if err := announce(ctx, c.Provider, c.CallID); err != nil {
+				return fmt.Errorf("announce call %s: %w", c.CallID, err)
+			}
+			return nil
+		})
 	}
 }

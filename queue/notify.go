@@ -178,26 +178,7 @@ func (q *Client) EnqueueSends(ctx context.Context, msgs []core.Message) error {
 		}
 		todo = missing
 	}
-	sem := make(chan struct{}, enqueueParallel)
-	errs := make(chan error, len(todo))
-	for _, m := range todo {
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem }()
-			if err := q.enqueueRetrying(ctx, m); err != nil {
-				errs <- err
-			}
-		}()
-	}
-	for range enqueueParallel {
-		sem <- struct{}{}
-	}
-	close(errs)
-	var all []error
-	for err := range errs {
-		all = append(all, err)
-	}
-	return errors.Join(all...)
+	return eachParallel(todo, enqueueParallel, func(m core.Message) error { return q.enqueueRetrying(ctx, m) })
 }
 
 // sendTaskID is the id of a message's send task in its current state.
