@@ -77,6 +77,22 @@ func (e *apiEnv) statusCallback(fake *twiliotest.Server, sid, status string, sig
 	return resp.StatusCode
 }
 
+// bookSent books a visit and waits for its one confirmation to be sent.
+func (e *apiEnv) bookSent(f fixture, start string) (core.Appointment, core.Message) {
+	e.t.Helper()
+	a := e.book(f, start)
+	var msg core.Message
+	waitFor(e.t, "the confirmation to be sent", 15*time.Second, func() bool {
+		ms := e.messages("appointment_id=" + a.ID)
+		if len(ms) == 1 && ms[0].Status == core.MsgSent {
+			msg = ms[0]
+			return true
+		}
+		return false
+	})
+	return a, msg
+}
+
 // TestBookingToDelivery follows a booking through the whole pipeline:
 // event → outbox → queue → Twilio (fake) → status callback.
 func TestBookingToDelivery(t *testing.T) {
@@ -86,16 +102,7 @@ func TestBookingToDelivery(t *testing.T) {
 		if err := e.app.StartWorker(); err != nil {
 			t.Fatal(err)
 		}
-		a := e.book(f, "2026-03-09T10:00:00+01:00")
-		var msg core.Message
-		waitFor(t, "the confirmation to be sent", 15*time.Second, func() bool {
-			ms := e.messages("appointment_id=" + a.ID)
-			if len(ms) == 1 && ms[0].Status == core.MsgSent {
-				msg = ms[0]
-				return true
-			}
-			return false
-		})
+		a, msg := e.bookSent(f, "2026-03-09T10:00:00+01:00")
 		got := fake.Messages()
 		if len(got) != 1 {
 			t.Fatalf("fake got %d messages", len(got))
@@ -161,16 +168,7 @@ func TestLostStatusTaskSwept(t *testing.T) {
 		if err := e.app.StartWorker(); err != nil {
 			t.Fatal(err)
 		}
-		a := e.book(f, "2026-03-09T10:00:00+01:00")
-		var msg core.Message
-		waitFor(t, "the confirmation to be sent", 15*time.Second, func() bool {
-			ms := e.messages("appointment_id=" + a.ID)
-			if len(ms) == 1 && ms[0].Status == core.MsgSent {
-				msg = ms[0]
-				return true
-			}
-			return false
-		})
+		a, msg := e.bookSent(f, "2026-03-09T10:00:00+01:00")
 		// Another process on the same database answers the callback; its
 		// queue is its own embedded one, which no worker reads.
 		other, _ := twilioEnvWith(t, dbURL, map[string]string{"REDIS_URL": ""})
