@@ -111,15 +111,19 @@ func parsePrices(s string) (map[core.Channel]int64, error) {
 // FromEnv reads the configuration, applying defaults and refusing bad values.
 func FromEnv(getenv func(string) string) (Config, error) {
 	c := Config{
-		HTTPAddr:           or(getenv("GATEWAY_HTTP_ADDR"), ":8080"),
-		DatabaseURL:        or(getenv("DATABASE_URL"), "sqlite:data/gateway.db"),
-		RedisURL:           getenv("REDIS_URL"),
-		Role:               Role(or(getenv("GATEWAY_ROLE"), string(RoleAll))),
-		PublicURL:          strings.TrimRight(or(getenv("GATEWAY_PUBLIC_URL"), "http://localhost:8080"), "/"),
-		AdminToken:         getenv("GATEWAY_ADMIN_TOKEN"),
-		MaxBodyBytes:       1 << 20,
-		ShutdownTimeout:    30 * time.Second,
-		WorkerConcurrency:  50, // a send mostly waits on the provider (real ones: 100–500 ms); 10 capped a worker at 20–100 msgs/s
+		HTTPAddr:        or(getenv("GATEWAY_HTTP_ADDR"), ":8080"),
+		DatabaseURL:     or(getenv("DATABASE_URL"), "sqlite:data/gateway.db"),
+		RedisURL:        getenv("REDIS_URL"),
+		Role:            Role(or(getenv("GATEWAY_ROLE"), string(RoleAll))),
+		PublicURL:       strings.TrimRight(or(getenv("GATEWAY_PUBLIC_URL"), "http://localhost:8080"), "/"),
+		AdminToken:      getenv("GATEWAY_ADMIN_TOKEN"),
+		MaxBodyBytes:    1 << 20,
+		ShutdownTimeout: 30 * time.Second,
+		// A send mostly waits on the provider (real ones: 100–500 ms), so
+		// slots, not CPU, bound a worker: 10 capped it at 20–100 msgs/s,
+		// and with 50 a burst on PostgreSQL left the CPU 20 % idle while
+		// every slot waited on a combined store write (sendbatch.go).
+		WorkerConcurrency:  150,
 		SweepEvery:         30 * time.Second,
 		SweepGrace:         30 * time.Second,
 		SendTimeout:        queue.SendTimeout,

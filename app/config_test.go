@@ -43,7 +43,7 @@ func TestFromEnvDefaults(t *testing.T) {
 		{"LogLevel (GATEWAY_LOG_LEVEL)", c.LogLevel, slog.LevelInfo},
 		{"MaxBodyBytes (GATEWAY_MAX_BODY_BYTES)", c.MaxBodyBytes, int64(1 << 20)},
 		{"ShutdownTimeout (GATEWAY_SHUTDOWN_TIMEOUT)", c.ShutdownTimeout, 30 * time.Second},
-		{"WorkerConcurrency (GATEWAY_WORKER_CONCURRENCY)", c.WorkerConcurrency, 50},
+		{"WorkerConcurrency (GATEWAY_WORKER_CONCURRENCY)", c.WorkerConcurrency, 150},
 		{"LiveHeartbeat (GATEWAY_LIVE_HEARTBEAT)", c.LiveHeartbeat, 15 * time.Second},
 		{"LiveRetention (GATEWAY_LIVE_RETENTION)", c.LiveRetention, 15 * time.Minute},
 		{"LiveMaxEvents (GATEWAY_LIVE_MAX_EVENTS)", c.LiveMaxEvents, int64(10000)},

@@ -30,8 +30,11 @@ import (
 // form the next groups.
 const (
 	// combineRunners is how many groups may be in flight at once on
-	// PostgreSQL (SQLite has one writer: one runner).
-	combineRunners = 4
+	// PostgreSQL (SQLite has one writer: one runner). Two: one group in
+	// the database while the next one forms. With four, groups averaged
+	// two rows, and the statements and commits per message cost more than
+	// the waiting they saved.
+	combineRunners = 2
 	// combineMax bounds a group (the statement's arrays).
 	combineMax = 128
 	// combineTimeout bounds a group's statement: it runs for several
@@ -187,9 +190,17 @@ type claimReq struct {
 }
 
 // claimManySQL is claimSQL for a group: each id with its own now.
+//
+// The status tests are written "(…) IS TRUE", which no index can answer,
+// so the planner reaches the group's rows by id. Given a plain
+// "m.status = 'queued'" and no statistics (a server with autovacuum off,
+// or statistics older than the burst), it guessed that few messages were
+// queued and read every queued one through messages_status_due for each
+// group: a claim's cost grew with the backlog. TestCombinedSendPlans
+// holds this.
 var claimManySQL = `UPDATE messages m SET status = 'sending', attempts = m.attempts + 1, updated_at = v.now
 	FROM unnest($1::text[], $2::bigint[]) AS v(id, now)
-	WHERE m.id = v.id AND m.status = 'queued' AND m.due_at <= v.now RETURNING ` + prefixed("m.", msgCols)
+	WHERE m.id = v.id AND (m.status = 'queued') IS TRUE AND m.due_at <= v.now RETURNING ` + prefixed("m.", msgCols)
 
 // claimMany claims a group of distinct messages in one statement. A
 // request whose row did not come back was not claimed (not due, not
@@ -258,7 +269,8 @@ type finishReq struct {
 }
 
 // finishManySQL is finishSQL for a group: each row's values from the
-// arrays, fenced on its own attempt.
+// arrays, fenced on its own attempt (its status test is written as in
+// claimManySQL, for the same reason).
 var finishManySQL = `UPDATE messages m SET
 	status = CASE WHEN v.status = 'sent' AND m.pending_status <> '' THEN m.pending_status ELSE v.status END,
 	provider_id = v.provider_id, last_error = v.last_error,
@@ -271,7 +283,7 @@ var finishManySQL = `UPDATE messages m SET
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[],
 		$9::int[], $10::bigint[], $11::int[])
 		AS v(id, status, provider_id, last_error, error_code, updated_at, sent_at, due_at, attempts, fallback_due, claimed)
-	WHERE m.id = v.id AND m.status = 'sending' AND m.attempts = v.claimed
+	WHERE m.id = v.id AND (m.status = 'sending') IS TRUE AND m.attempts = v.claimed
 	RETURNING ` + prefixed("m.", msgCols)
 
 // finishMany writes the outcomes of a group of distinct messages in one
