@@ -96,7 +96,26 @@ const importChunk = 500
 // writes them: loading a list (or a load test's audience) one
 // CreateClient at a time costs a transaction per client, minutes for
 // 100,000.
+//
+// The tables it wrote are analyzed afterwards (on PostgreSQL; SQLite
+// plans without statistics), as PostgreSQL advises after a bulk load:
+// without statistics, or with ones from before the load, the planner
+// reads a campaign's audience one page at a time by fetching and sorting
+// every client after the page's start, so a fan-out over 100,000 clients
+// cost 47 ms a page instead of one.
 func (s *Store) ImportClients(ctx context.Context, cs []core.Client) error {
+	if err := s.importClients(ctx, cs); err != nil {
+		return err
+	}
+	if s.dialect == Postgres {
+		if _, err := s.w.ExecContext(ctx, `ANALYZE clients, client_centers, client_group_members`); err != nil {
+			return fmt.Errorf("store: analyze imported clients: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) importClients(ctx context.Context, cs []core.Client) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		for i := 0; i < len(cs); i += importChunk {
 			chunk := cs[i:min(i+importChunk, len(cs))]

@@ -1,4 +1,4 @@
 package store
 
-// The combined send statements, for the plan test (sendbatch_plan_test.go).
+// The combined send statements, for the plan test (plans_test.go).
 var ClaimManySQL, FinishManySQL = claimManySQL, finishManySQL
