@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bookinggw/gateway/adapters/store/storetest"
+	"github.com/bookinggw/gateway/adapters/stripe/stripetest"
 	"github.com/bookinggw/gateway/adapters/telegram/telegramtest"
 	"github.com/bookinggw/gateway/api"
 	"github.com/bookinggw/gateway/core"
@@ -38,11 +39,13 @@ type tgPerson struct {
 	lang string
 }
 
-func newBotEnv(t *testing.T, dbURL string) *botEnv {
+// newBotEnv starts the service with the bot; env adds settings (Stripe).
+func newBotEnv(t *testing.T, dbURL string, env ...map[string]string) *botEnv {
 	t.Helper()
 	tg := telegramtest.New(t, tgToken)
-	e := newAPIEnv(t, dbURL, map[string]string{"TELEGRAM_BOT_TOKEN": tgToken, "TELEGRAM_API_URL": tg.Endpoint(),
-		"TELEGRAM_WEBHOOK_SECRET": tgSecret, "TELEGRAM_BOT_USERNAME": telegramtest.Bot.UserName, "GATEWAY_RATE_TELEGRAM_CHAT": "off"})
+	env = append([]map[string]string{{"TELEGRAM_BOT_TOKEN": tgToken, "TELEGRAM_API_URL": tg.Endpoint(),
+		"TELEGRAM_WEBHOOK_SECRET": tgSecret, "TELEGRAM_BOT_USERNAME": telegramtest.Bot.UserName, "GATEWAY_RATE_TELEGRAM_CHAT": "off"}}, env...)
+	e := newAPIEnv(t, dbURL, env...)
 	return &botEnv{apiEnv: e, tg: tg, updateID: 5000, msgID: 100}
 }
 
@@ -626,4 +629,89 @@ func TestBotPayAndCancel(t *testing.T) {
 			t.Fatalf("appointments = %+v, want one late cancellation", as)
 		}
 	})
+}
+
+// payLinkMessages lists the outbox messages of a visit that carry a
+// payment link.
+func (be *botEnv) payLinkMessages(apptID string) []core.Message {
+	var out []core.Message
+	for _, m := range be.messages("appointment_id=" + apptID) {
+		if m.Kind == core.KindPaymentLink {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// TestBotPayShowsLinkOnce: with Stripe Checkout, the client's "Pay" in the
+// bot shows the link as a URL button and queues no message carrying it
+// (the client would get the same link twice); paying again reuses the
+// link; staff's "send payment link" still sends it, the same Checkout
+// session.
+func TestBotPayShowsLinkOnce(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			rec := stripetest.Start(t)
+			be := newBotEnv(t, b.URL, map[string]string{"STRIPE_SECRET_KEY": "sk_test_123", "STRIPE_WEBHOOK_SECRET": whsec,
+				"STRIPE_API_URL": rec.URL})
+			if err := be.app.StartWorker(); err != nil {
+				t.Fatal(err)
+			}
+			price := int64(5000)
+			f := be.setup("Europe/Paris", allWeek(core.PeriodJSON{Start: "09:00", End: "12:00"}),
+				core.ServiceInput{Name: "Massage", DurationMin: 60, AutoAccept: true, PriceMinor: &price, Currency: "EUR"})
+			_, token := be.startToken(t, core.InvitationInput{Name: "Carte", TargetStaffID: f.specialist})
+			menu := be.openAndSetZone(t, clientFR, token)
+			confirm := be.toConfirm(t, clientFR, menu)
+			booked := be.tap(t, clientFR, confirm, "Confirmer la réservation", "Votre rendez-vous est réservé.")
+			as := be.appointmentsOf(t, f.specialist)
+			if len(as) != 1 || as[0].BalanceMinor != price {
+				t.Fatalf("appointments = %+v, want one with 5000 to pay", as)
+			}
+			appt := as[0].ID
+
+			list := be.tap(t, clientFR, booked, "Retour", "Que souhaitez-vous faire ?")
+			pay := be.tap(t, clientFR, list, "Payer", "Choisissez le rendez-vous à payer.")
+			link := be.tapFirst(t, clientFR, pay, "Utilisez le bouton ci-dessous pour payer")
+			url := button(t, link, "Payer").URL
+			if !strings.HasPrefix(url, "https://checkout.stripe.com/") || len(rec.CheckoutSessions()) != 1 {
+				t.Fatalf("pay button URL %q, %d Checkout sessions; want one Checkout link", url, len(rec.CheckoutSessions()))
+			}
+			if ms := be.payLinkMessages(appt); len(ms) != 0 {
+				t.Fatalf("the bot's pay queued %d payment link messages (%+v): the client gets the link twice", len(ms), ms)
+			}
+
+			// Pay again: the same link, no new session, still no message.
+			list = be.tap(t, clientFR, link, "Retour", "Que souhaitez-vous faire ?")
+			pay = be.tap(t, clientFR, list, "Payer", "Choisissez le rendez-vous à payer.")
+			again := be.tapFirst(t, clientFR, pay, "Utilisez le bouton ci-dessous pour payer")
+			if u := button(t, again, "Payer").URL; u != url || len(rec.CheckoutSessions()) != 1 {
+				t.Fatalf("second pay: URL %q (was %q), %d Checkout sessions; want the same link", u, url, len(rec.CheckoutSessions()))
+			}
+			be.drained(t)
+			if ms := be.payLinkMessages(appt); len(ms) != 0 {
+				t.Fatalf("%d payment link messages after two pays, want none", len(ms))
+			}
+
+			// Staff's "send payment link" sends it, the same link.
+			var sent core.LinkResult
+			be.must(200, "POST", "/api/v1/appointments/"+appt+"/payment-link", nil, &sent)
+			if sent.URL != url || sent.Message.Kind != core.KindPaymentLink || len(rec.CheckoutSessions()) != 1 {
+				t.Fatalf("staff's send: %q (bot's %q), message %+v, %d sessions", sent.URL, url, sent.Message, len(rec.CheckoutSessions()))
+			}
+			be.waitCount(t, clientFR.chatID(), url, 1)
+			if ms := be.payLinkMessages(appt); len(ms) != 1 || ms[0].Channel != core.ChannelTelegram {
+				t.Fatalf("payment link messages after staff's send: %+v, want one on Telegram", ms)
+			}
+			n := 0
+			for _, m := range be.tg.Messages() {
+				if m.ChatID == clientFR.chatID() && strings.Contains(m.Text, url) {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Fatalf("%d Telegram messages carry the link, want staff's one", n)
+			}
+		})
+	}
 }
