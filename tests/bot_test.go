@@ -715,3 +715,97 @@ func TestBotPayShowsLinkOnce(t *testing.T) {
 		})
 	}
 }
+
+// findText waits for a message to a chat, the latest of those whose text
+// contains substr (notifications may come after it).
+func (be *botEnv) findText(t *testing.T, chat, substr string) telegramtest.Message {
+	t.Helper()
+	deadline := time.Now().Add(40 * time.Second)
+	for {
+		ms := be.tg.Messages()
+		for i := len(ms) - 1; i >= 0; i-- {
+			if ms[i].ChatID == chat && strings.Contains(ms[i].Text, substr) {
+				return ms[i]
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no message with %q in chat %s", substr, chat)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestBotStaffOnTwoTeams: one Telegram user on two organizations' teams
+// (a staff record in each) sees both organizations' agendas and requests,
+// each section titled with its organization; accepting the second
+// organization's request acts there, with that staff record, and changes
+// only that request.
+func TestBotStaffOnTwoTeams(t *testing.T) {
+	eachBotBackend(t, func(t *testing.T, be *botEnv) {
+		if err := be.app.StartWorker(); err != nil {
+			t.Fatal(err)
+		}
+		weekly := allWeek(core.PeriodJSON{Start: "09:00", End: "12:00"})
+		f1 := be.setup("Europe/Paris", weekly, core.ServiceInput{Name: "Séance", DurationMin: 60})
+		be.must(200, "PATCH", "/api/v1/staff/"+f1.specialist, map[string]any{"telegram_chat_id": staffFR.chatID()}, nil)
+		lyon := *be.apiEnv
+		lyon.key, lyon.org = be.bootstrap("Cabinet Lyon", "Europe/Paris")
+		f2 := lyon.setup("Europe/Paris", weekly, core.ServiceInput{Name: "Bilan", DurationMin: 60})
+		lyon.must(200, "PATCH", "/api/v1/staff/"+f2.specialist, map[string]any{"telegram_chat_id": staffFR.chatID()}, nil)
+		lyon.must(200, "PUT", "/api/v1/clients/"+f2.client, map[string]any{"name": "Bruno Client", "phone": "+33612345679"}, nil)
+		request := func(e *apiEnv, f fixture, start string) core.Appointment {
+			var res core.BookingResult
+			e.must(201, "POST", "/api/v1/appointments", map[string]any{"specialist_id": f.specialist, "service_id": f.service,
+				"client_id": f.client, "start": start, "requested_by": "client"}, &res)
+			if a := res.Appointments[0]; a.Status != core.Pending {
+				t.Fatalf("request status %s", a.Status)
+			}
+			return res.Appointments[0]
+		}
+		// Today (testNow is Monday 2 March, 07:00 in Paris), in each.
+		a1 := request(be.apiEnv, f1, "2026-03-02T10:00:00+01:00")
+		a2 := request(&lyon, f2, "2026-03-02T11:00:00+01:00")
+
+		be.say(t, staffFR, "/agenda")
+		agenda := be.findText(t, staffFR.chatID(), "Aujourd'hui")
+		for _, want := range []string{"Centre Paris :", "10:00 Anne Client : Séance", "Cabinet Lyon :", "11:00 Bruno Client : Bilan"} {
+			if !strings.Contains(agenda.Text, want) {
+				t.Fatalf("agenda %q lacks %q", agenda.Text, want)
+			}
+		}
+		if strings.Index(agenda.Text, "Centre Paris") > strings.Index(agenda.Text, "Anne Client") ||
+			strings.Index(agenda.Text, "Cabinet Lyon") > strings.Index(agenda.Text, "Bruno Client") ||
+			strings.Index(agenda.Text, "Anne Client") > strings.Index(agenda.Text, "Cabinet Lyon") {
+			t.Fatalf("agenda %q: each visit should be under its organization", agenda.Text)
+		}
+		button(t, agenda, "Centre Paris · ")
+		button(t, agenda, "Cabinet Lyon · ")
+
+		reqs := be.tap(t, staffFR, agenda, "Nouvelles demandes", "Demandes en attente de votre réponse")
+		if !strings.Contains(reqs.Text, "Centre Paris :") || !strings.Contains(reqs.Text, "Cabinet Lyon :") {
+			t.Fatalf("requests %q: want a section per organization", reqs.Text)
+		}
+		if b := button(t, reqs, "Centre Paris · "); !strings.Contains(b.Text, "Anne Client") {
+			t.Fatalf("Centre Paris's request button %q", b.Text)
+		}
+		if b := button(t, reqs, "Cabinet Lyon · "); !strings.Contains(b.Text, "Bruno Client") {
+			t.Fatalf("Cabinet Lyon's request button %q", b.Text)
+		}
+		req := be.tap(t, staffFR, reqs, "Cabinet Lyon · ", "Nouvelle demande : Bruno Client, Bilan")
+		be.tap(t, staffFR, req, "Accepter", "Acceptée : Bruno Client")
+		var got core.Appointment
+		lyon.must(200, "GET", "/api/v1/appointments/"+a2.ID, nil, &got)
+		if got.Status != core.Accepted {
+			t.Fatalf("Cabinet Lyon's request after accept: %s", got.Status)
+		}
+		be.must(200, "GET", "/api/v1/appointments/"+a1.ID, nil, &got)
+		if got.Status != core.Pending {
+			t.Fatalf("Centre Paris's request after accepting Lyon's: %s", got.Status)
+		}
+		// Each organization's data stays its own.
+		if st := be.do(be.key, "GET", "/api/v1/appointments/"+a2.ID, nil, nil); st != 404 {
+			t.Fatalf("Centre Paris reads Cabinet Lyon's visit: %d", st)
+		}
+		be.drained(t)
+	})
+}
