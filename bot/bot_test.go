@@ -8,6 +8,9 @@ import (
 	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/bookinggw/gateway/core"
+	"github.com/bookinggw/gateway/templates"
 )
 
 func TestParseZone(t *testing.T) {
@@ -141,5 +144,43 @@ func TestZoneTablesLoad(t *testing.T) {
 				t.Errorf("%s in %s is %s, want %s", zone, month, got, off)
 			}
 		}
+	}
+}
+
+// TestStaffText: one organization's agenda and requests read as before;
+// several get a section each under their name, the agenda's date once
+// when it is the same for all.
+func TestStaffText(t *testing.T) {
+	s := &session{loc: "en"}
+	paris, lyon := core.Organization{Name: "Paris"}, core.Organization{Name: "Lyon"}
+	pending := []core.Appointment{{ID: "a"}}
+	for _, tc := range []struct {
+		name string
+		act  string
+		secs []staffSection
+		want string
+	}{
+		{"one agenda", actAgenda, []staffSection{{org: paris, head: "Today:", lines: []string{"09:00 A", "10:00 B"}}},
+			"Today:\n09:00 A\n10:00 B"},
+		{"one organization's requests", actRequests, []staffSection{{org: paris, head: "Requests:", lines: []string{"x"}, pending: pending}},
+			"Requests:"},
+		{"two agendas, one date", actAgenda, []staffSection{{org: paris, head: "Today:", lines: []string{"09:00 A"}},
+			{org: lyon, head: "Today:", lines: []string{"Nothing."}}},
+			"Today:\n\nParis:\n09:00 A\n\nLyon:\nNothing."},
+		{"two agendas, two dates", actAgenda, []staffSection{{org: paris, head: "Mon:", lines: []string{"09:00 A"}},
+			{org: lyon, head: "Tue:", lines: []string{"10:00 B"}}},
+			"Paris:\nMon:\n09:00 A\n\nLyon:\nTue:\n10:00 B"},
+		{"two organizations' requests", actRequests, []staffSection{{org: paris},
+			{org: lyon, lines: []string{"Mar 2 11:00: Bruno"}, pending: pending}},
+			templates.Phrase("en", "bot.requests") + "\n\nParis:\n" + templates.Phrase("en", "bot.requests_empty") +
+				"\n\nLyon:\nMar 2 11:00: Bruno"},
+		{"two organizations, no requests", actRequests, []staffSection{{org: paris}, {org: lyon}},
+			templates.Phrase("en", "bot.requests_empty")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := staffText(s, tc.act, tc.secs); got != tc.want {
+				t.Errorf("staffText = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

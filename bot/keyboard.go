@@ -34,6 +34,10 @@ type payload struct {
 type choice struct {
 	Act string `json:"a"`
 	Val string `json:"v,omitempty"`
+	// Org is the organization a button acts in when a keyboard mixes
+	// several (a staff member on two teams: each request button is its
+	// own organization's); empty: the keyboard's.
+	Org string `json:"o,omitempty"`
 }
 
 func encodePayload(p payload) string {

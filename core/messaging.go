@@ -47,6 +47,9 @@ type Pipeline interface {
 	// SendPaymentLink makes (or finds) the payment link of an appointment
 	// or a package sale and sends it to the client.
 	SendPaymentLink(ctx context.Context, orgID string, purpose PaymentPurpose, id string) (LinkResult, error)
+	// PaymentLink makes (or finds) that same link and sends nothing: the
+	// caller shows it to the client itself (the bot).
+	PaymentLink(ctx context.Context, orgID string, purpose PaymentPurpose, id string) (LinkResult, error)
 	PreviewTemplate(ctx context.Context, org Organization, in TemplatePreviewInput) (TemplatePreview, error)
 	PutTemplate(ctx context.Context, orgID, kind, locale string, o TemplateOverride) error
 	DeleteTemplate(ctx context.Context, orgID, kind, locale string) error

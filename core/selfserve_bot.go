@@ -115,8 +115,9 @@ func (s *SelfServeService) CancelsLate(ctx context.Context, a Appointment) (late
 }
 
 // ClientPaymentLink makes (or finds) the payment link of one of the
-// client's visits and sends it to the client as staff's "send payment
-// link" does; the bot shows its URL at once as well.
+// client's visits, the same link staff's "send payment link" sends, but
+// queues no message: the bot shows its URL as a button, and a message
+// too would give the client the link twice. Its Message is empty.
 func (s *MessagingService) ClientPaymentLink(ctx context.Context, self *SelfServeService, orgID, clientID, id string) (LinkResult, error) {
 	a, err := self.ClientAppointment(ctx, orgID, clientID, id)
 	if err != nil {
@@ -125,7 +126,7 @@ func (s *MessagingService) ClientPaymentLink(ctx context.Context, self *SelfServ
 	if a.BalanceMinor <= 0 {
 		return LinkResult{}, Conflict("nothing to pay")
 	}
-	return s.pipeline.SendPaymentLink(ctx, orgID, PayAppointment, a.ID)
+	return s.pipeline.PaymentLink(ctx, orgID, PayAppointment, a.ID)
 }
 
 // StaffPrincipal is the principal of a staff member acting through a

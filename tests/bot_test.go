@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bookinggw/gateway/adapters/store/storetest"
+	"github.com/bookinggw/gateway/adapters/stripe/stripetest"
 	"github.com/bookinggw/gateway/adapters/telegram/telegramtest"
 	"github.com/bookinggw/gateway/api"
 	"github.com/bookinggw/gateway/core"
@@ -38,11 +39,13 @@ type tgPerson struct {
 	lang string
 }
 
-func newBotEnv(t *testing.T, dbURL string) *botEnv {
+// newBotEnv starts the service with the bot; env adds settings (Stripe).
+func newBotEnv(t *testing.T, dbURL string, env ...map[string]string) *botEnv {
 	t.Helper()
 	tg := telegramtest.New(t, tgToken)
-	e := newAPIEnv(t, dbURL, map[string]string{"TELEGRAM_BOT_TOKEN": tgToken, "TELEGRAM_API_URL": tg.Endpoint(),
-		"TELEGRAM_WEBHOOK_SECRET": tgSecret, "TELEGRAM_BOT_USERNAME": telegramtest.Bot.UserName, "GATEWAY_RATE_TELEGRAM_CHAT": "off"})
+	env = append([]map[string]string{{"TELEGRAM_BOT_TOKEN": tgToken, "TELEGRAM_API_URL": tg.Endpoint(),
+		"TELEGRAM_WEBHOOK_SECRET": tgSecret, "TELEGRAM_BOT_USERNAME": telegramtest.Bot.UserName, "GATEWAY_RATE_TELEGRAM_CHAT": "off"}}, env...)
+	e := newAPIEnv(t, dbURL, env...)
 	return &botEnv{apiEnv: e, tg: tg, updateID: 5000, msgID: 100}
 }
 
@@ -625,5 +628,184 @@ func TestBotPayAndCancel(t *testing.T) {
 		if len(as) != 1 || as[0].Status != core.Cancelled || !as[0].LateCancel {
 			t.Fatalf("appointments = %+v, want one late cancellation", as)
 		}
+	})
+}
+
+// payLinkMessages lists the outbox messages of a visit that carry a
+// payment link.
+func (be *botEnv) payLinkMessages(apptID string) []core.Message {
+	var out []core.Message
+	for _, m := range be.messages("appointment_id=" + apptID) {
+		if m.Kind == core.KindPaymentLink {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// TestBotPayShowsLinkOnce: with Stripe Checkout, the client's "Pay" in the
+// bot shows the link as a URL button and queues no message carrying it
+// (the client would get the same link twice); paying again reuses the
+// link; staff's "send payment link" still sends it, the same Checkout
+// session.
+func TestBotPayShowsLinkOnce(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			rec := stripetest.Start(t)
+			be := newBotEnv(t, b.URL, map[string]string{"STRIPE_SECRET_KEY": "sk_test_123", "STRIPE_WEBHOOK_SECRET": whsec,
+				"STRIPE_API_URL": rec.URL})
+			if err := be.app.StartWorker(); err != nil {
+				t.Fatal(err)
+			}
+			price := int64(5000)
+			f := be.setup("Europe/Paris", allWeek(core.PeriodJSON{Start: "09:00", End: "12:00"}),
+				core.ServiceInput{Name: "Massage", DurationMin: 60, AutoAccept: true, PriceMinor: &price, Currency: "EUR"})
+			_, token := be.startToken(t, core.InvitationInput{Name: "Carte", TargetStaffID: f.specialist})
+			menu := be.openAndSetZone(t, clientFR, token)
+			confirm := be.toConfirm(t, clientFR, menu)
+			booked := be.tap(t, clientFR, confirm, "Confirmer la réservation", "Votre rendez-vous est réservé.")
+			as := be.appointmentsOf(t, f.specialist)
+			if len(as) != 1 || as[0].BalanceMinor != price {
+				t.Fatalf("appointments = %+v, want one with 5000 to pay", as)
+			}
+			appt := as[0].ID
+
+			list := be.tap(t, clientFR, booked, "Retour", "Que souhaitez-vous faire ?")
+			pay := be.tap(t, clientFR, list, "Payer", "Choisissez le rendez-vous à payer.")
+			link := be.tapFirst(t, clientFR, pay, "Utilisez le bouton ci-dessous pour payer")
+			url := button(t, link, "Payer").URL
+			if !strings.HasPrefix(url, "https://checkout.stripe.com/") || len(rec.CheckoutSessions()) != 1 {
+				t.Fatalf("pay button URL %q, %d Checkout sessions; want one Checkout link", url, len(rec.CheckoutSessions()))
+			}
+			if ms := be.payLinkMessages(appt); len(ms) != 0 {
+				t.Fatalf("the bot's pay queued %d payment link messages (%+v): the client gets the link twice", len(ms), ms)
+			}
+
+			// Pay again: the same link, no new session, still no message.
+			list = be.tap(t, clientFR, link, "Retour", "Que souhaitez-vous faire ?")
+			pay = be.tap(t, clientFR, list, "Payer", "Choisissez le rendez-vous à payer.")
+			again := be.tapFirst(t, clientFR, pay, "Utilisez le bouton ci-dessous pour payer")
+			if u := button(t, again, "Payer").URL; u != url || len(rec.CheckoutSessions()) != 1 {
+				t.Fatalf("second pay: URL %q (was %q), %d Checkout sessions; want the same link", u, url, len(rec.CheckoutSessions()))
+			}
+			be.drained(t)
+			if ms := be.payLinkMessages(appt); len(ms) != 0 {
+				t.Fatalf("%d payment link messages after two pays, want none", len(ms))
+			}
+
+			// Staff's "send payment link" sends it, the same link.
+			var sent core.LinkResult
+			be.must(200, "POST", "/api/v1/appointments/"+appt+"/payment-link", nil, &sent)
+			if sent.URL != url || sent.Message.Kind != core.KindPaymentLink || len(rec.CheckoutSessions()) != 1 {
+				t.Fatalf("staff's send: %q (bot's %q), message %+v, %d sessions", sent.URL, url, sent.Message, len(rec.CheckoutSessions()))
+			}
+			be.waitCount(t, clientFR.chatID(), url, 1)
+			if ms := be.payLinkMessages(appt); len(ms) != 1 || ms[0].Channel != core.ChannelTelegram {
+				t.Fatalf("payment link messages after staff's send: %+v, want one on Telegram", ms)
+			}
+			n := 0
+			for _, m := range be.tg.Messages() {
+				if m.ChatID == clientFR.chatID() && strings.Contains(m.Text, url) {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Fatalf("%d Telegram messages carry the link, want staff's one", n)
+			}
+		})
+	}
+}
+
+// findText waits for a message to a chat, the latest of those whose text
+// contains substr (notifications may come after it).
+func (be *botEnv) findText(t *testing.T, chat, substr string) telegramtest.Message {
+	t.Helper()
+	deadline := time.Now().Add(40 * time.Second)
+	for {
+		ms := be.tg.Messages()
+		for i := len(ms) - 1; i >= 0; i-- {
+			if ms[i].ChatID == chat && strings.Contains(ms[i].Text, substr) {
+				return ms[i]
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no message with %q in chat %s", substr, chat)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestBotStaffOnTwoTeams: one Telegram user on two organizations' teams
+// (a staff record in each) sees both organizations' agendas and requests,
+// each section titled with its organization; accepting the second
+// organization's request acts there, with that staff record, and changes
+// only that request.
+func TestBotStaffOnTwoTeams(t *testing.T) {
+	eachBotBackend(t, func(t *testing.T, be *botEnv) {
+		if err := be.app.StartWorker(); err != nil {
+			t.Fatal(err)
+		}
+		weekly := allWeek(core.PeriodJSON{Start: "09:00", End: "12:00"})
+		f1 := be.setup("Europe/Paris", weekly, core.ServiceInput{Name: "Séance", DurationMin: 60})
+		be.must(200, "PATCH", "/api/v1/staff/"+f1.specialist, map[string]any{"telegram_chat_id": staffFR.chatID()}, nil)
+		lyon := *be.apiEnv
+		lyon.key, lyon.org = be.bootstrap("Cabinet Lyon", "Europe/Paris")
+		f2 := lyon.setup("Europe/Paris", weekly, core.ServiceInput{Name: "Bilan", DurationMin: 60})
+		lyon.must(200, "PATCH", "/api/v1/staff/"+f2.specialist, map[string]any{"telegram_chat_id": staffFR.chatID()}, nil)
+		lyon.must(200, "PUT", "/api/v1/clients/"+f2.client, map[string]any{"name": "Bruno Client", "phone": "+33612345679"}, nil)
+		request := func(e *apiEnv, f fixture, start string) core.Appointment {
+			var res core.BookingResult
+			e.must(201, "POST", "/api/v1/appointments", map[string]any{"specialist_id": f.specialist, "service_id": f.service,
+				"client_id": f.client, "start": start, "requested_by": "client"}, &res)
+			if a := res.Appointments[0]; a.Status != core.Pending {
+				t.Fatalf("request status %s", a.Status)
+			}
+			return res.Appointments[0]
+		}
+		// Today (testNow is Monday 2 March, 07:00 in Paris), in each.
+		a1 := request(be.apiEnv, f1, "2026-03-02T10:00:00+01:00")
+		a2 := request(&lyon, f2, "2026-03-02T11:00:00+01:00")
+
+		be.say(t, staffFR, "/agenda")
+		agenda := be.findText(t, staffFR.chatID(), "Aujourd'hui")
+		for _, want := range []string{"Centre Paris :", "10:00 Anne Client : Séance", "Cabinet Lyon :", "11:00 Bruno Client : Bilan"} {
+			if !strings.Contains(agenda.Text, want) {
+				t.Fatalf("agenda %q lacks %q", agenda.Text, want)
+			}
+		}
+		if strings.Index(agenda.Text, "Centre Paris") > strings.Index(agenda.Text, "Anne Client") ||
+			strings.Index(agenda.Text, "Cabinet Lyon") > strings.Index(agenda.Text, "Bruno Client") ||
+			strings.Index(agenda.Text, "Anne Client") > strings.Index(agenda.Text, "Cabinet Lyon") {
+			t.Fatalf("agenda %q: each visit should be under its organization", agenda.Text)
+		}
+		button(t, agenda, "Centre Paris · ")
+		button(t, agenda, "Cabinet Lyon · ")
+
+		reqs := be.tap(t, staffFR, agenda, "Nouvelles demandes", "Demandes en attente de votre réponse")
+		if !strings.Contains(reqs.Text, "Centre Paris :") || !strings.Contains(reqs.Text, "Cabinet Lyon :") {
+			t.Fatalf("requests %q: want a section per organization", reqs.Text)
+		}
+		if b := button(t, reqs, "Centre Paris · "); !strings.Contains(b.Text, "Anne Client") {
+			t.Fatalf("Centre Paris's request button %q", b.Text)
+		}
+		if b := button(t, reqs, "Cabinet Lyon · "); !strings.Contains(b.Text, "Bruno Client") {
+			t.Fatalf("Cabinet Lyon's request button %q", b.Text)
+		}
+		req := be.tap(t, staffFR, reqs, "Cabinet Lyon · ", "Nouvelle demande : Bruno Client, Bilan")
+		be.tap(t, staffFR, req, "Accepter", "Acceptée : Bruno Client")
+		var got core.Appointment
+		lyon.must(200, "GET", "/api/v1/appointments/"+a2.ID, nil, &got)
+		if got.Status != core.Accepted {
+			t.Fatalf("Cabinet Lyon's request after accept: %s", got.Status)
+		}
+		be.must(200, "GET", "/api/v1/appointments/"+a1.ID, nil, &got)
+		if got.Status != core.Pending {
+			t.Fatalf("Centre Paris's request after accepting Lyon's: %s", got.Status)
+		}
+		// Each organization's data stays its own.
+		if st := be.do(be.key, "GET", "/api/v1/appointments/"+a2.ID, nil, nil); st != 404 {
+			t.Fatalf("Centre Paris reads Cabinet Lyon's visit: %d", st)
+		}
+		be.drained(t)
 	})
 }
