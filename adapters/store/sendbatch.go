@@ -17,24 +17,26 @@ import (
 )
 
 // The send path's two writes (the claim and the outcome) of concurrent
-// workers are combined: whoever is waiting when a runner is free goes
-// into one group, one commit instead of one each. On PostgreSQL a group
-// is one UPDATE … FROM unnest(…) RETURNING through pgx; on SQLite it is
-// the single statements run in one transaction (its commit writes the
-// pages they share once: the table's and each index's). Each worker waits
-// for its own row to come back from the committed group, so a claim is
-// durable before the send and an outcome before the task ends; the fences
+// workers are combined: whoever is waiting when the runner is free goes
+// into one group, one commit instead of one each. On PostgreSQL the runner
+// takes the claims and the outcomes waiting together: each kind is one
+// UPDATE … FROM unnest(…) RETURNING, and both go in one pgx batch, one
+// round trip and one commit (jointMany). On SQLite a group is the single
+// statements run in one transaction (its commit writes the pages they
+// share once: the table's and each index's). Each worker waits for its
+// own row to come back from the committed group, so a claim is durable
+// before the send and an outcome before the task ends; the fences
 // (status, attempt) are the same per row as in the single statements. An
 // idle runner takes a lone request at once, so a quiet worker waits for
-// nothing; under load the requests that arrive while the runners are busy
-// form the next groups.
+// nothing; under load the requests that arrive while the runner is busy
+// form the next group.
+//
+// One runner on PostgreSQL: BenchmarkDispatch measured 57–80 % of raw
+// Asynq with one joint runner, 38–55 % with two runners per kind (each
+// statement its own commit), and no better with two joint runners. With
+// four per kind, groups averaged two rows. One runner also keeps this
+// process's claims and outcomes from ever waiting on each other's locks.
 const (
-	// combineRunners is how many groups may be in flight at once on
-	// PostgreSQL (SQLite has one writer: one runner). Two: one group in
-	// the database while the next one forms. With four, groups averaged
-	// two rows, and the statements and commits per message cost more than
-	// the waiting they saved.
-	combineRunners = 2
 	// combineMax bounds a group (the statement's arrays).
 	combineMax = 128
 	// combineTimeout bounds a group's statement: it runs for several
@@ -46,7 +48,7 @@ const (
 var errStoreClosed = errors.New("store: closed")
 
 // combiner groups concurrent requests of one kind into batches run by
-// combineRunners goroutines. run answers every request of a batch.
+// its runner goroutines. run answers every request of a batch.
 type combiner[Req, Res any] struct {
 	reqs chan *combined[Req, Res]
 	stop chan struct{}
@@ -207,21 +209,25 @@ var claimManySQL = `UPDATE messages m SET status = 'sending', attempts = m.attem
 // queued, gone): ok stays false and ClaimMessage reads the row as the
 // single claim does.
 func (s *Store) claimMany(ctx context.Context, batch []*combined[claimReq, claimed]) {
+	q, args, byID := claimArgs(batch)
+	if err := s.pgxQuery(ctx, answerRows(byID), q, args...); err != nil {
+		failAll(batch, fmt.Errorf("store: claim message: %w", err))
+	}
+}
+
+// claimArgs is claimManySQL's statement and arguments for a group, and
+// its requests by message id.
+func claimArgs(batch []*combined[claimReq, claimed]) (string, []any, map[string]*combined[claimReq, claimed]) {
 	// Rows are locked in id order, so two groups sharing messages (a
 	// redelivered task) cannot wait on each other in a cycle.
 	slices.SortFunc(batch, func(a, b *combined[claimReq, claimed]) int { return strings.Compare(a.in.id, b.in.id) })
 	ids, nows := make([]string, len(batch)), make([]int64, len(batch))
+	byID := make(map[string]*combined[claimReq, claimed], len(batch))
 	for i, r := range batch {
 		ids[i], nows[i] = r.in.id, r.in.now
-	}
-	byID := make(map[string]*combined[claimReq, claimed], len(batch))
-	for _, r := range batch {
 		byID[r.in.id] = r
 	}
-	err := s.pgxQuery(ctx, answerRows(byID), claimManySQL, ids, nows)
-	if err != nil {
-		failAll(batch, fmt.Errorf("store: claim message: %w", err))
-	}
+	return claimManySQL, []any{ids, nows}, byID
 }
 
 // answerRows hands each row a group's statement returned to the request
@@ -290,6 +296,15 @@ var finishManySQL = `UPDATE messages m SET
 // statement. A request whose row did not come back was stale (ok stays
 // false).
 func (s *Store) finishMany(ctx context.Context, batch []*combined[finishReq, claimed]) {
+	q, args, byID := finishArgs(batch)
+	if err := s.pgxQuery(ctx, answerRows(byID), q, args...); err != nil {
+		failAll(batch, fmt.Errorf("store: finish message: %w", err))
+	}
+}
+
+// finishArgs is finishManySQL's statement and arguments for a group, and
+// its requests by message id.
+func finishArgs(batch []*combined[finishReq, claimed]) (string, []any, map[string]*combined[finishReq, claimed]) {
 	slices.SortFunc(batch, func(a, b *combined[finishReq, claimed]) int { return strings.Compare(a.in.m.ID, b.in.m.ID) })
 	n := len(batch)
 	ids, sts, pids, errs, codes := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -307,10 +322,7 @@ func (s *Store) finishMany(ctx context.Context, batch []*combined[finishReq, cla
 		att[i], cl[i] = int32(m.Attempts), int32(r.in.claimed)
 		byID[m.ID] = r
 	}
-	err := s.pgxQuery(ctx, answerRows(byID), finishManySQL, ids, sts, pids, errs, codes, upd, sent, due, att, fdue, cl)
-	if err != nil {
-		failAll(batch, fmt.Errorf("store: finish message: %w", err))
-	}
+	return finishManySQL, []any{ids, sts, pids, errs, codes, upd, sent, due, att, fdue, cl}, byID
 }
 
 // claimTx claims a group on SQLite: claimSQL for each request, in one
@@ -349,5 +361,123 @@ func (s *Store) finishTx(ctx context.Context, batch []*combined[finishReq, claim
 	})
 	if err != nil {
 		failAll(batch, fmt.Errorf("store: finish message: %w", err))
+	}
+}
+
+// combineJoint starts the send path's combiners on PostgreSQL: one joint
+// runner takes the claims and the outcomes waiting and writes both groups
+// at once (jointMany).
+func (s *Store) combineJoint() {
+	s.claims = newCombiner(0, func(r claimReq) string { return r.id }, s.claimMany)
+	s.finishes = newCombiner(0, func(r finishReq) string { return r.m.ID }, s.finishMany)
+	// The runner counts as the claims combiner's, so closing that stops
+	// it; the outcomes combiner has none of its own.
+	s.claims.wg.Add(1)
+	go s.jointLoop()
+}
+
+// jointLoop is the joint runner: it gathers what waits of both kinds (up
+// to combineMax of each), writes the distinct ones together, and any
+// repeat of a message (a redelivered task beside its original) after.
+func (s *Store) jointLoop() {
+	c, f := s.claims, s.finishes
+	defer c.wg.Done()
+	cb := make([]*combined[claimReq, claimed], 0, combineMax)
+	fb := make([]*combined[finishReq, claimed], 0, combineMax)
+	for {
+		cb, fb = cb[:0], fb[:0]
+		select {
+		case <-c.stop:
+			return
+		case r := <-c.reqs:
+			cb = append(cb, r)
+		case r := <-f.reqs:
+			fb = append(fb, r)
+		}
+	more:
+		for len(cb) < combineMax && len(fb) < combineMax {
+			select {
+			case r := <-c.reqs:
+				cb = append(cb, r)
+			case r := <-f.reqs:
+				fb = append(fb, r)
+			default:
+				break more
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), combineTimeout)
+		cFirst, cRest := c.distinct(cb)
+		fFirst, fRest := f.distinct(fb)
+		s.jointMany(ctx, cFirst, fFirst)
+		for rest := cRest; len(rest) > 0; {
+			var g []*combined[claimReq, claimed]
+			g, rest = c.distinct(rest)
+			s.claimMany(ctx, g)
+		}
+		for rest := fRest; len(rest) > 0; {
+			var g []*combined[finishReq, claimed]
+			g, rest = f.distinct(rest)
+			s.finishMany(ctx, g)
+		}
+		cancel()
+		for _, r := range cb {
+			close(r.done)
+		}
+		for _, r := range fb {
+			close(r.done)
+		}
+	}
+}
+
+// jointMany writes a group of claims and a group of outcomes in one pgx
+// batch: one round trip, and one implicit transaction, so one commit for
+// both. The claims run first; a message cannot be in both groups but as a
+// stale outcome of an earlier attempt, which its attempt fence drops as it
+// would after the claim in its own statement.
+func (s *Store) jointMany(ctx context.Context, cb []*combined[claimReq, claimed], fb []*combined[finishReq, claimed]) {
+	switch {
+	case len(cb) == 0:
+		s.finishMany(ctx, fb)
+		return
+	case len(fb) == 0:
+		s.claimMany(ctx, cb)
+		return
+	}
+	cq, cArgs, cByID := claimArgs(cb)
+	fq, fArgs, fByID := finishArgs(fb)
+	conn, err := s.w.Conn(ctx)
+	if err == nil {
+		defer conn.Close()
+		err = conn.Raw(func(dc any) error {
+			b := &pgx.Batch{}
+			b.Queue(cq, cArgs...)
+			b.Queue(fq, fArgs...)
+			br := dc.(*stdlib.Conn).Conn().SendBatch(ctx, b)
+			defer br.Close()
+			for _, read := range []func(pgx.Rows) error{answerRows(cByID), answerRows(fByID)} {
+				rows, err := br.Query()
+				if err != nil {
+					return err
+				}
+				if err := read(rows); err != nil {
+					rows.Close()
+					return err
+				}
+				rows.Close()
+				if err := rows.Err(); err != nil {
+					return err
+				}
+			}
+			return br.Close()
+		})
+	}
+	if err != nil {
+		// One transaction: neither group was written.
+		for _, r := range cb {
+			r.out, r.err = claimed{}, fmt.Errorf("store: claim message: %w", err)
+		}
+		for _, r := range fb {
+			r.out, r.err = claimed{}, fmt.Errorf("store: finish message: %w", err)
+		}
 	}
 }

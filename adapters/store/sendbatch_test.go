@@ -111,6 +111,84 @@ func TestCombinedClaimsAndOutcomes(t *testing.T) {
 	})
 }
 
+// TestClaimsBesideOutcomes: claims of some messages and outcomes of others
+// arrive at the same moment, so on PostgreSQL they share batches (one
+// round trip, one commit: jointMany): each claim is answered with its own
+// row, each outcome lands on its own, a stale outcome beside them writes
+// nothing, and a message is claimed once however many tasks ask.
+func TestClaimsBesideOutcomes(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		org, _, _ := newOrg(t, s, "A")
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		const n = 60
+		sending := make([]core.Message, n) // claimed before: their outcomes go in
+		queued := make([]string, n)        // claimed now
+		for i := range n {
+			sending[i] = claim(t, s, queuedMessage(t, s, org.ID, now).ID, now)
+			queued[i] = queuedMessage(t, s, org.ID, now).ID
+		}
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		claimedBy := map[string]int{}
+		for i := range n {
+			for copy := range 2 {
+				wg.Add(1)
+				go func() { // a claim, twice per message
+					defer wg.Done()
+					<-start
+					m, ok, err := s.ClaimMessage(ctx, queued[i], now)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if ok {
+						if m.ID != queued[i] || m.Status != core.MsgSending || m.Attempts != 1 {
+							t.Errorf("claim %d/%d answered with %s %s attempt %d", i, copy, m.ID, m.Status, m.Attempts)
+						}
+						mu.Lock()
+						claimedBy[m.ID]++
+						mu.Unlock()
+					}
+				}()
+			}
+			m := sending[i]
+			for _, claimed := range []int{m.Attempts, m.Attempts + 1} {
+				wg.Add(1)
+				go func() { // its outcome, and a stale one
+					defer wg.Done()
+					<-start
+					done, err := s.FinishAttempt(ctx, sentAs(m, fmt.Sprintf("SM-%d", i), now.Add(time.Second)), claimed)
+					if claimed != m.Attempts {
+						if !errors.Is(err, core.ErrStaleAttempt) {
+							t.Errorf("stale outcome of %d: %v", i, err)
+						}
+						return
+					}
+					if err != nil || done.ID != m.ID || done.Status != core.MsgSent || done.ProviderID != fmt.Sprintf("SM-%d", i) {
+						t.Errorf("outcome of %d answered with %s %s %q %v", i, done.ID, done.Status, done.ProviderID, err)
+					}
+				}()
+			}
+		}
+		close(start)
+		wg.Wait()
+		for i := range n {
+			if claimedBy[queued[i]] != 1 {
+				t.Fatalf("message %d claimed %d times", i, claimedBy[queued[i]])
+			}
+			got, err := s.GetMessageByID(ctx, sending[i].ID)
+			if err != nil || got.Status != core.MsgSent || got.ProviderID != fmt.Sprintf("SM-%d", i) {
+				t.Fatalf("outcome %d: %s %q %v", i, got.Status, got.ProviderID, err)
+			}
+			if got, _ := s.GetMessageByID(ctx, queued[i]); got.Status != core.MsgSending || got.Attempts != 1 {
+				t.Fatalf("claim %d: %s attempt %d", i, got.Status, got.Attempts)
+			}
+		}
+	})
+}
+
 // TestClaimAfterClose: a store closed under a worker answers its claim
 // with an error instead of blocking it.
 func TestClaimAfterClose(t *testing.T) {

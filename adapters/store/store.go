@@ -115,7 +115,7 @@ func open(url string) (*Store, error) {
 		db.SetMaxIdleConns(32)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 		s := &Store{dialect: Postgres, w: db, r: db}
-		s.combine(combineRunners, s.claimMany, s.finishMany)
+		s.combineJoint()
 		return s, nil
 	}
 	if dir := filepath.Dir(dsn); dir != "." {
