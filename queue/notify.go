@@ -186,7 +186,8 @@ func sendTaskID(m core.Message) string {
 	return fmt.Sprintf("send:%s:%d:%d", m.ID, m.Attempts, m.DueAt.UnixMilli())
 }
 
-// taskKey is where Asynq keeps a task (its base.TaskKey).
+// taskKey is where Asynq keeps a task (its base.TaskKey, unexported;
+// TestEnqueueSendsReadsTaskStates pins it to the Asynq in go.mod).
 func taskKey(queue, id string) string { return "asynq:{" + queue + "}:t:" + id }
 
 // enqueueTries is how many times EnqueueSends tries one enqueue, waiting

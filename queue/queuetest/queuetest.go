@@ -28,6 +28,7 @@ func RedisURL(db int) string {
 const (
 	DBAPI      = 13
 	DBWebhooks = 12
+	DBQueue    = 9 // queue's own tests
 )
 
 // DBTests is the database of tests/. TEST_TESTS_REDIS_DB moves it, so that
