@@ -472,12 +472,19 @@ func (s *Store) jointMany(ctx context.Context, cb []*combined[claimReq, claimed]
 		})
 	}
 	if err != nil {
-		// One transaction: neither group was written.
+		// One transaction: neither group was written (whatever rows came
+		// back before the failure). Each group is tried again on its own,
+		// so one kind's failure (a claim chosen as a deadlock's victim
+		// beside a campaign's pause) does not fail the other: a lost
+		// outcome would leave its sent message to be sent again once its
+		// lease runs out.
 		for _, r := range cb {
-			r.out, r.err = claimed{}, fmt.Errorf("store: claim message: %w", err)
+			r.out, r.err = claimed{}, nil
 		}
 		for _, r := range fb {
-			r.out, r.err = claimed{}, fmt.Errorf("store: finish message: %w", err)
+			r.out, r.err = claimed{}, nil
 		}
+		s.claimMany(ctx, cb)
+		s.finishMany(ctx, fb)
 	}
 }

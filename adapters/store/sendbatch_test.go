@@ -2,8 +2,10 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -187,6 +189,73 @@ func TestClaimsBesideOutcomes(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestJointFailureSparesOutcomes (PostgreSQL): when the claims of a joint
+// batch fail (here a trigger refuses one message's claim), the batch's
+// outcomes are written anyway, each group being tried again on its own:
+// an outcome lost with the claims would leave its sent message to be sent
+// a second time when its lease ran out.
+func TestJointFailureSparesOutcomes(t *testing.T) {
+	if os.Getenv("TEST_DATABASE_URL") == "" {
+		t.Skip("PostgreSQL only: TEST_DATABASE_URL is not set")
+	}
+	ctx := context.Background()
+	url := storetest.Backends(t)[1].URL
+	s := storetest.Open(t, url)
+	org, _, _ := newOrg(t, s, "A")
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	const n = 40
+	sending := make([]core.Message, n)
+	for i := range sending {
+		sending[i] = claim(t, s, queuedMessage(t, s, org.ID, now).ID, now)
+	}
+	poison := queuedMessage(t, s, org.ID, now)
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{
+		`CREATE FUNCTION refuse_claim() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'claim refused'; END $$`,
+		`CREATE TRIGGER refuse_claim BEFORE UPDATE ON messages FOR EACH ROW
+		WHEN (NEW.id = '` + poison.ID + `' AND NEW.status = 'sending') EXECUTE FUNCTION refuse_claim()`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, m := range sending {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			<-start
+			if _, ok, err := s.ClaimMessage(ctx, poison.ID, now); err == nil || ok {
+				t.Errorf("the refused claim: ok %v, err %v", ok, err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			<-start
+			done, err := s.FinishAttempt(ctx, sentAs(m, fmt.Sprintf("SM-%d", i), now.Add(time.Second)), m.Attempts)
+			if err != nil || done.Status != core.MsgSent {
+				t.Errorf("outcome %d: %s %v", i, done.Status, err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, m := range sending {
+		if got, err := s.GetMessageByID(ctx, m.ID); err != nil || got.Status != core.MsgSent || got.ProviderID != fmt.Sprintf("SM-%d", i) {
+			t.Fatalf("outcome %d: %s %q %v", i, got.Status, got.ProviderID, err)
+		}
+	}
+	if got, _ := s.GetMessageByID(ctx, poison.ID); got.Status != core.MsgQueued || got.Attempts != 0 {
+		t.Fatalf("the refused message: %s attempts %d", got.Status, got.Attempts)
+	}
 }
 
 // TestClaimAfterClose: a store closed under a worker answers its claim
