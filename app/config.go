@@ -6,6 +6,7 @@ package app
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -115,7 +116,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		DatabaseURL:     or(getenv("DATABASE_URL"), "sqlite:data/gateway.db"),
 		RedisURL:        getenv("REDIS_URL"),
 		Role:            Role(or(getenv("GATEWAY_ROLE"), string(RoleAll))),
-		PublicURL:       strings.TrimRight(or(getenv("GATEWAY_PUBLIC_URL"), "http://localhost:8080"), "/"),
+		PublicURL:       strings.TrimRight(or(getenv("GATEWAY_PUBLIC_URL"), localURL(or(getenv("GATEWAY_HTTP_ADDR"), ":8080"))), "/"),
 		AdminToken:      getenv("GATEWAY_ADMIN_TOKEN"),
 		MaxBodyBytes:    1 << 20,
 		ShutdownTimeout: 30 * time.Second,
@@ -254,4 +255,18 @@ func or(v, def string) string {
 		return def
 	}
 	return v
+}
+
+// localURL is the default public URL: this machine at the listen address's
+// port, so that links in messages reach a gateway run on another port
+// without GATEWAY_PUBLIC_URL. An address that is not host:port keeps 8080.
+func localURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return "http://localhost:8080"
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }

@@ -80,6 +80,32 @@ func TestFromEnvReadsEveryVariable(t *testing.T) {
 	})
 }
 
+// Without GATEWAY_PUBLIC_URL, links in messages point at this machine on
+// the port the gateway listens on, not always 8080.
+func TestPublicURLFollowsListenPort(t *testing.T) {
+	for _, tc := range []struct{ addr, want string }{
+		{"", "http://localhost:8080"},
+		{":9090", "http://localhost:9090"},
+		{"0.0.0.0:9090", "http://localhost:9090"},
+		{"[::]:9090", "http://localhost:9090"},
+		{"127.0.0.1:9000", "http://127.0.0.1:9000"},
+		{"[::1]:9000", "http://[::1]:9000"},
+	} {
+		vars := map[string]string{}
+		if tc.addr != "" {
+			vars["GATEWAY_HTTP_ADDR"] = tc.addr
+		}
+		c, err := FromEnv(env(vars))
+		if err != nil || c.PublicURL != tc.want {
+			t.Errorf("GATEWAY_HTTP_ADDR=%q: public URL %q (%v), want %q", tc.addr, c.PublicURL, err, tc.want)
+		}
+	}
+	c, err := FromEnv(env(map[string]string{"GATEWAY_HTTP_ADDR": ":9090", "GATEWAY_PUBLIC_URL": "https://gw.example.com"}))
+	if err != nil || c.PublicURL != "https://gw.example.com" {
+		t.Errorf("an explicit GATEWAY_PUBLIC_URL: %q (%v)", c.PublicURL, err)
+	}
+}
+
 func TestFromEnvAcceptsEveryRole(t *testing.T) {
 	for _, role := range []Role{RoleAll, RoleAPI, RoleWorker} {
 		c, err := FromEnv(env(map[string]string{"GATEWAY_ROLE": string(role), "REDIS_URL": "redis://127.0.0.1:6379/0"}))
