@@ -86,6 +86,12 @@ func (p *pgPipe) results(br pgx.BatchResults, locking bool, qs []pipeQuery) erro
 			}
 		}
 	}
+	return readResults(br, qs)
+}
+
+// readResults takes the results of qs from a batch in order: each
+// statement's rows go to its read, or it is executed for its effect.
+func readResults(br pgx.BatchResults, qs []pipeQuery) error {
 	for _, q := range qs {
 		if q.read == nil {
 			if _, err := br.Exec(); err != nil {

@@ -96,18 +96,27 @@ func (c *combiner[Req, Res]) loop() {
 			}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), combineTimeout)
-		// A message twice in one group (a redelivered task beside its
-		// original) goes in a later statement, so each statement's rows
-		// answer one request each.
-		for rest := batch; len(rest) > 0; {
-			var group []*combined[Req, Res]
-			group, rest = c.distinct(rest)
-			c.run(ctx, group)
-		}
+		c.runDistinct(ctx, batch)
 		cancel()
-		for _, r := range batch {
-			close(r.done)
-		}
+		release(batch)
+	}
+}
+
+// runDistinct runs batch in groups of distinct messages: a message twice
+// in one group (a redelivered task beside its original) goes in a later
+// statement, so each statement's rows answer one request each.
+func (c *combiner[Req, Res]) runDistinct(ctx context.Context, batch []*combined[Req, Res]) {
+	for rest := batch; len(rest) > 0; {
+		var group []*combined[Req, Res]
+		group, rest = c.distinct(rest)
+		c.run(ctx, group)
+	}
+}
+
+// release wakes the callers of a batch that has been answered.
+func release[Req, Res any](batch []*combined[Req, Res]) {
+	for _, r := range batch {
+		close(r.done)
 	}
 }
 
@@ -147,17 +156,38 @@ func (c *combiner[Req, Res]) close() {
 	c.wg.Wait()
 }
 
-// pgxQuery runs one statement on a pooled connection through pgx
-// directly (no database/sql per-row conversions), handing its rows to
-// read.
-func (s *Store) pgxQuery(ctx context.Context, read func(pgx.Rows) error, query string, args ...any) error {
+// pgxConn runs fn on a pooled connection's pgx connection: through pgx
+// directly, with no database/sql per-row conversions.
+func (s *Store) pgxConn(ctx context.Context, fn func(*pgx.Conn) error) error {
 	conn, err := s.w.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		rows, err := dc.(*stdlib.Conn).Conn().Query(ctx, query, args...)
+	return conn.Raw(func(dc any) error { return fn(dc.(*stdlib.Conn).Conn()) })
+}
+
+// pgxBatch runs qs in one pgx batch: one round trip, and one implicit
+// transaction (one commit) for them all.
+func (s *Store) pgxBatch(ctx context.Context, qs ...pipeQuery) error {
+	return s.pgxConn(ctx, func(c *pgx.Conn) error {
+		var b pgx.Batch
+		for _, q := range qs {
+			b.Queue(q.sql, q.args...)
+		}
+		br := c.SendBatch(ctx, &b)
+		err := readResults(br, qs)
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	})
+}
+
+// pgxQuery runs one statement through pgx, handing its rows to read.
+func (s *Store) pgxQuery(ctx context.Context, read func(pgx.Rows) error, query string, args ...any) error {
+	return s.pgxConn(ctx, func(c *pgx.Conn) error {
+		rows, err := c.Query(ctx, query, args...)
 		if err != nil {
 			return err
 		}
@@ -409,23 +439,11 @@ func (s *Store) jointLoop() {
 		cFirst, cRest := c.distinct(cb)
 		fFirst, fRest := f.distinct(fb)
 		s.jointMany(ctx, cFirst, fFirst)
-		for rest := cRest; len(rest) > 0; {
-			var g []*combined[claimReq, claimed]
-			g, rest = c.distinct(rest)
-			s.claimMany(ctx, g)
-		}
-		for rest := fRest; len(rest) > 0; {
-			var g []*combined[finishReq, claimed]
-			g, rest = f.distinct(rest)
-			s.finishMany(ctx, g)
-		}
+		c.runDistinct(ctx, cRest) // run: claimMany
+		f.runDistinct(ctx, fRest) // run: finishMany
 		cancel()
-		for _, r := range cb {
-			close(r.done)
-		}
-		for _, r := range fb {
-			close(r.done)
-		}
+		release(cb)
+		release(fb)
 	}
 }
 
@@ -445,32 +463,8 @@ func (s *Store) jointMany(ctx context.Context, cb []*combined[claimReq, claimed]
 	}
 	cq, cArgs, cByID := claimArgs(cb)
 	fq, fArgs, fByID := finishArgs(fb)
-	conn, err := s.w.Conn(ctx)
-	if err == nil {
-		defer conn.Close()
-		err = conn.Raw(func(dc any) error {
-			b := &pgx.Batch{}
-			b.Queue(cq, cArgs...)
-			b.Queue(fq, fArgs...)
-			br := dc.(*stdlib.Conn).Conn().SendBatch(ctx, b)
-			defer br.Close()
-			for _, read := range []func(pgx.Rows) error{answerRows(cByID), answerRows(fByID)} {
-				rows, err := br.Query()
-				if err != nil {
-					return err
-				}
-				if err := read(rows); err != nil {
-					rows.Close()
-					return err
-				}
-				rows.Close()
-				if err := rows.Err(); err != nil {
-					return err
-				}
-			}
-			return br.Close()
-		})
-	}
+	err := s.pgxBatch(ctx, pipeQuery{sql: cq, args: cArgs, read: answerRows(cByID)},
+		pipeQuery{sql: fq, args: fArgs, read: answerRows(fByID)})
 	if err != nil {
 		// One transaction: neither group was written (whatever rows came
 		// back before the failure). Each group is tried again on its own,

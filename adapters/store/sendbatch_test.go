@@ -2,10 +2,8 @@ package store_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -197,12 +195,8 @@ func TestClaimsBesideOutcomes(t *testing.T) {
 // an outcome lost with the claims would leave its sent message to be sent
 // a second time when its lease ran out.
 func TestJointFailureSparesOutcomes(t *testing.T) {
-	if os.Getenv("TEST_DATABASE_URL") == "" {
-		t.Skip("PostgreSQL only: TEST_DATABASE_URL is not set")
-	}
 	ctx := context.Background()
-	url := storetest.Backends(t)[1].URL
-	s := storetest.Open(t, url)
+	s, db := postgresStore(t)
 	org, _, _ := newOrg(t, s, "A")
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	const n = 40
@@ -211,11 +205,6 @@ func TestJointFailureSparesOutcomes(t *testing.T) {
 		sending[i] = claim(t, s, queuedMessage(t, s, org.ID, now).ID, now)
 	}
 	poison := queuedMessage(t, s, org.ID, now)
-	db, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	for _, q := range []string{
 		`CREATE FUNCTION refuse_claim() RETURNS trigger LANGUAGE plpgsql AS $$
 		BEGIN RAISE EXCEPTION 'claim refused'; END $$`,
